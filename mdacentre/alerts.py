@@ -1,0 +1,222 @@
+"""Alerts: value objects, gravity levels and the lifecycle of one alert per situation.
+
+A *situation* is (category, track, zone). While its condition holds, one alert stays
+open; new evidence with a higher level publishes a new version of the same alert id;
+when the condition ends the alert is closed at the event time of the data that ended it.
+Alert ids derive from the situation and the event time it started, so a replay of the
+same data produces the same ids (which is what makes acknowledgements stick).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from .errors import ConfigError
+
+
+class Level(IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Level":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ConfigError(f"unknown level {text!r}; use one of {[lv.label for lv in cls]}") from None
+
+    @classmethod
+    def from_score(cls, score: float) -> "Level":
+        if score >= 80:
+            return cls.CRITICAL
+        if score >= 60:
+            return cls.HIGH
+        if score >= 40:
+            return cls.MEDIUM
+        if score >= 20:
+            return cls.LOW
+        return cls.INFO
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    UPDATED = "updated"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+    RETRACTED = "retracted"
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class TrackRef:
+    kind: str
+    id: str
+    name: str | None
+    lat: float | None
+    lon: float | None
+    sog: float | None
+    cog: float | None
+    flag: str | None = None
+    ship_type: int | None = None
+
+
+@dataclass(frozen=True)
+class ZoneRef:
+    id: str
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a detector or profile says about one track at one event time."""
+
+    category: str
+    track_key: int
+    track: TrackRef
+    t: float
+    score: float
+    level: Level
+    reasons: tuple[str, ...]
+    zone: ZoneRef | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def situation(self) -> tuple[str, int, str]:
+        return (self.category, self.track_key, self.zone.id if self.zone else "")
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    version: int
+    status: AlertStatus
+    category: str
+    level: Level
+    score: float
+    time: float  # event time of this version
+    started: float  # event time the situation began
+    track_key: int
+    track: TrackRef
+    zone: ZoneRef | None
+    reasons: tuple[str, ...]
+    ack: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def state(self) -> str:
+        """Jurisdiction: the zone owner, or the regional desk (XX) for international waters."""
+        return self.zone.state if self.zone else "XX"
+
+    @property
+    def topic_suffix(self) -> str:
+        return f"{self.state}/{self.category}/{self.level.label}"
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "version": self.version,
+            "status": self.status.value,
+            "category": self.category,
+            "level": self.level.label,
+            "score": round(float(self.score), 1),
+            "time": iso(self.time),
+            "started": iso(self.started),
+            "state": self.state,
+            "track": {
+                "kind": self.track.kind,
+                "id": self.track.id,
+                "name": self.track.name,
+                "lat": self.track.lat,
+                "lon": self.track.lon,
+                "sog": self.track.sog,
+                "cog": self.track.cog,
+                "flag": self.track.flag,
+                "ship_type": self.track.ship_type,
+            },
+            "zone": None if self.zone is None else {"id": self.zone.id, "name": self.zone.name, "state": self.zone.state},
+            "reasons": list(self.reasons),
+        }
+        if self.ack:
+            d["ack"] = self.ack
+        if self.extra:
+            d["details"] = self.extra
+        return d
+
+
+def alert_id(category: str, track_key: int, zone_id: str, started: float) -> str:
+    h = hashlib.sha256(f"{category}|{track_key}|{zone_id}|{started:.3f}".encode()).hexdigest()
+    return h[:20]
+
+
+class AlertManager:
+    """One alert per situation; versions on change; closes when the condition is over."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, int, str], Alert] = {}
+
+    def observe(self, findings: list[Finding], cleared: list[tuple[tuple[str, int, str], float]]) -> list[Alert]:
+        """Apply this step's findings (conditions holding) and cleared situations (condition over, at t)."""
+        out: list[Alert] = []
+        for f in findings:
+            cur = self.open.get(f.situation)
+            if cur is None:
+                a = Alert(
+                    id=alert_id(f.category, f.track_key, f.zone.id if f.zone else "", f.t),
+                    version=1,
+                    status=AlertStatus.OPEN,
+                    category=f.category,
+                    level=f.level,
+                    score=f.score,
+                    time=f.t,
+                    started=f.t,
+                    track_key=f.track_key,
+                    track=f.track,
+                    zone=f.zone,
+                    reasons=f.reasons,
+                    extra=f.extra,
+                )
+                self.open[f.situation] = a
+                out.append(a)
+            elif f.level > cur.level:
+                a = replace(
+                    cur,
+                    version=cur.version + 1,
+                    status=AlertStatus.UPDATED,
+                    level=f.level,
+                    score=f.score,
+                    time=f.t,
+                    track=f.track,
+                    reasons=f.reasons,
+                    extra=f.extra,
+                )
+                self.open[f.situation] = a
+                out.append(a)
+        for situation, t in cleared:
+            cur = self.open.pop(situation, None)
+            if cur is not None:
+                out.append(replace(cur, version=cur.version + 1, status=AlertStatus.CLOSED, time=t))
+        return out
+
+    def expire_tracks(self, track_keys: set[int], t: float) -> list[Alert]:
+        """Tracks evicted from the table: their open alerts expire."""
+        out: list[Alert] = []
+        for situation in [s for s in self.open if s[1] in track_keys]:
+            cur = self.open.pop(situation)
+            out.append(replace(cur, version=cur.version + 1, status=AlertStatus.EXPIRED, time=t))
+        return out

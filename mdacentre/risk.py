@@ -1,0 +1,266 @@
+"""Risk profiles: operator-editable conditions on tracks and zones, evaluated on table columns.
+
+A profile file (TOML) holds ``[[profile]]`` tables::
+
+    [[profile]]
+    id = "hazardous_cargo_caribbean"
+    category = "hazardous_cargo"
+    weight = 60               # contribution to the track's score, 0-100
+    level = "high"            # level of the alert this profile raises
+    reason = "hazardous cargo (category {cargo}) inside {zone}"
+    [profile.when]
+    kind = ["vessel"]
+    hazardous = true
+    inside = ["caribbean_sea"]   # zone ids, "kind:eez", "state:JM"; one alert per zone transit
+
+Conditions are evaluated on whole columns of the track table for the rows a batch
+touched; a profile with ``inside`` raises once per (track, zone) stay and clears when
+the track leaves the zone.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .alerts import Finding, Level, TrackRef, ZoneRef
+from .batch import TrackKind
+from .errors import ConfigError
+from .fences import FenceTracker
+from .tracks import TrackTable
+from .zones import Zone
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+HAZARD_CATEGORY = {1: "X", 2: "Y", 3: "Z", 4: "OS"}
+HAZARD_FIRST_DIGITS = (2, 4, 6, 7, 8, 9)
+
+KNOWN_WHEN = {"kind", "hazardous", "inside", "ship_type", "min_sog", "max_sog", "mmsi", "exclude_mmsi"}
+
+
+def hazardous_mask(ship_type: npt.NDArray[np.int16], imdg_class: npt.NDArray[np.float32]) -> BoolArray:
+    """ITU-R M.1371 ship types whose second digit 1-4 marks hazardous category X/Y/Z/OS, or an IMDG class."""
+    st = ship_type.astype(np.int64)
+    first, second = st // 10, st % 10
+    by_type = np.isin(first, HAZARD_FIRST_DIGITS) & (second >= 1) & (second <= 4) & (st >= 20) & (st <= 99)
+    return np.asarray(by_type | np.isfinite(imdg_class))
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    category: str
+    weight: float
+    level: Level
+    reason: str
+    kinds: tuple[int, ...] = ()
+    hazardous: bool | None = None
+    zones: tuple[int, ...] = ()  # zone indices; empty = no zone condition
+    ship_types: tuple[int, ...] = ()
+    min_sog: float | None = None
+    max_sog: float | None = None
+    mmsi: frozenset[int] = field(default_factory=frozenset)
+    exclude_mmsi: frozenset[int] = field(default_factory=frozenset)
+
+
+def _resolve_zones(selectors: list[str], zones: list[Zone], where: str) -> tuple[int, ...]:
+    out: list[int] = []
+    for sel in selectors:
+        if sel.startswith("kind:"):
+            hit = [i for i, z in enumerate(zones) if z.kind.value == sel[5:]]
+        elif sel.startswith("state:"):
+            hit = [i for i, z in enumerate(zones) if z.state == sel[6:].upper()]
+        else:
+            hit = [i for i, z in enumerate(zones) if z.id == sel]
+        if not hit:
+            raise ConfigError(f"{where}: zone selector {sel!r} matches no zone in the library")
+        out.extend(hit)
+    return tuple(sorted(set(out)))
+
+
+def _profile(raw: dict[str, Any], zones: list[Zone], where: str) -> Profile:
+    for req in ("id", "category", "weight", "level"):
+        if req not in raw:
+            raise ConfigError(f"{where}: profile lacks {req!r}")
+    when = raw.get("when", {})
+    if not isinstance(when, dict):
+        raise ConfigError(f"{where}: [profile.when] must be a table")
+    unknown = set(when) - KNOWN_WHEN
+    if unknown:
+        raise ConfigError(f"{where}: unknown condition(s) {sorted(unknown)}; known: {sorted(KNOWN_WHEN)}")
+    weight = float(raw["weight"])
+    if not 0 <= weight <= 100:
+        raise ConfigError(f"{where}: weight {weight} must be between 0 and 100")
+    kinds: list[int] = []
+    for k in when.get("kind", []):
+        try:
+            kinds.append(int(TrackKind[str(k).upper()]))
+        except KeyError:
+            raise ConfigError(f"{where}: unknown track kind {k!r}; use {[x.label for x in TrackKind]}") from None
+    return Profile(
+        id=str(raw["id"]),
+        category=str(raw["category"]),
+        weight=weight,
+        level=Level.parse(str(raw["level"])),
+        reason=str(raw.get("reason", raw["id"])),
+        kinds=tuple(kinds),
+        hazardous=when.get("hazardous"),
+        zones=_resolve_zones([str(s) for s in when.get("inside", [])], zones, where),
+        ship_types=tuple(int(x) for x in when.get("ship_type", [])),
+        min_sog=float(when["min_sog"]) if "min_sog" in when else None,
+        max_sog=float(when["max_sog"]) if "max_sog" in when else None,
+        mmsi=frozenset(int(x) for x in when.get("mmsi", [])),
+        exclude_mmsi=frozenset(int(x) for x in when.get("exclude_mmsi", [])),
+    )
+
+
+def load_profiles(path: Path, zones: list[Zone]) -> list[Profile]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read risk profiles {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at the position shown") from None
+    raws = doc.get("profile", [])
+    if not isinstance(raws, list):
+        raise ConfigError(f"{path}: profiles must be written as [[profile]] tables")
+    profiles = [_profile(r, zones, f"{path} profile #{i + 1}") for i, r in enumerate(raws)]
+    ids = [p.id for p in profiles]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ConfigError(f"{path}: duplicate profile ids {sorted(dup)}")
+    return profiles
+
+
+def track_ref(table: TrackTable, row: int, flag: str | None = None) -> TrackRef:
+    c = table.cols
+    kind = TrackKind(int(c["kind"][row]))
+    ident = int(c["ident"][row])
+
+    def num(name: str) -> float | None:
+        v = float(c[name][row])
+        return None if not np.isfinite(v) else round(v, 6)
+
+    st = int(c["ship_type"][row])
+    return TrackRef(
+        kind=kind.label,
+        id=f"{ident:06x}" if kind == TrackKind.AIRCRAFT else str(ident),
+        name=str(c["name"][row]) or None,
+        lat=num("lat"),
+        lon=num("lon"),
+        sog=num("sog"),
+        cog=num("cog"),
+        flag=flag,
+        ship_type=st if st >= 0 else None,
+    )
+
+
+class RiskEngine:
+    """Evaluates profiles on touched rows; reports conditions that hold and those that ended."""
+
+    def __init__(self, profiles: list[Profile], zones: list[Zone]) -> None:
+        self.profiles = profiles
+        self.zones = zones
+        # active situations per profile: set of (track key, zone index or -1)
+        self.active: dict[str, set[tuple[int, int]]] = {p.id: set() for p in profiles}
+
+    def base_mask(self, p: Profile, table: TrackTable, rows: IntArray) -> BoolArray:
+        c = table.cols
+        m = np.ones(len(rows), dtype=bool)
+        if p.kinds:
+            m &= np.isin(c["kind"][rows], p.kinds)
+        if p.hazardous is not None:
+            hz = hazardous_mask(c["ship_type"][rows], c["imdg_class"][rows])
+            m &= hz if p.hazardous else ~hz
+        if p.ship_types:
+            m &= np.isin(c["ship_type"][rows], p.ship_types)
+        if p.min_sog is not None:
+            m &= c["sog"][rows] >= p.min_sog
+        if p.max_sog is not None:
+            m &= c["sog"][rows] <= p.max_sog
+        ident = c["ident"][rows].astype(np.int64)
+        if p.mmsi:
+            m &= np.isin(ident, np.fromiter(p.mmsi, dtype=np.int64))
+        if p.exclude_mmsi:
+            m &= ~np.isin(ident, np.fromiter(p.exclude_mmsi, dtype=np.int64))
+        return m
+
+    def _reason(self, p: Profile, table: TrackTable, row: int, zone: Zone | None) -> str:
+        st = int(table.cols["ship_type"][row])
+        cargo = HAZARD_CATEGORY.get(st % 10, "?") if st >= 0 else "?"
+        imdg = float(table.cols["imdg_class"][row])
+        if np.isfinite(imdg):
+            cargo = f"IMDG class {imdg:g}"
+        try:
+            return p.reason.format(
+                zone=zone.name if zone else "", cargo=cargo, ship_type=st, name=str(table.cols["name"][row])
+            )
+        except (KeyError, IndexError, ValueError):
+            return p.reason
+
+    def evaluate(
+        self,
+        table: TrackTable,
+        fences: FenceTracker,
+        rows: IntArray,
+        flags: dict[int, str] | None = None,
+        transition_t: dict[tuple[int, int], float] | None = None,
+    ) -> tuple[list[Finding], list[tuple[tuple[str, int, str], float]]]:
+        """Findings for conditions that start to hold, and situations whose condition ended.
+
+        ``transition_t`` maps (row, zone) to the event time of this step's fence transition, so
+        an alert carries the time the track crossed into (or out of) the zone, not the batch end.
+        """
+        tt = transition_t or {}
+        findings: list[Finding] = []
+        cleared: list[tuple[tuple[str, int, str], float]] = []
+        if len(rows) == 0:
+            return findings, cleared
+        keys = table.cols["key"][rows]
+        times = np.fmax(table.cols["t"][rows], table.cols["static_t"][rows])
+        for p in self.profiles:
+            base = self.base_mask(p, table, rows)
+            zone_list: tuple[int, ...] = p.zones if p.zones else (-1,)
+            act = self.active[p.id]
+            for zi in zone_list:
+                holds = base & fences.is_inside(rows, zi) if zi >= 0 else base
+                zone = self.zones[zi] if zi >= 0 else None
+                zref = ZoneRef(zone.id, zone.name, zone.state) if zone else None
+                for j in np.flatnonzero(holds).tolist():
+                    k = int(keys[j])
+                    if (k, zi) in act:
+                        continue
+                    act.add((k, zi))
+                    row = int(rows[j])
+                    t_start = tt.get((row, zi), float(times[j]))
+                    findings.append(
+                        Finding(
+                            category=p.category,
+                            track_key=k,
+                            track=track_ref(table, row, (flags or {}).get(row)),
+                            t=t_start,
+                            score=p.weight,
+                            level=p.level,
+                            reasons=(self._reason(p, table, row, zone),),
+                            zone=zref,
+                            extra={"profile": p.id},
+                        )
+                    )
+                for j in np.flatnonzero(~holds).tolist():
+                    k = int(keys[j])
+                    if (k, zi) in act:
+                        act.discard((k, zi))
+                        t_end = tt.get((int(rows[j]), zi), float(times[j]))
+                        cleared.append(((p.category, k, zone.id if zone else ""), t_end))
+        return findings, cleared
+
+    def forget(self, keys: set[int]) -> None:
+        for act in self.active.values():
+            for item in [a for a in act if a[0] in keys]:
+                act.discard(item)
