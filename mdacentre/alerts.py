@@ -171,52 +171,80 @@ class AlertManager:
         self.open: dict[tuple[str, int, str], Alert] = {}
 
     def observe(self, findings: list[Finding], cleared: list[tuple[tuple[str, int, str], float]]) -> list[Alert]:
-        """Apply this step's findings (conditions holding) and cleared situations (condition over, at t)."""
+        """Apply this step's findings (conditions that hold) and cleared situations, in event-time order.
+
+        A situation that is raised, cleared and raised again within one step gives two alerts.
+        """
+        steps: list[tuple[float, int, Finding | None, tuple[str, int, str] | None]] = []
+        for i, f in enumerate(findings):
+            steps.append((f.t, i, f, None))
+        for j, (situation, t) in enumerate(cleared):
+            steps.append((t, len(findings) + j, None, situation))
+        steps.sort(key=lambda x: (x[0], x[1]))
         out: list[Alert] = []
-        for f in findings:
-            cur = self.open.get(f.situation)
-            if cur is None:
-                a = Alert(
-                    id=alert_id(f.category, f.track_key, f.zone.id if f.zone else "", f.t),
-                    version=1,
-                    status=AlertStatus.OPEN,
-                    category=f.category,
-                    level=f.level,
-                    score=f.score,
-                    time=f.t,
-                    started=f.t,
-                    track_key=f.track_key,
-                    track=f.track,
-                    zone=f.zone,
-                    reasons=f.reasons,
-                    extra=f.extra,
-                )
-                self.open[f.situation] = a
-                out.append(a)
-            elif f.level > cur.level:
-                a = replace(
-                    cur,
-                    version=cur.version + 1,
-                    status=AlertStatus.UPDATED,
-                    level=f.level,
-                    score=f.score,
-                    time=f.t,
-                    track=f.track,
-                    reasons=f.reasons,
-                    extra=f.extra,
-                )
-                self.open[f.situation] = a
-                out.append(a)
-        for situation, t in cleared:
-            cur = self.open.pop(situation, None)
-            if cur is not None:
-                out.append(replace(cur, version=cur.version + 1, status=AlertStatus.CLOSED, time=t))
+        for t, _seq, f, situation in steps:
+            if f is not None:
+                a = self._raise(f)
+                if a is not None:
+                    out.append(a)
+            elif situation is not None:
+                cur = self.open.pop(situation, None)
+                if cur is not None and cur.status != AlertStatus.RETRACTED:
+                    out.append(replace(cur, version=cur.version + 1, status=AlertStatus.CLOSED, time=t))
         return out
+
+    def _raise(self, f: Finding) -> Alert | None:
+        cur = self.open.get(f.situation)
+        if cur is None:
+            a = Alert(
+                id=alert_id(f.category, f.track_key, f.zone.id if f.zone else "", f.t),
+                version=1,
+                status=AlertStatus.OPEN,
+                category=f.category,
+                level=f.level,
+                score=f.score,
+                time=f.t,
+                started=f.t,
+                track_key=f.track_key,
+                track=f.track,
+                zone=f.zone,
+                reasons=f.reasons,
+                extra=f.extra,
+            )
+            self.open[f.situation] = a
+            return a
+        if f.level > cur.level and cur.status != AlertStatus.RETRACTED:
+            a = replace(
+                cur,
+                version=cur.version + 1,
+                status=AlertStatus.UPDATED,
+                level=f.level,
+                score=f.score,
+                time=f.t,
+                track=f.track,
+                reasons=f.reasons,
+                extra=f.extra,
+            )
+            self.open[f.situation] = a
+            return a
+        return None
+
+    def resync(self, alert_id: str, version: int, status: AlertStatus, ack: dict[str, Any] | None) -> None:
+        """Align an open alert with what the store knows (acknowledged, retracted, later version)."""
+        for situation, cur in self.open.items():
+            if cur.id == alert_id:
+                st = status if status in (AlertStatus.ACKNOWLEDGED, AlertStatus.RETRACTED) else cur.status
+                self.open[situation] = replace(cur, version=max(version, cur.version), status=st, ack=ack or cur.ack)
+                return
+
+    def find(self, alert_id: str) -> Alert | None:
+        return next((a for a in self.open.values() if a.id == alert_id), None)
 
     def expire_tracks(self, track_keys: set[int], t: float) -> list[Alert]:
         """Tracks evicted from the table: their open alerts expire."""
         out: list[Alert] = []
         for situation in [s for s in self.open if s[1] in track_keys]:
             cur = self.open.pop(situation)
-            out.append(replace(cur, version=cur.version + 1, status=AlertStatus.EXPIRED, time=t))
+            if cur.status != AlertStatus.RETRACTED:
+                out.append(replace(cur, version=cur.version + 1, status=AlertStatus.EXPIRED, time=t))
         return out

@@ -10,6 +10,8 @@ predicate="intersects")``).
 Transitions follow Tile38's enter/exit/inside model, with hysteresis against boundary
 jitter: a change of side counts only once the track has stayed on the new side for
 ``dwell_s`` seconds of event time, or is at least ``hysteresis_m`` metres from the boundary.
+A confirmed transition carries the event time and position of the first report on the new
+side (when the track crossed), not of the report that confirmed it.
 """
 
 from __future__ import annotations
@@ -161,7 +163,9 @@ class FenceIndex:
 @dataclass
 class _Pending:
     state: ZoneState
-    since_t: float
+    since_t: float  # first report on the new side: the transition's event time once confirmed
+    lat: float
+    lon: float
 
 
 class FenceTracker:
@@ -273,7 +277,7 @@ class FenceTracker:
                     continue
                 pend = self._pending.get(code)
                 if pend is None or pend.state != raw:
-                    pend = _Pending(raw, float(t[p]))
+                    pend = _Pending(raw, float(t[p]), float(lat[p]), float(lon[p]))
                     self._pending[code] = pend
                 first = bool(first_position[p]) if first_position is not None else False
                 confirmed = (
@@ -285,7 +289,7 @@ class FenceTracker:
                     state = raw
                     self._pending.pop(code, None)
                     tr = Transition.ENTER if raw == ZoneState.INSIDE else Transition.EXIT
-                    events.append((row, int(keys[p]), zone, int(tr), first, float(t[p]), float(lat[p]), float(lon[p])))
+                    events.append((row, int(keys[p]), zone, int(tr), first, pend.since_t, pend.lat, pend.lon))
             if state == ZoneState.INSIDE and not was_inside[k]:
                 new_inside.add(code)
             elif state == ZoneState.OUTSIDE and was_inside[k]:

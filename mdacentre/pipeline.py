@@ -97,9 +97,7 @@ class Pipeline:
             prev_n = before[prow] if had_none and len(before) > int(prow.max()) else np.zeros(len(prow), np.uint32)
             first_position = first_of_row & (prev_n == 0)
             fence_events = self.fences.update(prow, pos["key"], pos["t"], pos["lat"], pos["lon"], first_position)
-        # Last transition time per (row, zone) in this step: alerts carry the crossing's event time.
-        transition_t = {(int(e["row"]), int(e["zone"])): float(e["t"]) for e in fence_events}
-        findings, cleared = self.risk.evaluate(self.table, self.fences, up.rows, transition_t=transition_t)
+        findings, cleared = self.risk.evaluate(self.table, self.fences, up.rows, fence_events)
         ctx = StepContext(self.table, up, self.fences, fence_events, self.zones, self.watermark)
         for det in self.detectors:
             f, c = det.step(ctx)

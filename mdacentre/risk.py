@@ -31,7 +31,7 @@ import numpy.typing as npt
 from .alerts import Finding, Level, TrackRef, ZoneRef
 from .batch import TrackKind
 from .errors import ConfigError
-from .fences import FenceTracker
+from .fences import FenceTracker, Transition
 from .tracks import TrackTable
 from .zones import Zone
 
@@ -209,56 +209,82 @@ class RiskEngine:
         table: TrackTable,
         fences: FenceTracker,
         rows: IntArray,
+        fence_events: npt.NDArray[np.void] | None = None,
         flags: dict[int, str] | None = None,
-        transition_t: dict[tuple[int, int], float] | None = None,
     ) -> tuple[list[Finding], list[tuple[tuple[str, int, str], float]]]:
-        """Findings for conditions that start to hold, and situations whose condition ended.
+        """Findings for situations that start, and situations that end, with their event times.
 
-        ``transition_t`` maps (row, zone) to the event time of this step's fence transition, so
-        an alert carries the time the track crossed into (or out of) the zone, not the batch end.
+        Zone profiles first follow this step's fence transitions in time order, so that a track
+        that leaves and re-enters within one batch makes two transits (two alerts), each at the
+        event time of its crossing. A final pass on the rows' current state catches conditions
+        that changed for other reasons (static data arriving while a track is already inside).
         """
-        tt = transition_t or {}
         findings: list[Finding] = []
         cleared: list[tuple[tuple[str, int, str], float]] = []
         if len(rows) == 0:
             return findings, cleared
+        ev = fence_events if fence_events is not None else np.empty(0)
+        for p in self.profiles:
+            act = self.active[p.id]
+            if p.zones and len(ev):
+                mine = ev[np.isin(ev["zone"], p.zones)]
+                if len(mine):
+                    ev_rows = mine["row"].astype(np.int64)
+                    ok = self.base_mask(p, table, ev_rows)
+                    for e, holds in zip(mine.tolist(), ok.tolist()):
+                        row, key, zi, tr, _initial, t = int(e[0]), int(e[1]), int(e[2]), int(e[3]), e[4], float(e[5])
+                        zone = self.zones[zi]
+                        if tr == Transition.ENTER and holds and (key, zi) not in act:
+                            act.add((key, zi))
+                            findings.append(self._finding(p, table, row, key, zone, t, flags))
+                        elif tr == Transition.EXIT and (key, zi) in act:
+                            act.discard((key, zi))
+                            cleared.append(((p.category, key, zone.id), t))
+            self._state_pass(p, table, fences, rows, flags, findings, cleared)
+        return findings, cleared
+
+    def _state_pass(
+        self,
+        p: Profile,
+        table: TrackTable,
+        fences: FenceTracker,
+        rows: IntArray,
+        flags: dict[int, str] | None,
+        findings: list[Finding],
+        cleared: list[tuple[tuple[str, int, str], float]],
+    ) -> None:
         keys = table.cols["key"][rows]
         times = np.fmax(table.cols["t"][rows], table.cols["static_t"][rows])
-        for p in self.profiles:
-            base = self.base_mask(p, table, rows)
-            zone_list: tuple[int, ...] = p.zones if p.zones else (-1,)
-            act = self.active[p.id]
-            for zi in zone_list:
-                holds = base & fences.is_inside(rows, zi) if zi >= 0 else base
-                zone = self.zones[zi] if zi >= 0 else None
-                zref = ZoneRef(zone.id, zone.name, zone.state) if zone else None
-                for j in np.flatnonzero(holds).tolist():
-                    k = int(keys[j])
-                    if (k, zi) in act:
-                        continue
+        base = self.base_mask(p, table, rows)
+        act = self.active[p.id]
+        for zi in p.zones if p.zones else (-1,):
+            holds = base & fences.is_inside(rows, zi) if zi >= 0 else base
+            zone = self.zones[zi] if zi >= 0 else None
+            for j in np.flatnonzero(holds).tolist():
+                k = int(keys[j])
+                if (k, zi) not in act:
                     act.add((k, zi))
-                    row = int(rows[j])
-                    t_start = tt.get((row, zi), float(times[j]))
-                    findings.append(
-                        Finding(
-                            category=p.category,
-                            track_key=k,
-                            track=track_ref(table, row, (flags or {}).get(row)),
-                            t=t_start,
-                            score=p.weight,
-                            level=p.level,
-                            reasons=(self._reason(p, table, row, zone),),
-                            zone=zref,
-                            extra={"profile": p.id},
-                        )
-                    )
-                for j in np.flatnonzero(~holds).tolist():
-                    k = int(keys[j])
-                    if (k, zi) in act:
-                        act.discard((k, zi))
-                        t_end = tt.get((int(rows[j]), zi), float(times[j]))
-                        cleared.append(((p.category, k, zone.id if zone else ""), t_end))
-        return findings, cleared
+                    findings.append(self._finding(p, table, int(rows[j]), k, zone, float(times[j]), flags))
+            for j in np.flatnonzero(~holds).tolist():
+                k = int(keys[j])
+                if (k, zi) in act:
+                    act.discard((k, zi))
+                    cleared.append(((p.category, k, zone.id if zone else ""), float(times[j])))
+
+    def _finding(
+        self, p: Profile, table: TrackTable, row: int, key: int, zone: Zone | None, t: float, flags: dict[int, str] | None
+    ) -> Finding:
+        return Finding(
+            category=p.category,
+            track_key=key,
+            track=track_ref(table, row, (flags or {}).get(row)),
+            t=t,
+            score=p.weight,
+            level=p.level,
+            reasons=(self._reason(p, table, row, zone),),
+            zone=ZoneRef(zone.id, zone.name, zone.state) if zone else None,
+            extra={"profile": p.id},
+        )
 
     def forget(self, keys: set[int]) -> None:
         for act in self.active.values():

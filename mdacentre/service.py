@@ -161,6 +161,33 @@ class Core:
             )
         return out
 
+    def status_messages(self, prefix: str, keys: set[int], qos: int) -> list[tuple[str, bytes, int, bool]]:
+        """Retained per-track status (current level and reasons); an empty retained message clears it."""
+        out: list[tuple[str, bytes, int, bool]] = []
+        open_by_track: dict[int, list[str]] = {}
+        for a in self.pipeline.alerts.open.values():
+            open_by_track.setdefault(a.track_key, []).append(a.id)
+        for key in sorted(keys):
+            label = self.track_label(key)
+            kind, ident = label.split(":", 1)
+            topic = f"{prefix}/tracks/{kind}/{ident}/status"
+            g = self.gravity.get(key)
+            if g is None:
+                out.append((topic, b"", qos, True))
+                continue
+            row = int(self.pipeline.table.lookup([key])[0])
+            t = float(self.pipeline.table.cols["t"][row]) if row >= 0 else float("nan")
+            payload = {
+                "track": self.tracks_json(np.array([row]))[0] if row >= 0 else {"key": label},
+                "score": g.score,
+                "level": g.level.label,
+                "reasons": g.reasons,
+                "time": iso(t) if np.isfinite(t) else None,
+                "alerts": open_by_track.get(key, []),
+            }
+            out.append((topic, orjson.dumps(payload), qos, True))
+        return out
+
     def track_label(self, key: int) -> str:
         kind = TrackKind(key >> 32)
         ident = key & 0xFFFFFFFF
@@ -217,11 +244,29 @@ async def run_service(
     from .mqtt import MqttPublisher
     from .web import MemoryMapState, create_app
 
+    from .acks import AckCommand, AckAction, ack_router, parse_mqtt_command
+    from .alertstore import AlertStore
+
     metrics = Metrics()
     core = Core(settings, feeds, metrics)
     state = MemoryMapState(metrics)
     state.set_zones(zones_collection(core.zones))
     outbox = Outbox(settings.data_dir / "outbox.sqlite")
+    store = AlertStore(settings.data_dir / "alerts.sqlite")
+    prefix = settings.mqtt.topic_prefix
+
+    def apply_ack(cmd: AckCommand) -> dict[str, Any]:
+        d = store.acknowledge(
+            cmd.alert_id, cmd.by, cmd.note, retract=cmd.action == AckAction.RETRACT, manager=core.pipeline.alerts
+        )
+        outbox.put_many([(alert_topic(prefix, d["state"], d["category"], d["level"]), orjson.dumps(d), settings.mqtt.qos, False)])
+        publisher.notify()
+        state.add_alert(d)
+        metrics.inc("mda_acknowledgements_total", 1, {"action": cmd.action.value})
+        return d
+
+    async def on_command(topic: str, payload: bytes) -> None:
+        apply_ack(parse_mqtt_command(topic, payload, prefix))
 
     broker: Mosquitto | None = None
     host, port = settings.mqtt.host, settings.mqtt.port
@@ -232,18 +277,19 @@ async def run_service(
         else:
             broker = Mosquitto(port, host).start()
             log.info("embedded Mosquitto started on %s:%d", host, port)
-    publisher = MqttPublisher(settings.mqtt, outbox, metrics)
+    publisher = MqttPublisher(settings.mqtt, outbox, metrics, on_command=on_command)
 
     queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=10000)
     sources = [FeedSource(i, f, queue, metrics) for i, f in enumerate(feeds)]
     app = create_app(state, settings.web_dir)
+    app.include_router(ack_router(apply_ack, settings.http.ack_token))
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.http.host, port=settings.http.port, log_level="warning", lifespan="off")
     )
     tasks = [asyncio.create_task(s.run(stop)) for s in sources]
     tasks.append(asyncio.create_task(publisher.run(host, port, stop)))
     tasks.append(asyncio.create_task(server.serve()))
-    tasks.append(asyncio.create_task(_core_loop(core, queue, state, outbox, publisher, settings, stop)))
+    tasks.append(asyncio.create_task(_core_loop(core, queue, state, outbox, store, publisher, settings, stop)))
     tasks.append(asyncio.create_task(_health_loop(sources, metrics, state, stop)))
     if started is not None:
         started.set()
@@ -257,6 +303,7 @@ async def run_service(
                 t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         outbox.close()
+        store.close()
         if broker is not None:
             broker.close()
 
@@ -282,10 +329,12 @@ async def _core_loop(
     queue: asyncio.Queue[Chunk],
     state: Any,
     outbox: Outbox,
+    store: Any,
     publisher: Any,
     settings: Settings,
     stop: asyncio.Event,
 ) -> None:
+    prefix = settings.mqtt.topic_prefix
     interval = settings.core.batch_interval_s
     while not stop.is_set():
         chunks: list[Chunk] = []
@@ -301,10 +350,13 @@ async def _core_loop(
                 await asyncio.sleep(0.01)
         batch = core.decode(chunks)
         res = core.step(batch)
-        if res.alerts:
-            outbox.put_many(alert_messages(settings.mqtt.topic_prefix, res.alerts, settings.mqtt.qos))
+        published = store.admit(res.alerts, core.pipeline.alerts) if res.alerts else []
+        if published:
+            msgs = alert_messages(prefix, published, settings.mqtt.qos)
+            msgs += core.status_messages(prefix, {a.track_key for a in published}, settings.mqtt.qos)
+            outbox.put_many(msgs)
             publisher.notify()
-            for a in res.alerts:
+            for a in published:
                 state.add_alert(a.to_json())
         if len(res.rows):
             # Tracks whose gravity changed are re-sent too, so colours follow alerts.

@@ -41,6 +41,7 @@ class MqttSettings:
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8000
+    ack_token: str = ""  # bearer token for POST /api/alerts/{id}/ack; empty: loopback clients only
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,494 @@
+"""AIS decoding stage: bytes -> frames (:mod:`mdacentre.nmea`) -> messages (pyais) -> column batches.
+
+:class:`AisDecoder` is one stateful decoder per feed. It keeps the fragments of multi-sentence
+messages between calls, the pending ``$PGHP`` header, and (optionally) a de-duplication window.
+
+Event time ``t`` of a message: tag-block ``c:`` (s, or ms above 1e11), else the preceding
+``$PGHP`` header, else a USCG/exactEarth trailing epoch field, else ``receive_time``. For a
+multi-sentence message the time of its first sentence is used.
+
+Rows produced (see :mod:`mdacentre.batch`):
+
+* positions from types 1, 2, 3, 18, 19, 27 (vessel), 9 (SAR aircraft; altitude metres -> feet),
+  4, 11 (base station) and 21 (aid to navigation);
+* statics from types 5, 19, 21, 24A, 24B and the IMO 289 dangerous cargo indication
+  (DAC 1, FI 25) carried in type 8 (broadcast) or type 6 (addressed).
+
+Value conventions: "not available" values become NaN / -1 (lat 91, lon 181, sog 102.3, cog 360,
+heading 511, type 27 speed 63 / course 511, type 9 altitude 4095 / speed 1023, ship type 0,
+draught 0, dimensions 0). A report whose position is "not available" still yields a row with NaN
+lat/lon (later stages ignore NaN positions). A latitude or longitude outside the valid range that
+is not the "not available" code rejects the message as ``bad_value``. Course >= 360 and heading
+> 359 that are not valid become NaN. Text fields lose their ``@`` padding and trailing blanks.
+
+Accounting: every input line ends up in exactly one category of :attr:`AisDecoder.outcomes`
+(cumulative over the decoder's life):
+
+* ``message`` - the last (or only) sentence of a message that produced rows;
+* ``fragment`` - an earlier sentence of a multi-sentence message that was reassembled
+  (a duplicate's earlier sentences also count here);
+* ``header`` - a ``$PGHP`` header line;
+* ``ignored_type`` - a message of a known type that this stage does not turn into rows
+  (6, 7, 8 other than FI 25, 10, 12-17, 20, 22, 23, 25, 26); also reported in ``Batch.rejects``
+  under ``"ignored_type"`` so that the per-batch rejects account for it;
+* any :class:`~mdacentre.metrics.Reject` value (also in ``Batch.rejects``).
+
+Sentences that wait for their other fragments are in :attr:`AisDecoder.pending_lines` until they
+complete or expire (``orphan_fragment``). So at any time
+``sum(outcomes.values()) + pending_lines == lines seen``, where lines seen counts a line holding
+two glued sentences twice (the extra ones are in :attr:`AisDecoder.repaired_lines`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyais.bit_vector import bit_vector
+from pyais.messages import MSG_CLASS
+
+from .batch import (
+    POSITION_DTYPE,
+    STATIC_DTYPE,
+    Batch,
+    TrackKind,
+    empty_positions,
+    empty_statics,
+    make_key,
+)
+from .metrics import Reject
+from .nmea import Frame, LineKind, frame_lines, split_lines
+
+NAN = math.nan
+FT_PER_M = 3.280839895
+IGNORED_TYPE = "ignored_type"  # non-error outcome; proposed as Reject.IGNORED_TYPE
+MAX_PENDING = 10_000  # fragment groups kept at most; the oldest are expired beyond that
+MAX_MESSAGE_BITS = 1008  # 5 slots; longer reassembled messages are refused as too_long
+# armoured payload characters: '0'..'W' and '`'..'w'
+_ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))
+
+_POSITION_KIND = {
+    1: TrackKind.VESSEL,
+    2: TrackKind.VESSEL,
+    3: TrackKind.VESSEL,
+    18: TrackKind.VESSEL,
+    19: TrackKind.VESSEL,
+    27: TrackKind.VESSEL,
+    9: TrackKind.SAR_AIRCRAFT,
+    4: TrackKind.BASE_STATION,
+    11: TrackKind.BASE_STATION,
+    21: TrackKind.AID_TO_NAVIGATION,
+}
+_ROW_TYPES = frozenset((1, 2, 3, 4, 5, 6, 8, 9, 11, 18, 19, 21, 24, 27))
+
+
+class Outcome(StrEnum):
+    """Non-reject outcomes of a line (rejects use :class:`~mdacentre.metrics.Reject`)."""
+
+    MESSAGE = "message"
+    FRAGMENT = "fragment"
+    HEADER = "header"
+    IGNORED_TYPE = IGNORED_TYPE
+
+
+class _BadValue(Exception):
+    """Internal: a decoded field is out of range (becomes Reject.BAD_VALUE)."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Fragments of one multi-sentence message waiting for the rest."""
+
+    total: int
+    created: float  # receive time of the first fragment seen
+    t: float = NAN  # event time of sentence 1
+    station: str = ""
+    parts: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # frag_num -> (payload, fill)
+
+
+@dataclass(slots=True)
+class _Out:
+    """Rows and counts of one decode call."""
+
+    positions: list[tuple[Any, ...]] = field(default_factory=list)
+    statics: list[tuple[Any, ...]] = field(default_factory=list)
+    rejects: Counter[str] = field(default_factory=Counter)
+
+
+class AisDecoder:
+    """Stateful AIS decoder for one feed (see the module docstring for the rules).
+
+    Attributes exposed for monitoring and tests: ``outcomes`` (line accounting), ``heard_by``
+    (complete messages per receiving station, tag ``s:`` or trailing station, ``feed<N>`` when
+    neither), ``duplicates_by`` (duplicates per station), ``tag_checksum_mismatch``,
+    ``repaired_lines`` and ``pending_lines``.
+    """
+
+    def __init__(self, feed: int = 0, *, dedup_window_s: float = 0.0, fragment_timeout_s: float = 60.0) -> None:
+        self.feed = feed
+        self.dedup_window_s = float(dedup_window_s)
+        self.fragment_timeout_s = float(fragment_timeout_s)
+        self.outcomes: Counter[str] = Counter()
+        self.heard_by: Counter[str] = Counter()
+        self.duplicates_by: Counter[str] = Counter()
+        self.tag_checksum_mismatch = 0
+        self.repaired_lines = 0
+        self._pending: dict[tuple[Any, ...], _Pending] = {}
+        self._seen: dict[bytes, float] = {}
+        self._seen_order: deque[tuple[float, bytes]] = deque()
+        self._header_time = NAN
+        self._header_checksum = -1
+        self._default_station = f"feed{feed}"
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def pending_lines(self) -> int:
+        """Sentences held while waiting for the other fragments of their message."""
+        return sum(len(p.parts) for p in self._pending.values())
+
+    def decode(self, data: bytes, receive_time: float) -> Batch:
+        """Decode whole lines (``\\n`` or ``\\r\\n`` separated; a last line without newline counts)."""
+        out = _Out()
+        self._expire(receive_time - self.fragment_timeout_s, out)
+        lines, repaired = split_lines(data)
+        self.repaired_lines += repaired
+        for frame in frame_lines(lines):
+            self._one(frame, receive_time, out)
+        return self._batch(out, len(lines))
+
+    def flush(self, now: float) -> Batch:
+        """Expire fragments older than ``fragment_timeout_s`` (counted as ``orphan_fragment``)."""
+        out = _Out()
+        self._expire(now - self.fragment_timeout_s, out)
+        return self._batch(out, 0)
+
+    # ------------------------------------------------------------------ framing level
+
+    def _count(self, out: _Out, outcome: str, n: int = 1) -> None:
+        self.outcomes[outcome] += n
+        if outcome not in (Outcome.MESSAGE, Outcome.FRAGMENT, Outcome.HEADER):
+            out.rejects[outcome] += n
+
+    def _one(self, frame: Frame, receive_time: float, out: _Out) -> None:
+        if frame.kind == LineKind.GATEHOUSE:
+            self._header_time, self._header_checksum = frame.header_time, frame.header_next_checksum
+            self._count(out, Outcome.HEADER)
+            return
+        header_time, header_cs = self._header_time, self._header_checksum
+        self._header_time, self._header_checksum = NAN, -1
+        if frame.kind == LineKind.REJECT:
+            assert frame.reject is not None
+            self._count(out, frame.reject)
+            return
+        t = self._event_time(frame, header_time, header_cs, receive_time)
+        tag = frame.tag
+        if tag is not None and not tag.checksum_ok:
+            self.tag_checksum_mismatch += 1
+        station = (tag.source if tag is not None else "") or frame.trailer_station or self._default_station
+        if frame.frag_cnt == 1:
+            self._message(frame.payload, frame.fill, t, station, 1, out)
+        else:
+            self._fragment(frame, t, station, receive_time, out)
+
+    @staticmethod
+    def _event_time(frame: Frame, header_time: float, header_cs: int, receive_time: float) -> float:
+        tag = frame.tag
+        if tag is not None and not math.isnan(tag.time):
+            return tag.time
+        if not math.isnan(header_time) and header_cs in (-1, frame.checksum):
+            return header_time
+        if not math.isnan(frame.trailer_time):
+            return frame.trailer_time
+        return receive_time
+
+    # ------------------------------------------------------------------ reassembly
+
+    def _group_key(self, frame: Frame, station: str) -> tuple[Any, ...]:
+        tag = frame.tag
+        if tag is not None and tag.group_total == frame.frag_cnt and tag.group_id >= 0:
+            # exactEarth style: later sentences carry only g:, so the group id is the key
+            return ("g", tag.group_id, tag.group_total, frame.seq_id)
+        source = (tag.source if tag is not None else "") or frame.trailer_station
+        # without a named source the talker tells receivers apart; with one, aggregators may mix talkers
+        talker = b"" if source else frame.talker
+        return (source, talker, frame.channel, frame.seq_id, frame.frag_cnt)
+
+    def _fragment(self, frame: Frame, t: float, station: str, receive_time: float, out: _Out) -> None:
+        key = self._group_key(frame, station)
+        group = self._pending.get(key)
+        if group is not None and (frame.frag_num in group.parts or group.total != frame.frag_cnt):
+            self._orphan(key, out)
+            group = None
+        if group is None:
+            if len(self._pending) >= MAX_PENDING:
+                self._orphan(next(iter(self._pending)), out)
+            group = _Pending(total=frame.frag_cnt, created=receive_time, t=t, station=station)
+            self._pending[key] = group
+        if frame.frag_num == 1:
+            group.t, group.station = t, station
+        group.parts[frame.frag_num] = (frame.payload, frame.fill)
+        if len(group.parts) < group.total:
+            return
+        del self._pending[key]
+        payload = b"".join(group.parts[i][0] for i in range(1, group.total + 1))
+        self._message(payload, group.parts[group.total][1], group.t, group.station, group.total, out)
+
+    def _orphan(self, key: tuple[Any, ...], out: _Out) -> None:
+        group = self._pending.pop(key)
+        self._count(out, Reject.ORPHAN_FRAGMENT, len(group.parts))
+
+    def _expire(self, older_than: float, out: _Out) -> None:
+        if not self._pending:
+            return
+        for key in [k for k, g in self._pending.items() if g.created < older_than]:
+            self._orphan(key, out)
+
+    # ------------------------------------------------------------------ messages
+
+    def _message(self, payload: bytes, fill: int, t: float, station: str, nlines: int, out: _Out) -> None:
+        """A complete message of ``nlines`` sentences: the last one carries its outcome."""
+        if nlines > 1:
+            self._count(out, Outcome.FRAGMENT, nlines - 1)
+        outcome = self._classify(payload, fill, t, station, out)
+        self._count(out, outcome)
+
+    def _classify(self, payload: bytes, fill: int, t: float, station: str, out: _Out) -> str:
+        if payload.translate(None, _ARMOR):
+            return Reject.DECODE_ERROR
+        if len(payload) * 6 - fill > MAX_MESSAGE_BITS:
+            return Reject.TOO_LONG
+        if self.dedup_window_s > 0 and self._duplicate(payload, fill, t, station):
+            return Reject.DUPLICATE
+        self.heard_by[station] += 1
+        bv = bit_vector(payload, fill)
+        if len(bv) < 38:
+            return Reject.DECODE_ERROR
+        msg_type = bv.get(0, 6)
+        if msg_type == 0 or msg_type > 27:
+            return Reject.UNKNOWN_TYPE
+        if msg_type not in _ROW_TYPES:
+            return Outcome.IGNORED_TYPE
+        try:
+            return self._rows(msg_type, bv, t, out)
+        except _BadValue:
+            return Reject.BAD_VALUE
+        except Exception:  # pyais raises its own and plain errors on malformed payloads
+            return Reject.DECODE_ERROR
+
+    def _duplicate(self, payload: bytes, fill: int, t: float, station: str) -> bool:
+        window = self.dedup_window_s
+        order, seen = self._seen_order, self._seen
+        while order and order[0][0] < t - window:
+            old_t, old_key = order.popleft()
+            if seen.get(old_key) == old_t:
+                del seen[old_key]
+        key = payload + bytes((48 + fill,))
+        first = seen.get(key)
+        if first is not None and abs(t - first) <= window:
+            self.heard_by[station] += 1
+            self.duplicates_by[station] += 1
+            return True
+        seen[key] = t
+        order.append((t, key))
+        return False
+
+    def _rows(self, msg_type: int, bv: Any, t: float, out: _Out) -> str:
+        if msg_type in (6, 8):
+            return self._cargo(msg_type, bv, t, out)
+        msg = MSG_CLASS[msg_type].from_vector(bv)
+        if msg_type in _POSITION_KIND:
+            out.positions.append(self._position(msg_type, msg, t))
+        if msg_type in (5, 19, 21, 24):
+            out.statics.append(self._static(msg_type, msg, t))
+        return Outcome.MESSAGE
+
+    def _position(self, msg_type: int, msg: Any, t: float) -> tuple[Any, ...]:
+        lat, lon = _lat_lon(msg.lat, msg.lon)
+        sog = cog = heading = alt = NAN
+        nav = -1
+        if msg_type == 27:
+            sog = _num(msg.speed, 63)
+            cog = _angle(msg.course, 511, 360)
+            nav = _int(msg.status, -1)
+        elif msg_type == 9:
+            sog = _num(msg.speed, 1023)
+            cog = _angle(msg.course, 360.0, 360)
+            raw_alt = _num(msg.alt, 4095)
+            alt = raw_alt * FT_PER_M
+        elif msg_type in (1, 2, 3, 18, 19):
+            sog = _num(msg.speed, 102.3)
+            cog = _angle(msg.course, 360.0, 360)
+            heading = _angle(msg.heading, 511, 360)
+            if msg_type < 4:
+                nav = _int(msg.status, -1)
+        kind = int(_POSITION_KIND[msg_type])
+        mmsi = int(msg.mmsi)
+        return (0, kind, mmsi, t, lat, lon, sog, cog, heading, nav, msg_type, alt, NAN, -1, -1, self.feed)
+
+    def _static(self, msg_type: int, msg: Any, t: float) -> tuple[Any, ...]:
+        name = callsign = destination = eta = ""
+        imo = 0
+        ship_type = -1
+        length = beam = draught = NAN
+        kind = TrackKind.VESSEL
+        if msg_type == 24:
+            if msg.partno == 0:
+                name = _text(msg.shipname)
+            else:
+                ship_type = _ship_type(msg.ship_type)
+                callsign = _text(msg.callsign)
+                if not 980_000_000 <= int(msg.mmsi) <= 989_999_999:  # auxiliary craft: mothership MMSI
+                    length, beam = _dims(msg)
+        elif msg_type == 21:
+            kind = TrackKind.AID_TO_NAVIGATION
+            name = _text(_text(msg.name) + _text(getattr(msg, "name_ext", "")))
+            length, beam = _dims(msg)
+        else:  # 5 and 19
+            name = _text(msg.shipname)
+            ship_type = _ship_type(msg.ship_type)
+            length, beam = _dims(msg)
+            if msg_type == 5:
+                callsign = _text(msg.callsign)
+                imo = _int(msg.imo, 0)
+                draught = _num(msg.draught, 0.0)
+                destination = _text(msg.destination)
+                eta = _eta(msg.month, msg.day, msg.hour, msg.minute)
+        mmsi = int(msg.mmsi)
+        return (
+            0, int(kind), mmsi, t, msg_type, name, callsign, imo, ship_type,
+            length, beam, draught, destination, eta, NAN, -1, self.feed,
+        )  # fmt: skip
+
+    def _cargo(self, msg_type: int, bv: Any, t: float, out: _Out) -> str:
+        """IMO 289 dangerous cargo indication (DAC 1, FI 25) in type 8 or the addressed type 6."""
+        base = 56 if msg_type == 8 else 88  # first bit after the FI field
+        if len(bv) < base or bv.get(base - 16, 10) != 1 or bv.get(base - 6, 6) != 25:
+            return Outcome.IGNORED_TYPE
+        imdg = imdg_class_from_cargo_bits(bv, base + 12, len(bv))
+        if math.isnan(imdg):
+            return Outcome.IGNORED_TYPE
+        mmsi = bv.get(8, 30)
+        out.statics.append(
+            (0, int(TrackKind.VESSEL), mmsi, t, msg_type, "", "", 0, -1, NAN, NAN, NAN, "", "", imdg, -1, self.feed)
+        )
+        return Outcome.MESSAGE
+
+    # ------------------------------------------------------------------ output
+
+    def _batch(self, out: _Out, nlines: int) -> Batch:
+        positions = np.array(out.positions, dtype=POSITION_DTYPE) if out.positions else empty_positions()
+        statics = np.array(out.statics, dtype=STATIC_DTYPE) if out.statics else empty_statics()
+        if len(positions):
+            positions["key"] = make_key(positions["kind"], positions["ident"])
+        if len(statics):
+            statics["key"] = make_key(statics["kind"], statics["ident"])
+        return Batch(positions=positions, statics=statics, rejects=dict(out.rejects), lines=nlines)
+
+
+# ---------------------------------------------------------------------- field helpers
+
+
+def imdg_class_from_cargo_bits(bv: Any, start: int, end: int) -> float:
+    """First IMDG class in the 17-bit cargo records (4-bit code, 13-bit subtype) from ``start``.
+
+    Code 1 (IMDG, packed) and 3 (BC code) carry a 7-bit packed IMDG value: class in the upper
+    4 bits, division in the lower 3 (``2.1`` -> class 2, division 1). Returns NaN when none.
+    """
+    pos = start
+    while pos + 17 <= end:
+        code = bv.get(pos, 4)
+        sub = bv.get(pos + 4, 13)
+        packed = sub >> 6 if code == 1 else (sub >> 3) & 0x7F if code == 3 else 0
+        cls, div = packed >> 3, packed & 7
+        if 1 <= cls <= 9:
+            return cls + div / 10.0
+        pos += 17
+    return NAN
+
+
+def _lat_lon(lat: float | None, lon: float | None) -> tuple[float, float]:
+    if lat is None or lon is None or lat == 91.0 or lon == 181.0:
+        return NAN, NAN
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise _BadValue()
+    return float(lat), float(lon)
+
+
+def _num(value: float | int | None, unavailable: float) -> float:
+    if value is None or value == unavailable:
+        return NAN
+    return float(value)
+
+
+def _angle(value: float | int | None, unavailable: float, limit: float) -> float:
+    if value is None or value == unavailable or not 0 <= value < limit:
+        return NAN
+    return float(value)
+
+
+def _int(value: Any, missing: int) -> int:
+    return missing if value is None else int(value)
+
+
+def _text(value: str | None) -> str:
+    return (value or "").rstrip("@ ").strip()
+
+
+def _ship_type(value: Any) -> int:
+    if value is None:
+        return -1
+    v = int(value)
+    return v if 1 <= v <= 99 else -1
+
+
+def _dims(msg: Any) -> tuple[float, float]:
+    bow, stern, port, star = msg.to_bow, msg.to_stern, msg.to_port, msg.to_starboard
+    length = float(bow + stern) if bow is not None and stern is not None and bow + stern > 0 else NAN
+    beam = float(port + star) if port is not None and star is not None and port + star > 0 else NAN
+    return length, beam
+
+
+def _eta(month: int | None, day: int | None, hour: int | None, minute: int | None) -> str:
+    if month is None or day is None or hour is None or minute is None:
+        return ""
+    if month == 0 and day == 0 and hour == 24 and minute == 60:
+        return ""
+    return f"{month:02d}-{day:02d} {hour:02d}:{minute:02d}"
+
+
+def decode_file(path: Path, *, chunk_lines: int = 20000, feed: int = 0) -> Iterator[Batch]:
+    """Decode a plain or gzip-compressed AIS file in chunks of ``chunk_lines`` lines.
+
+    Lines with no time of their own (no tag block ``c:``, ``$PGHP`` header or trailing epoch)
+    get the file's modification time as event time. Fragments still waiting at the end of the
+    file are expired and reported (``orphan_fragment``) in a last batch with ``lines == 0``.
+    """
+    path = Path(path)
+    mtime = path.stat().st_mtime
+    decoder = AisDecoder(feed)
+    with _open(path) as fh:
+        chunk: list[bytes] = []
+        for line in fh:
+            chunk.append(line)
+            if len(chunk) >= chunk_lines:
+                yield decoder.decode(b"".join(chunk), mtime)
+                chunk = []
+        if chunk:
+            yield decoder.decode(b"".join(chunk), mtime)
+    tail = decoder.flush(math.inf)
+    if tail.rejects:
+        yield tail
+
+
+def _open(path: Path) -> Any:
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")

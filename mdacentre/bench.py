@@ -1,0 +1,208 @@
+"""``mdacentre bench``: rates of the core against what a user would otherwise write, same process, same data.
+
+Figures (ratios > 1 mean the core is faster than the baseline):
+
+* ``decode_ratio_vs_pyais`` - AIS lines/s of :class:`mdacentre.ais.AisDecoder` (fast path + pyais for the
+  rest) / pyais ``FileReaderStream`` + ``decode()`` on the real AMSA recording repeated to ~1 M lines;
+* ``fence_ratio_vs_strtree`` - positions/s of :class:`mdacentre.fences.FenceIndex` / ``shapely.STRtree.query(points,
+  predicate="intersects")`` on 1 M random positions over the Caribbean against the zone library, with identical
+  membership checked;
+* ``replay_ratio_vs_pyais`` - lines/s of the whole replay pipeline (decode, tracks, fences, profiles, detectors,
+  alerts written) / pyais decoding alone on the same lines;
+* ``rss_mb_100k_tracks`` - resident memory of a fresh process holding a pipeline with 100,000 live tracks.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .settings import repo_root
+
+AMSA = repo_root().parent / "shared" / "data" / "ais" / "amsa_risky_ais.txt"
+FALLBACK = repo_root() / "feeds" / "demo" / "caribbean_ais.nmea"
+
+
+def _sample_lines() -> list[bytes]:
+    src = AMSA if AMSA.is_file() else FALLBACK
+    return [ln for ln in src.read_bytes().splitlines() if ln.strip()]
+
+
+def _repeat(lines: list[bytes], target: int) -> bytes:
+    reps = max(1, target // max(1, len(lines)))
+    return b"\n".join(lines * reps) + b"\n"
+
+
+def _pyais_rate(data: bytes, limit_lines: int) -> tuple[float, int]:
+    """Lines/s of the way a user would decode a file with pyais (on at most ``limit_lines`` lines)."""
+    from pyais.stream import FileReaderStream
+
+    lines = data.split(b"\n")[:limit_lines]
+    with tempfile.NamedTemporaryFile(suffix=".nmea", delete=False) as fh:
+        fh.write(b"\n".join(lines) + b"\n")
+        path = fh.name
+    try:
+        t0 = time.perf_counter()
+        n = 0
+        for msg in FileReaderStream(path):
+            try:
+                msg.decode()
+            except Exception:  # pyais raises on the malformed lines of real feeds
+                pass
+            n += 1
+        dt = time.perf_counter() - t0
+    finally:
+        os.unlink(path)
+    return len(lines) / dt, n
+
+
+def bench_decode(data: bytes, n_lines: int, pyais_lines: int) -> dict[str, float]:
+    from .ais import AisDecoder
+
+    base_rate, _ = _pyais_rate(data, pyais_lines)
+    dec = AisDecoder(0)
+    chunk = 1 << 20
+    t0 = time.perf_counter()
+    pos = 0
+    buf = io.BytesIO(data)
+    tail = b""
+    while True:
+        block = buf.read(chunk)
+        if not block:
+            break
+        block = tail + block
+        cut = block.rfind(b"\n") + 1
+        b = dec.decode(block[:cut], 0.0)
+        tail = block[cut:]
+        pos += len(b.positions)
+    dt = time.perf_counter() - t0
+    rate = n_lines / dt
+    return {
+        "decode_lines": float(n_lines),
+        "decode_lines_per_s_pyais": round(base_rate),
+        "decode_lines_per_s_core": round(rate),
+        "decode_ratio_vs_pyais": round(rate / base_rate, 2),
+    }
+
+
+def bench_fence(n: int) -> dict[str, float]:
+    import shapely
+
+    from .fences import FenceIndex
+    from .zones import load_library
+
+    zones = load_library(repo_root() / "geofences")
+    rng = np.random.default_rng(7)
+    lon = rng.uniform(-90.0, -58.0, n)
+    lat = rng.uniform(8.0, 28.0, n)
+    t0 = time.perf_counter()
+    idx = FenceIndex(zones)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pi, zi = idx.membership(lon, lat)
+    core_s = time.perf_counter() - t0
+    tree = shapely.STRtree([z.geometry for z in zones])
+    t0 = time.perf_counter()
+    qi = tree.query(shapely.points(lon, lat), predicate="intersects")
+    base_s = time.perf_counter() - t0
+    o1 = np.lexsort((zi, pi))
+    o2 = np.lexsort((qi[1], qi[0]))
+    identical = bool(
+        len(pi) == qi.shape[1] and np.array_equal(pi[o1], qi[0][o2]) and np.array_equal(zi[o1], qi[1][o2])
+    )
+    return {
+        "fence_positions": float(n),
+        "fence_zones": float(len(zones)),
+        "fence_index_build_s": round(build_s, 3),
+        "fence_positions_per_s_strtree": round(n / base_s),
+        "fence_positions_per_s_core": round(n / core_s),
+        "fence_ratio_vs_strtree": round(base_s / core_s, 2),
+        "fence_identical_membership": float(identical),
+    }
+
+
+def bench_replay(data: bytes, n_lines: int, pyais_lines: int) -> dict[str, float]:
+    from .cli import read_chunks
+    from .ingest import FeedKind, FeedSpec, Transport
+    from .metrics import Metrics
+    from .service import Core, JsonlSink
+    from .settings import load_settings
+
+    base_rate, _ = _pyais_rate(data, pyais_lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "replay.nmea"
+        path.write_bytes(data)
+        settings = load_settings(None, env={})
+        core = Core(settings, [FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))], Metrics())
+        sink = JsonlSink(open(os.devnull, "wb"))
+        t0 = time.perf_counter()
+        for ch in read_chunks(path, 0, 1.6e9):
+            res = core.step(core.decode([ch]))
+            sink.write(res.alerts)
+        dt = time.perf_counter() - t0
+    rate = n_lines / dt
+    return {
+        "replay_lines_per_s": round(rate),
+        "replay_ratio_vs_pyais": round(rate / base_rate, 2),
+        "replay_alert_versions": float(sink.count),
+    }
+
+
+_RSS_SCRIPT = r"""
+import numpy as np, resource, sys
+from mdacentre.batch import empty_positions, empty_statics, make_key, Batch
+from mdacentre.pipeline import Pipeline
+from mdacentre.zones import load_library
+from mdacentre.risk import load_profiles
+from mdacentre.settings import repo_root
+n = int(sys.argv[1])
+zones = load_library(repo_root() / "geofences")
+p = Pipeline(zones, load_profiles(repo_root() / "geofences" / "profiles.toml", zones))
+rng = np.random.default_rng(3)
+for start in range(0, n, 20000):
+    m = min(20000, n - start)
+    pos = empty_positions(m)
+    ident = 200000000 + np.arange(start, start + m)
+    pos["kind"] = 1; pos["ident"] = ident; pos["key"] = make_key(1, ident)
+    pos["t"] = 1.7e9 + rng.uniform(0, 600, m)
+    pos["lat"] = rng.uniform(8, 28, m); pos["lon"] = rng.uniform(-90, -58, m); pos["sog"] = 10
+    st = empty_statics(m)
+    st["kind"] = 1; st["ident"] = ident; st["key"] = pos["key"]; st["t"] = pos["t"]; st["name"] = "VESSEL"; st["ship_type"] = 70
+    p.step(Batch(pos, st))
+with open("/proc/self/status") as fh:
+    rss = [int(l.split()[1]) for l in fh if l.startswith("VmRSS")][0]
+print(len(p.table), rss / 1024.0, p.table.nbytes() / 2**20)
+"""
+
+
+def bench_rss(n_tracks: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(n_tracks)], capture_output=True, text=True, check=True, timeout=600
+    ).stdout.split()
+    return {
+        "rss_tracks": float(out[0]),
+        f"rss_mb_{n_tracks // 1000}k_tracks": round(float(out[1]), 1),
+        "track_table_mb": round(float(out[2]), 1),
+    }
+
+
+def run_bench(quick: bool = False) -> dict[str, Any]:
+    lines = _sample_lines()
+    target = 100_000 if quick else 1_000_000
+    data = _repeat(lines, target)
+    n_lines = data.count(b"\n")
+    pyais_lines = 20_000 if quick else 200_000
+    res: dict[str, Any] = {"cores": os.cpu_count(), "quick": quick, "source": str(AMSA if AMSA.is_file() else FALLBACK)}
+    res.update(bench_decode(data, n_lines, pyais_lines))
+    res.update(bench_fence(100_000 if quick else 1_000_000))
+    res.update(bench_replay(data if not quick else data[: len(data) // 2], n_lines if not quick else data[: len(data) // 2].count(b"\n"), pyais_lines))
+    res.update(bench_rss(10_000 if quick else 100_000))
+    return res
