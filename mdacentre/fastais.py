@@ -1,0 +1,547 @@
+"""Vectorised fast path for the common AIS position reports.
+
+Most lines of a live AIS feed are single-sentence position reports (types 1, 2, 3, 18,
+19 and 27). This module decodes a whole batch of such lines at once with NumPy instead of
+one pyais object per line:
+
+* every line goes into one ``uint8`` buffer with start/end offsets;
+* the sentence structure (``!xxVDM,1,1,<seq>,<chan>,<payload>,<fill>*hh``, optionally
+  behind an NMEA 4.0 tag block and optionally followed by USCG-style trailing fields) is
+  checked with comparisons at offsets found by ``searchsorted`` over the comma positions;
+* checksums are one ``np.bitwise_xor.reduceat`` over the sentence bodies;
+* the message type is the first payload character, so other types are dropped early;
+* payloads are gathered per payload length, de-armoured by a 256-entry lookup table and
+  packed into four 48-bit words per line, from which every field is cut with shifts.
+
+Anything the fast path is not sure about is left *unhandled* (``handled[i] = False``) for
+the general pyais-based decoder, which counts and explains it: other types, multi-part
+sentences, ``$``-delimited or lower-case sentences, payloads too short for every field,
+payload bytes outside the AIS armour (pyais would silently read them as zeros), tag blocks
+with a ``g:`` group or a malformed ``c:``, the first sentence after a Gatehouse ``$PGHP``
+header, and anything else that is not exactly the common shape. A well-formed line of a
+fast type with a wrong checksum is handled and counted as ``Reject.BAD_CHECKSUM``.
+
+The values produced agree with ``pyais.decode`` field for field (including pyais' rounding
+of latitude/longitude to 1e-6 degrees); "not available" sentinels become NaN.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from mdacentre.batch import PositionArray, TrackKind, empty_positions, make_key
+from mdacentre.metrics import Reject
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+U8Array = npt.NDArray[np.uint8]
+U64Array = npt.NDArray[np.uint64]
+F64Array = npt.NDArray[np.float64]
+
+# --- byte values -------------------------------------------------------------------------
+_BANG = ord("!")
+_DOLLAR = ord("$")
+_BACKSLASH = ord("\\")
+_COMMA = ord(",")
+_STAR = ord("*")
+_SPACE = ord(" ")
+_COLON = ord(":")
+_ZERO = ord("0")
+_NINE = ord("9")
+_ONE = ord("1")
+_FIVE = ord("5")
+
+# --- limits --------------------------------------------------------------------------------
+MAX_PAYLOAD_CHARS = 200  # pyais refuses longer payloads ("AIS payload too large")
+_DECODED_CHARS = 28  # 168 bits: every field the fast path reads lies in the first 28 characters
+_WORD_CHARS = 8  # 8 six-bit characters = one 48-bit word
+_WORD_BITS = 6 * _WORD_CHARS
+_WORDS = 4  # 4 words = 32 characters >= _DECODED_CHARS
+_MAX_SEQ_DIGITS = 3
+_MAX_CHANNEL_CHARS = 2
+_MAX_TIME_DIGITS = 13  # c: in milliseconds has 13 digits until the year 2286
+_MS_THRESHOLD = 100_000_000_000  # c: values at or above this are milliseconds
+# shortest line that can be a handled sentence: "!AIVDM,1,1,,,X,0*hh"
+_MIN_LINE = 19
+# padding appended to the joined buffer so that fixed-offset reads never leave it
+_PAD = 64
+
+
+class Layout(IntEnum):
+    """Bit layouts of the position reports the fast path understands."""
+
+    CLASS_A = 0  # types 1, 2, 3
+    CLASS_B = 1  # types 18, 19 (position part only)
+    LONG_RANGE = 2  # type 27
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """Where the fields of one layout sit: (start bit, width) pairs; status None if absent."""
+
+    status: tuple[int, int] | None
+    sog: tuple[int, int]
+    lon: tuple[int, int]
+    lat: tuple[int, int]
+    cog: tuple[int, int]
+    heading: tuple[int, int] | None
+    min_bits: int  # every field above must be fully present
+    lat_lon_num: int  # degrees = floor((num * raw + 3) / 6) / 1e6 (pyais' exact rounding)
+    sog_na: int
+    sog_div: float
+    cog_na: int
+    cog_div: float
+
+
+_MMSI = (8, 30)
+_SPECS: dict[Layout, _Spec] = {
+    Layout.CLASS_A: _Spec(
+        status=(38, 4),
+        sog=(50, 10),
+        lon=(61, 28),
+        lat=(89, 27),
+        cog=(116, 12),
+        heading=(128, 9),
+        min_bits=137,
+        lat_lon_num=10,
+        sog_na=1023,
+        sog_div=10.0,
+        cog_na=3600,
+        cog_div=10.0,
+    ),
+    Layout.CLASS_B: _Spec(
+        status=None,
+        sog=(46, 10),
+        lon=(57, 28),
+        lat=(85, 27),
+        cog=(112, 12),
+        heading=(124, 9),
+        min_bits=133,
+        lat_lon_num=10,
+        sog_na=1023,
+        sog_div=10.0,
+        cog_na=3600,
+        cog_div=10.0,
+    ),
+    Layout.LONG_RANGE: _Spec(
+        status=(40, 4),
+        sog=(79, 6),
+        lon=(44, 18),
+        lat=(62, 17),
+        cog=(85, 9),
+        heading=None,
+        min_bits=94,
+        lat_lon_num=10_000,
+        sog_na=63,
+        sog_div=1.0,
+        cog_na=511,
+        cog_div=1.0,
+    ),
+}
+_TYPE_LAYOUT: dict[int, Layout] = {
+    1: Layout.CLASS_A,
+    2: Layout.CLASS_A,
+    3: Layout.CLASS_A,
+    18: Layout.CLASS_B,
+    19: Layout.CLASS_B,
+    27: Layout.LONG_RANGE,
+}
+_HEADING_NA = 511
+_LAT_NA_DEG = 91.0
+_LON_NA_DEG = 181.0
+
+
+@dataclass
+class FastResult:
+    """Outcome of :func:`decode_lines_fast` for one batch of lines.
+
+    ``positions`` holds one POSITION_DTYPE row per decoded line, in input order.
+    ``handled[i]`` is True when line ``i`` was either decoded or refused for a counted reason
+    (see ``rejects``); every other line must go to the general decoder.
+    """
+
+    positions: PositionArray
+    handled: BoolArray
+    rejects: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unhandled_indices(self) -> IntArray:
+        """Indices of the lines the general decoder still has to look at."""
+        return np.flatnonzero(~self.handled).astype(np.int64)
+
+
+# --- lookup tables (built once, on first use) ----------------------------------------------
+@functools.cache
+def _armor_tables() -> tuple[U8Array, BoolArray]:
+    """Six-bit value and validity of every byte ('0'-'W' and '`'-'w' are the AIS armour)."""
+    codes = np.arange(256, dtype=np.int64)
+    valid = ((codes >= 48) & (codes <= 87)) | ((codes >= 96) & (codes <= 119))
+    values = np.where(codes - 48 > 40, codes - 56, codes - 48)
+    return np.where(valid, values, 0).astype(np.uint8), valid
+
+
+@functools.cache
+def _armor_lut() -> U8Array:
+    """Six-bit value of every byte, 255 for bytes that are not AIS armour."""
+    values, valid = _armor_tables()
+    return np.where(valid, values, 255).astype(np.uint8)
+
+
+@functools.cache
+def _hex_table() -> npt.NDArray[np.int16]:
+    """Value of a hex digit byte, -1 for anything else."""
+    table = np.full(256, -1, dtype=np.int16)
+    for i, ch in enumerate(b"0123456789ABCDEF"):
+        table[ch] = i
+    for i, ch in enumerate(b"abcdef"):
+        table[ch] = 10 + i
+    return table
+
+
+@functools.cache
+def _byte_class_tables() -> tuple[BoolArray, BoolArray, BoolArray]:
+    """(talker byte ok, channel byte ok, digit) per byte value."""
+    codes = np.arange(256)
+    printable = (codes > _SPACE) & (codes < 127)
+    talker = printable & (codes != _COMMA) & (codes != _STAR) & (codes != _BACKSLASH)
+    digit = (codes >= _ZERO) & (codes <= _NINE)
+    alpha = ((codes >= ord("A")) & (codes <= ord("Z"))) | ((codes >= ord("a")) & (codes <= ord("z")))
+    return talker, alpha | digit, digit
+
+
+# --- public API ----------------------------------------------------------------------------
+def split_lines(data: bytes) -> list[bytes]:
+    """Split a received chunk into lines, dropping ``\\r`` and ``\\n`` terminators."""
+    return data.splitlines()
+
+
+def decode_lines_fast(
+    lines: Sequence[bytes],
+    receive_time: float,
+    feed: int = 0,
+    *,
+    first_follows_gatehouse: bool = False,
+) -> FastResult:
+    """Decode the common AIS position reports of ``lines`` in one vectorised pass.
+
+    ``receive_time`` (Unix seconds) is the event time of lines without a tag-block ``c:``.
+    A line right after a Gatehouse ``$PGHP`` header is left to the general path (the header
+    carries its time); set ``first_follows_gatehouse`` when the previous batch ended with one.
+    Never raises for bad input: lines it does not understand stay unhandled.
+    """
+    n = len(lines)
+    if n == 0:
+        return FastResult(empty_positions(0), np.zeros(0, dtype=bool), {})
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = 0
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    joined = b"\n".join(lines) + b"\n" + b"\x00" * _PAD
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    return _decode_buffer(buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse)
+
+
+# --- the pipeline --------------------------------------------------------------------------
+@dataclass
+class _Frames:
+    """Offsets of the candidate sentences (one entry per candidate line)."""
+
+    line: IntArray  # index of the input line
+    start: IntArray  # offset of '!'
+    end: IntArray  # offset one past the last byte of the line
+    payload: IntArray  # offset of the first payload character
+    length: IntArray  # payload length in characters
+    fill: IntArray  # fill bits
+    star: IntArray  # offset of '*'
+    time: F64Array  # event time
+
+
+def _decode_buffer(
+    buf: U8Array, starts: IntArray, ends: IntArray, receive_time: float, feed: int, follows_gh: bool
+) -> FastResult:
+    n = len(starts)
+    handled = np.zeros(n, dtype=bool)
+    cand = _candidates(buf, starts, ends, follows_gh)
+    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time))
+    # the first payload character is the message type: drop other types before the heavy work
+    values, valid = _armor_tables()
+    first = buf[frames.payload]
+    msg_type = np.where(valid[first], values[first], 0).astype(np.int64)
+    layout = _layout_of(msg_type, frames.length * 6 - frames.fill)
+    keep = layout >= 0
+    frames, msg_type, layout = _select(frames, keep), msg_type[keep], layout[keep]
+    six, armor_ok = _payload_sixbits(buf, frames)
+    frames, msg_type, layout, six = (
+        _select(frames, armor_ok),
+        msg_type[armor_ok],
+        layout[armor_ok],
+        six[armor_ok],
+    )
+    good_sum = _checksum_ok(buf, frames)
+    handled[frames.line] = True
+    rejects: dict[str, int] = {}
+    bad = int(np.count_nonzero(~good_sum))
+    if bad:
+        rejects[Reject.BAD_CHECKSUM.value] = bad
+    words = _pack_words(six[good_sum])
+    positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
+    return FastResult(positions, handled, rejects)
+
+
+def _candidates(buf: U8Array, starts: IntArray, ends: IntArray, follows_gh: bool) -> IntArray:
+    """Lines that start like a sentence or a tag block and are long enough; not after $PGHP."""
+    lengths = ends - starts
+    first = buf[starts]
+    cand = (lengths >= _MIN_LINE) & ((first == _BANG) | (first == _BACKSLASH))
+    gh = (lengths >= 5) & (first == _DOLLAR)
+    gh &= ((buf[starts + 3] | 0x20) == ord("h")) & ((buf[starts + 4] | 0x20) == ord("p"))
+    cand_idx = np.flatnonzero(cand)
+    gh_idx = np.flatnonzero(gh)
+    if follows_gh:
+        gh_idx = np.concatenate(([-1], gh_idx))
+    if len(gh_idx) and len(cand_idx):
+        nxt = np.searchsorted(cand_idx, gh_idx, side="right")
+        cand[cand_idx[nxt[nxt < len(cand_idx)]]] = False
+        cand_idx = np.flatnonzero(cand)
+    return cand_idx.astype(np.int64)
+
+
+def _sentinel(buf: U8Array) -> int:
+    """An offset inside the zero padding: "not found" for searches, still safe to read near."""
+    return len(buf) - _PAD // 2
+
+
+def _next_at_or_after(positions: IntArray, at: IntArray, beyond: int) -> IntArray:
+    """For each offset in ``at``, the first entry of ``positions`` >= it (``beyond`` if none)."""
+    padded = np.concatenate((positions, [beyond]))
+    return padded[np.searchsorted(positions, at)]
+
+
+def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float) -> _Frames:
+    """Check the sentence structure and return the offsets of the lines that pass."""
+    beyond = _sentinel(buf)
+    ok = np.ones(len(s0), dtype=bool)
+    has_tb = buf[s0] == _BACKSLASH
+    tb_end = s0 - 1
+    if has_tb.any():
+        backslashes = np.flatnonzero(buf == _BACKSLASH)
+        tb_end = np.where(has_tb, _next_at_or_after(backslashes, s0 + 1, beyond), s0 - 1)
+        ok &= tb_end < end - _MIN_LINE + 1
+    s = np.where(ok, tb_end + 1, s0)
+    talker_ok, channel_ok, digit = _byte_class_tables()
+    commas = np.flatnonzero(buf == _COMMA)
+    first = np.searchsorted(commas, s)
+    padded = np.concatenate((commas, np.full(6, beyond, dtype=commas.dtype)))
+    c1, c2, c3, c4, c5, c6 = (padded[first + j] for j in range(6))
+    ok &= (buf[s] == _BANG) & (c1 == s + 6) & talker_ok[buf[s + 1]] & talker_ok[buf[s + 2]]
+    ok &= (buf[s + 3] == ord("V")) & (buf[s + 4] == ord("D"))
+    ok &= (buf[s + 5] == ord("M")) | (buf[s + 5] == ord("O"))
+    ok &= (c2 == c1 + 2) & (buf[c1 + 1] == _ONE) & (c3 == c2 + 2) & (buf[c2 + 1] == _ONE)
+    ok &= _all_in_class(buf, c3 + 1, c4 - c3 - 1, _MAX_SEQ_DIGITS, digit)
+    ok &= _all_in_class(buf, c4 + 1, c5 - c4 - 1, _MAX_CHANNEL_CHARS, channel_ok)
+    length = c6 - c5 - 1
+    ok &= (length >= 1) & (length <= MAX_PAYLOAD_CHARS)
+    fill_ch = buf[c6 + 1].astype(np.int64)
+    ok &= (fill_ch >= _ZERO) & (fill_ch <= _FIVE) & (buf[c6 + 2] == _STAR)
+    hexv = _hex_table()
+    ok &= (hexv[buf[c6 + 3]] >= 0) & (hexv[buf[c6 + 4]] >= 0)
+    tail = c6 + 5
+    # end of line, or USCG-style trailing fields after the checksum. pyais then reads the fill
+    # bits as 0, which cannot change a field value: every field read lies inside the payload
+    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA))
+    trailing = ok & (tail != end)
+    if trailing.any():  # a '*' there would make pyais read the fill bits from it
+        stars = np.flatnonzero(buf == _STAR)
+        ok[trailing] = _next_at_or_after(stars, tail[trailing], beyond) >= end[trailing]
+    # the sentence fields are checked byte by byte above; tag blocks and trailing fields not yet
+    extra = has_tb | (tail != end)
+    if extra.any():
+        ok[extra] &= _printable(buf, s0[extra], end[extra])
+    time = np.full(len(s0), receive_time, dtype=np.float64)
+    if has_tb.any():
+        tb_ok, tb_time = _tag_time(buf, s0[has_tb], tb_end[has_tb])
+        ok[has_tb] &= tb_ok
+        time[has_tb] = np.where(np.isnan(tb_time), receive_time, tb_time)
+    return _Frames(
+        line=line[ok],
+        start=s[ok],
+        end=end[ok],
+        payload=(c5 + 1)[ok],
+        length=length[ok],
+        fill=(fill_ch - _ZERO)[ok],
+        star=(c6 + 2)[ok],
+        time=time[ok],
+    )
+
+
+def _printable(buf: U8Array, s0: IntArray, end: IntArray) -> BoolArray:
+    """True where every byte of [s0, end) is printable ASCII (space included)."""
+    if len(s0) == 0:
+        return np.zeros(0, dtype=bool)
+    idx = np.empty(2 * len(s0), dtype=np.int64)
+    idx[0::2] = s0
+    idx[1::2] = end
+    lo = np.minimum.reduceat(buf, idx)[0::2]
+    hi = np.maximum.reduceat(buf, idx)[0::2]
+    return (lo >= _SPACE) & (hi < 127)
+
+
+def _all_in_class(buf: U8Array, at: IntArray, count: IntArray, limit: int, klass: BoolArray) -> BoolArray:
+    """True where 0 <= count <= limit and the ``count`` bytes from ``at`` are all in ``klass``."""
+    ok = (count >= 0) & (count <= limit)
+    for j in range(limit):
+        ok &= (j >= count) | klass[buf[np.minimum(at + j, len(buf) - 1)]]
+    return ok
+
+
+def _tag_time(buf: U8Array, s0: IntArray, tb_end: IntArray) -> tuple[BoolArray, F64Array]:
+    """Parse ``c:`` (seconds or milliseconds) in the tag blocks [s0, tb_end].
+
+    Returns (usable, time); time is NaN for a tag block without ``c:`` (still usable).
+    Blocks with a malformed ``c:`` or with a ``g:`` group are not usable.
+    """
+    beyond = _sentinel(buf)
+    after_sep = np.zeros(len(buf), dtype=bool)
+    after_sep[1:] = (buf[:-1] == _COMMA) | (buf[:-1] == _BACKSLASH)
+    colon_next = np.zeros(len(buf), dtype=bool)
+    colon_next[:-1] = buf[1:] == _COLON
+    keyed = after_sep & colon_next
+    c_pos = _next_at_or_after(np.flatnonzero(keyed & (buf == ord("c"))), s0 + 1, beyond)
+    g_pos = _next_at_or_after(np.flatnonzero(keyed & (buf == ord("g"))), s0 + 1, beyond)
+    has_c = c_pos < tb_end
+    usable = g_pos >= tb_end
+    seps = np.flatnonzero((buf == _COMMA) | (buf == _STAR) | (buf == _BACKSLASH))
+    v0 = np.where(has_c, c_pos + 2, tb_end)
+    ndig = _next_at_or_after(seps, v0, beyond) - v0
+    _, _, digit = _byte_class_tables()
+    usable &= ~has_c | ((ndig >= 1) & _all_in_class(buf, v0, ndig, _MAX_TIME_DIGITS, digit))
+    value = np.zeros(len(s0), dtype=np.int64)
+    for j in range(_MAX_TIME_DIGITS):
+        take = j < ndig
+        d = buf[np.minimum(v0 + j, len(buf) - 1)].astype(np.int64) - _ZERO
+        value = np.where(take, value * 10 + d, value)
+    seconds = np.where(value >= _MS_THRESHOLD, value / 1000.0, value.astype(np.float64))
+    return usable, np.where(has_c, seconds, np.nan)
+
+
+def _payload_sixbits(buf: U8Array, fr: _Frames) -> tuple[U8Array, BoolArray]:
+    """Six-bit values of the first 32 payload characters (zero-padded), grouped by length.
+
+    Also returns whether every payload character is valid AIS armour ('0'-'W', '`'-'w').
+    """
+    m = len(fr.line)
+    lut = _armor_lut()
+    six = np.zeros((m, _WORDS * _WORD_CHARS), dtype=np.uint8)
+    ok = np.zeros(m, dtype=bool)
+    for length in np.flatnonzero(np.bincount(fr.length, minlength=1)).tolist():
+        rows = np.flatnonzero(fr.length == length)
+        chars = np.take(lut, sliding_window_view(buf, length)[fr.payload[rows]])
+        ok[rows] = (chars < 64).all(axis=1)
+        keep = min(length, _DECODED_CHARS)
+        six[rows, :keep] = chars[:, :keep]
+    return six, ok
+
+
+def _pack_words(six: U8Array) -> U64Array:
+    """Pack 32 six-bit values per row into four 48-bit words (8 characters each)."""
+    pairs = (six[:, 0::2].astype(np.uint16) << np.uint16(6)) | six[:, 1::2]
+    quads = (pairs[:, 0::2].astype(np.uint32) << np.uint32(12)) | pairs[:, 1::2]
+    return (quads[:, 0::2].astype(np.uint64) << np.uint64(24)) | quads[:, 1::2]
+
+
+def _field(words: U64Array, start: int, width: int) -> IntArray:
+    """Unsigned bit field [start, start + width) of every row of 48-bit words."""
+    word, off = divmod(start, _WORD_BITS)
+    avail = _WORD_BITS - off
+    if width <= avail:
+        val = (words[:, word] >> np.uint64(avail - width)) & np.uint64((1 << width) - 1)
+    else:
+        low = width - avail
+        high = words[:, word] & np.uint64((1 << avail) - 1)
+        val = (high << np.uint64(low)) | (words[:, word + 1] >> np.uint64(_WORD_BITS - low))
+    return val.astype(np.int64)
+
+
+def _signed(words: U64Array, start: int, width: int) -> IntArray:
+    """Two's-complement bit field."""
+    raw = _field(words, start, width)
+    return raw - ((raw >> (width - 1)) << width)
+
+
+def _layout_of(msg_type: IntArray, bits: IntArray) -> IntArray:
+    """Layout per row, or -1 for types the fast path leaves alone or payloads too short."""
+    layout = np.full(len(msg_type), -1, dtype=np.int64)
+    for mtype, lay in _TYPE_LAYOUT.items():
+        hit = (msg_type == mtype) & (bits >= _SPECS[lay].min_bits)
+        layout[hit] = int(lay)
+    return layout
+
+
+def _select(fr: _Frames, keep: BoolArray) -> _Frames:
+    return _Frames(
+        line=fr.line[keep],
+        start=fr.start[keep],
+        end=fr.end[keep],
+        payload=fr.payload[keep],
+        length=fr.length[keep],
+        fill=fr.fill[keep],
+        star=fr.star[keep],
+        time=fr.time[keep],
+    )
+
+
+def _checksum_ok(buf: U8Array, fr: _Frames) -> BoolArray:
+    """XOR of the bytes between '!' and '*' against the two hex digits after '*'."""
+    if len(fr.line) == 0:
+        return np.zeros(0, dtype=bool)
+    idx = np.empty(2 * len(fr.line), dtype=np.int64)
+    idx[0::2] = fr.start + 1
+    idx[1::2] = fr.star
+    actual = np.bitwise_xor.reduceat(buf, idx)[0::2]
+    hexv = _hex_table()
+    expected = hexv[buf[fr.star + 1]] * 16 + hexv[buf[fr.star + 2]]
+    return actual.astype(np.int16) == expected
+
+
+def _rows(words: U64Array, msg_type: IntArray, layout: IntArray, time: F64Array, feed: int) -> PositionArray:
+    """POSITION_DTYPE rows from the packed payload words."""
+    out = empty_positions(len(words))
+    if len(words) == 0:
+        return out
+    mmsi = _field(words, *_MMSI)
+    out["kind"] = TrackKind.VESSEL
+    out["ident"] = mmsi
+    out["key"] = make_key(int(TrackKind.VESSEL), mmsi)
+    out["t"] = time
+    out["msg_type"] = msg_type
+    out["feed"] = feed
+    for lay in Layout:
+        rows = np.flatnonzero(layout == int(lay))
+        if len(rows):
+            _fill_layout(out, rows, words[rows], _SPECS[lay])
+    return out
+
+
+def _fill_layout(out: PositionArray, rows: IntArray, words: U64Array, spec: _Spec) -> None:
+    lon_raw = _signed(words, *spec.lon)
+    lat_raw = _signed(words, *spec.lat)
+    lon = np.floor_divide(spec.lat_lon_num * lon_raw + 3, 6) / 1e6
+    lat = np.floor_divide(spec.lat_lon_num * lat_raw + 3, 6) / 1e6
+    out["lon"][rows] = np.where(lon == _LON_NA_DEG, np.nan, lon)
+    out["lat"][rows] = np.where(lat == _LAT_NA_DEG, np.nan, lat)
+    sog = _field(words, *spec.sog)
+    out["sog"][rows] = np.where(sog == spec.sog_na, np.nan, sog / spec.sog_div)
+    cog = _field(words, *spec.cog)
+    out["cog"][rows] = np.where(cog == spec.cog_na, np.nan, cog / spec.cog_div)
+    if spec.heading is not None:
+        heading = _field(words, *spec.heading)
+        out["heading"][rows] = np.where(heading == _HEADING_NA, np.nan, heading)
+    if spec.status is not None:
+        out["nav_status"][rows] = _field(words, *spec.status)
