@@ -72,6 +72,23 @@ def read_chunks(path: Path, feed: int, receive_time: float, size: int = 1 << 20)
             yield Chunk(feed, tail + b"\n", receive_time)
 
 
+def first_event_time(path: Path, spec: FeedSpec) -> float | None:
+    """The earliest message time found in the first chunk of a recording (None if it has none).
+
+    Replays use it as the recording's clock for lines that carry no time of their own, so a
+    recording mixing timed and untimed lines stays in one coherent event time.
+    """
+    from .decoders import make_decoder
+
+    dec = make_decoder(spec, 0)
+    for ch in read_chunks(path, 0, float("-inf"), size=1 << 21):
+        b = dec.decode(ch.data, float("-inf"))
+        t = np.concatenate([b.positions["t"], b.statics["t"]])
+        t = t[np.isfinite(t)]
+        return float(t.min()) if len(t) else None
+    return None
+
+
 def file_batches(path: Path, fmt: str, feed: int) -> Iterator[Batch]:
     """Batches from whole-file formats (OpenSky state vectors, readsb traces), in time order."""
     from .flightfiles import read_opensky_json, read_readsb_trace
@@ -127,11 +144,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     t_first: float | None = None
     try:
         for i, (p, fmt) in enumerate(zip(paths, fmts)):
-            mtime = p.stat().st_mtime
             if fmt in ("opensky", "readsb_trace"):
                 batches: Iterator[Batch] = file_batches(p, fmt, i)
             else:
-                batches = (core.decode([ch]) for ch in read_chunks(p, i, mtime))
+                start = first_event_time(p, specs[i])
+                clock0 = start if start is not None else p.stat().st_mtime
+
+                def recording_clock(c0: float = clock0) -> float:
+                    wm = core.pipeline.watermark
+                    return wm if np.isfinite(wm) and wm >= c0 else c0
+
+                batches = (
+                    core.decode([Chunk(ch.feed, ch.data, recording_clock())])
+                    for ch in read_chunks(p, i, clock0, size=1 << 18)
+                )
             for batch in batches:
                 res = core.step(batch)
                 if batch.rejects and fmt in ("opensky", "readsb_trace"):
@@ -169,6 +195,10 @@ def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: fl
         "tracks": len(table),
         "tracks_with_position": int(len(with_pos)),
         "tracks_with_position_by_kind": dict(kinds),
+        # MMSIs (any AIS kind) with a position: one MMSI can be both a base station and a vessel
+        "mmsis_with_position": int(
+            len(np.unique(table.cols["ident"][with_pos][table.cols["kind"][with_pos] != TrackKind.AIRCRAFT]))
+        ),
         "rejects": dict(rejects),
         "alerts_by_category": dict(by_cat),
         "wall_s": round(wall_s, 3),
