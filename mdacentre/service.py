@@ -87,12 +87,12 @@ class Core:
             n = len(b.positions) + len(b.statics)
             self.metrics.inc("mda_records_total", n, {"feed": name})
             self.metrics.inc("mda_lines_total", b.lines, {"feed": name})
-            self.lines_in += b.lines
             batches.append(b)
         return Batch.concat(batches)
 
     def step(self, batch: Batch) -> StepResult:
         res = self.pipeline.step(batch)
+        self.lines_in += batch.lines
         self.metrics.inc("mda_alert_versions_total", len(res.alerts))
         self.metrics.set("mda_tracks", len(self.pipeline.table))
         self.metrics.inc("mda_late_positions_total", res.late)

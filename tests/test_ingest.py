@@ -1,0 +1,155 @@
+"""Feed transports: reconnects, UDP, framing, feed definitions, and a service fed random bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import position, static
+from mdacentre.broker import free_port
+from mdacentre.errors import ConfigError
+from mdacentre.ingest import Chunk, FeedKind, FeedSource, FeedSpec, LineFramer, Transport, load_feeds
+from mdacentre.metrics import Metrics
+from mdacentre.service import run_service
+from mdacentre.settings import HttpSettings, MqttSettings, Settings
+
+T0 = 1_768_435_200.0
+
+
+def test_tcp_client_reconnects_after_the_feed_is_cut() -> None:
+    port = free_port()
+
+    async def main() -> tuple[list[bytes], FeedSource]:
+        sessions = 0
+
+        async def serve(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            nonlocal sessions
+            sessions += 1
+            w.write(f"!AIVDM,session,{sessions}\n".encode())
+            await w.drain()
+            w.close()  # the station drops the connection
+
+        server = await asyncio.start_server(serve, "127.0.0.1", port)
+        q: asyncio.Queue[Chunk] = asyncio.Queue()
+        spec = FeedSpec("cut", FeedKind.AIS, Transport.TCP_CLIENT, port=port, options={"backoff_base_s": 0.05, "backoff_cap_s": 0.2})
+        src = FeedSource(0, spec, q, Metrics())
+        stop = asyncio.Event()
+        task = asyncio.create_task(src.run(stop))
+        got: list[bytes] = []
+        while len(got) < 2:
+            got.append((await asyncio.wait_for(q.get(), 10)).data)
+        server.close()
+        await server.wait_closed()  # the whole station goes away for a while
+        await asyncio.sleep(0.5)
+        server = await asyncio.start_server(serve, "127.0.0.1", port)  # and comes back
+        got.append((await asyncio.wait_for(q.get(), 10)).data)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        server.close()
+        return got, src
+
+    got, src = asyncio.run(main())
+    assert got[0].startswith(b"!AIVDM,session,1") and got[1].startswith(b"!AIVDM,session,2")
+    assert src.health.reconnects >= 2
+
+
+def test_udp_datagrams_become_chunks() -> None:
+    async def main() -> Chunk:
+        q: asyncio.Queue[Chunk] = asyncio.Queue()
+        spec = FeedSpec("udp", FeedKind.AIS, Transport.UDP, host="127.0.0.1", port=free_port())
+        src = FeedSource(3, spec, q, Metrics(), clock=lambda: 123.0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(src.run(stop))
+        for _ in range(100):
+            if src.listen_port:
+                break
+            await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        tr, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=("127.0.0.1", spec.port))
+        tr.sendto(b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24")
+        ch = await asyncio.wait_for(q.get(), 5)
+        tr.close()
+        stop.set()
+        await task
+        return ch
+
+    ch = asyncio.run(main())
+    assert ch == Chunk(3, b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24\n", 123.0)
+
+
+def test_line_framer_keeps_partial_lines_and_drops_overlong_garbage() -> None:
+    f = LineFramer()
+    assert f.feed(b"abc") == b""
+    assert f.feed(b"def\nghi") == b"abcdef\n"
+    assert f.feed(b"\n") == b"ghi\n"
+    assert f.feed(b"x" * 10000) == b""
+    assert f.overflow == 1
+
+
+def test_feed_definitions_validate_with_clear_messages(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('name = "a"\nkind = "ais"\ntransport = "tcp_client"\nport = 10110\n')
+    (tmp_path / "b.toml").write_text('name = "b"\nkind = "sbs"\ntransport = "file"\npath = "rec.txt"\nenabled = false\n')
+    feeds = load_feeds(tmp_path)
+    assert [f.name for f in feeds] == ["a"]
+    (tmp_path / "c.toml").write_text('name = "c"\nkind = "nmea2000"\ntransport = "udp"\nport = 1\n')
+    with pytest.raises(ConfigError, match="kind 'nmea2000' unknown; use one of"):
+        load_feeds(tmp_path)
+    (tmp_path / "c.toml").write_text('name = "c"\nkind = "ais"\ntransport = "udp"\n')
+    with pytest.raises(ConfigError, match="needs a port"):
+        load_feeds(tmp_path)
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback test server
+        return bytes(r.read())
+
+
+def test_service_survives_random_bytes_and_counts_them(tmp_path: Path) -> None:
+    """A feed that sends garbage keeps the service up; the garbage is counted; good lines still get through."""
+    feed_port, http_port, mqtt_port = free_port(), free_port(), free_port()
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        mqtt=MqttSettings(embedded_port=mqtt_port, client_id="mda-fuzz"),
+        http=HttpSettings(port=http_port),
+    )
+    rng = random.Random(99)
+
+    async def main() -> tuple[str, list[dict[str, object]]]:
+        stop, started = asyncio.Event(), asyncio.Event()
+        feeds = [FeedSpec("noisy", FeedKind.AIS, Transport.TCP_SERVER, port=feed_port)]
+        svc = asyncio.create_task(run_service(settings, feeds, stop, started=started))
+        await asyncio.wait_for(started.wait(), 20)
+        await asyncio.sleep(0.3)
+        _r, w = await asyncio.open_connection("127.0.0.1", feed_port)
+        for i in range(200):  # about 3 MB of random bytes, with newlines and NMEA-looking debris
+            junk = bytearray(os.urandom(rng.randint(1, 30000)))
+            if i % 3 == 0:
+                junk += b"\n!AIVDM,1,1,,A," + os.urandom(20) + b"*00\n"
+            w.write(bytes(junk))
+            await w.drain()
+        w.write(b"\n" + ("\n".join(static(311000999, "AFTER NOISE", 70, T0) + position(311000999, 18.0, -76.5, T0)) + "\n").encode())
+        await w.drain()
+        tracks: list[dict[str, object]] = []
+        for _ in range(100):
+            await asyncio.sleep(0.2)
+            tracks = json.loads(await asyncio.to_thread(_get, f"http://127.0.0.1:{http_port}/api/tracks"))
+            if any(t["id"] == "311000999" for t in tracks):
+                break
+        metrics = (await asyncio.to_thread(_get, f"http://127.0.0.1:{http_port}/metrics")).decode()
+        w.close()
+        stop.set()
+        await asyncio.wait_for(svc, 20)
+        return metrics, tracks
+
+    metrics, tracks = asyncio.run(main())
+    assert any(t["id"] == "311000999" and t["name"] == "AFTER NOISE" for t in tracks)
+    rejects = [ln for ln in metrics.splitlines() if ln.startswith("mda_rejects_total") and 'feed="noisy"' in ln]
+    assert rejects and sum(float(ln.rsplit(" ", 1)[1]) for ln in rejects) > 100
