@@ -182,12 +182,13 @@ class AlertManager:
             steps.append((t, len(findings) + j, None, situation))
         steps.sort(key=lambda x: (x[0], x[1]))
         out: list[Alert] = []
-        for t, _seq, f, situation in steps:
-            if f is not None:
-                a = self._raise(f)
+        for t, _seq, fnd, sit in steps:
+            if fnd is not None:
+                a = self._raise(fnd)
                 if a is not None:
                     out.append(a)
-            elif situation is not None:
+            elif sit is not None:
+                situation = sit
                 cur = self.open.pop(situation, None)
                 if cur is not None and cur.status != AlertStatus.RETRACTED:
                     out.append(replace(cur, version=cur.version + 1, status=AlertStatus.CLOSED, time=t))

@@ -48,7 +48,7 @@ class Mosquitto:
         self.host = host
         self.port = port
         self._tmp = tempfile.TemporaryDirectory(prefix="mda-mosquitto-") if workdir is None else None
-        self.workdir = Path(self._tmp.name) if self._tmp else Path(workdir)
+        self.workdir = Path(self._tmp.name) if self._tmp is not None else Path(str(workdir))
         self.workdir.mkdir(parents=True, exist_ok=True)
         lines = [f"listener {port} {host}", config.rstrip("\n")]
         if persistence:

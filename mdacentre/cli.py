@@ -185,9 +185,7 @@ def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: fl
     live = table.live_rows()
     with_pos = live[np.isfinite(table.cols["lat"][live])]
     kinds = Counter(TrackKind(int(k)).label for k in table.cols["kind"][with_pos])
-    rejects: Counter[str] = Counter()
-    for d in metrics.snapshot().get("mda_rejects_total", []):
-        rejects[d["labels"]["reason"]] += int(d["value"])  # type: ignore[index]
+    rejects = {k: int(v) for k, v in metrics.by_label("mda_rejects_total", "reason").items()}
     return {
         "lines": core.lines_in,
         "positions": core.pipeline.positions_in,
@@ -199,7 +197,7 @@ def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: fl
         "mmsis_with_position": int(
             len(np.unique(table.cols["ident"][with_pos][table.cols["kind"][with_pos] != TrackKind.AIRCRAFT]))
         ),
-        "rejects": dict(rejects),
+        "rejects": rejects,
         "alerts_by_category": dict(by_cat),
         "wall_s": round(wall_s, 3),
     }

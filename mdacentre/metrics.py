@@ -78,6 +78,16 @@ class Metrics:
             series = self._counters.get(name, {})
             return sum(v for k, v in series.items() if all((m, val) in k for m, val in match.items()))
 
+    def by_label(self, name: str, label: str, **match: str) -> dict[str, float]:
+        """Sum of a counter grouped by one label, over the series that contain ``match``."""
+        out: dict[str, float] = {}
+        with self._lock:
+            for k, v in self._counters.get(name, {}).items():
+                d = dict(k)
+                if label in d and all(d.get(m) == val for m, val in match.items()):
+                    out[d[label]] = out.get(d[label], 0.0) + v
+        return out
+
     def snapshot(self) -> dict[str, list[dict[str, object]]]:
         with self._lock:
             out: dict[str, list[dict[str, object]]] = {}

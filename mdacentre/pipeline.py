@@ -93,8 +93,10 @@ class Pipeline:
             prow = up.position_rows
             first_of_row = np.ones(len(prow), dtype=bool)
             first_of_row[1:] = prow[1:] != prow[:-1]
-            had_none = before is not None
-            prev_n = before[prow] if had_none and len(before) > int(prow.max()) else np.zeros(len(prow), np.uint32)
+            prev_n = np.zeros(len(prow), np.uint32)
+            if before is not None:
+                known = prow < len(before)
+                prev_n[known] = before[prow[known]]
             first_position = first_of_row & (prev_n == 0)
             fence_events = self.fences.update(prow, pos["key"], pos["t"], pos["lat"], pos["lon"], first_position)
         findings, cleared = self.risk.evaluate(self.table, self.fences, up.rows, fence_events)

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from .alerts import Finding, Level, TrackRef, ZoneRef
 from .batch import TrackKind
 from .errors import ConfigError
-from .fences import FenceTracker, Transition
+from .fences import FENCE_EVENT_DTYPE, FenceTracker, Transition
 from .tracks import TrackTable
 from .zones import Zone
 
@@ -209,7 +209,7 @@ class RiskEngine:
         table: TrackTable,
         fences: FenceTracker,
         rows: IntArray,
-        fence_events: npt.NDArray[np.void] | None = None,
+        fence_events: np.ndarray | None = None,
         flags: dict[int, str] | None = None,
     ) -> tuple[list[Finding], list[tuple[tuple[str, int, str], float]]]:
         """Findings for situations that start, and situations that end, with their event times.
@@ -223,7 +223,7 @@ class RiskEngine:
         cleared: list[tuple[tuple[str, int, str], float]] = []
         if len(rows) == 0:
             return findings, cleared
-        ev = fence_events if fence_events is not None else np.empty(0)
+        ev = fence_events if fence_events is not None else np.empty(0, dtype=FENCE_EVENT_DTYPE)
         for p in self.profiles:
             act = self.active[p.id]
             if p.zones and len(ev):

@@ -220,11 +220,7 @@ def feed_health_json(sources: list[FeedSource], metrics: Metrics, rates: dict[st
     now = time.time()
     out = []
     for s in sources:
-        rej = {
-            d["labels"]["reason"]: d["value"]
-            for d in metrics.snapshot().get("mda_rejects_total", [])
-            if isinstance(d["labels"], dict) and d["labels"].get("feed") == s.spec.name
-        }
+        rej = metrics.by_label("mda_rejects_total", "reason", feed=s.spec.name)
         out.append(s.health.as_json(now, rates.get(s.spec.name, 0.0), rej))
     return out
 
