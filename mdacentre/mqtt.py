@@ -5,7 +5,8 @@ Topic tree (prefix default ``mdacentre/v1``):
 * ``{prefix}/alerts/{state}/{category}/{level}`` - alert versions (JSON, QoS 1)
 * ``{prefix}/tracks/{kind}/{id}/status`` - retained current level and reasons of a flagged track
 * ``{prefix}/service/health`` - retained ``online``; the broker publishes ``offline`` (last will)
-* ``{prefix}/ack/{state}`` - acknowledgement commands from agencies (subscribed by the service)
+* ``{prefix}/ack/{agency}`` - acknowledgement commands from agencies (subscribed by the service; the
+  broker ACL lets each agency write only its own topic)
 """
 
 from __future__ import annotations

@@ -142,6 +142,10 @@ def track_ref(table: TrackTable, row: int, flag: str | None = None) -> TrackRef:
     c = table.cols
     kind = TrackKind(int(c["kind"][row]))
     ident = int(c["ident"][row])
+    if flag is None and kind != TrackKind.AIRCRAFT:
+        from .mid import flag_states
+
+        flag = str(flag_states(np.array([ident], dtype=np.int64))[0]) or None
 
     def num(name: str) -> float | None:
         v = float(c[name][row])

@@ -240,8 +240,9 @@ async def run_service(
     from .mqtt import MqttPublisher
     from .web import MemoryMapState, create_app
 
-    from .acks import AckCommand, AckAction, ack_router, parse_mqtt_command
+    from .acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
     from .alertstore import AlertStore
+    from .routing import load_rules
 
     metrics = Metrics()
     core = Core(settings, feeds, metrics)
@@ -261,8 +262,17 @@ async def run_service(
         metrics.inc("mda_acknowledgements_total", 1, {"action": cmd.action.value})
         return d
 
+    rules = settings.alerting_dir / "routing.toml"
+    router = load_rules(rules) if rules.is_file() else None
+
     async def on_command(topic: str, payload: bytes) -> None:
-        apply_ack(parse_mqtt_command(topic, payload, prefix))
+        cmd = parse_mqtt_command(topic, payload, prefix)
+        agency = cmd.by.split("/", 1)[0]
+        alert = store.get(cmd.alert_id)
+        # An agency may acknowledge only what it was sent (least privilege).
+        if alert is not None and router is not None and agency not in router.route(alert):
+            raise CommandError(f"agency {agency} was not sent alert {cmd.alert_id}")
+        apply_ack(cmd)
 
     broker: Mosquitto | None = None
     host, port = settings.mqtt.host, settings.mqtt.port
