@@ -14,6 +14,11 @@ Rows produced (see :mod:`mdacentre.batch`):
 * statics from types 5, 19, 21, 24A, 24B and the IMO 289 dangerous cargo indication
   (DAC 1, FI 25) carried in type 8 (broadcast) or type 6 (addressed).
 
+Payloads: armour is checked (an invalid character is a ``decode_error``; pyais would silently
+map it), then the high-volume position types 1-4, 11 and 18 are read straight from the payload
+bits with pyais' own scaling, and every other type is decoded by pyais (``MSG_CLASS[type]
+.from_vector``); the tests compare every row with plain pyais decoding of the same files.
+
 Value conventions: "not available" values become NaN / -1 (lat 91, lon 181, sog 102.3, cog 360,
 heading 511, type 27 speed 63 / course 511, type 9 altitude 4095 / speed 1023, ship type 0,
 draught 0, dimensions 0). A report whose position is "not available" still yields a row with NaN
@@ -41,6 +46,7 @@ two glued sentences twice (the extra ones are in :attr:`AisDecoder.repaired_line
 
 from __future__ import annotations
 
+import base64
 import gzip
 import math
 from collections import Counter, deque
@@ -52,6 +58,7 @@ from typing import Any
 
 import numpy as np
 from pyais.bit_vector import bit_vector
+from pyais.exceptions import AISBaseException
 from pyais.messages import MSG_CLASS
 
 from .batch import (
@@ -72,7 +79,17 @@ IGNORED_TYPE = "ignored_type"  # non-error outcome; proposed as Reject.IGNORED_T
 MAX_PENDING = 10_000  # fragment groups kept at most; the oldest are expired beyond that
 MAX_MESSAGE_BITS = 1008  # 5 slots; longer reassembled messages are refused as too_long
 # armoured payload characters: '0'..'W' and '`'..'w'
+DECODE_FAILURES = (
+    AISBaseException,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+)
 _ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))
+_ARMOR_TO_B64 = bytes.maketrans(_ARMOR, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 _POSITION_KIND = {
     1: TrackKind.VESSEL,
@@ -85,6 +102,16 @@ _POSITION_KIND = {
     4: TrackKind.BASE_STATION,
     11: TrackKind.BASE_STATION,
     21: TrackKind.AID_TO_NAVIGATION,
+}
+# direct path (no pyais object; the tests compare with pyais): bit offsets of
+# (status, speed, lon, lat, course, heading), -1 when the type has no such field, and the bits needed
+_FAST_LAYOUT: dict[int, tuple[int, ...]] = {
+    1: (38, 50, 61, 89, 116, 128, 137),
+    2: (38, 50, 61, 89, 116, 128, 137),
+    3: (38, 50, 61, 89, 116, 128, 137),
+    18: (-1, 46, 57, 85, 112, 124, 133),
+    4: (-1, -1, 79, 107, -1, -1, 134),
+    11: (-1, -1, 79, 107, -1, -1, 134),
 }
 _ROW_TYPES = frozenset((1, 2, 3, 4, 5, 6, 8, 9, 11, 18, 19, 21, 24, 27))
 
@@ -131,7 +158,9 @@ class AisDecoder:
     ``repaired_lines`` and ``pending_lines``.
     """
 
-    def __init__(self, feed: int = 0, *, dedup_window_s: float = 0.0, fragment_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, feed: int = 0, *, dedup_window_s: float = 0.0, fragment_timeout_s: float = 60.0
+    ) -> None:
         self.feed = feed
         self.dedup_window_s = float(dedup_window_s)
         self.fragment_timeout_s = float(fragment_timeout_s)
@@ -144,7 +173,6 @@ class AisDecoder:
         self._seen: dict[bytes, float] = {}
         self._seen_order: deque[tuple[float, bytes]] = deque()
         self._header_time = NAN
-        self._header_checksum = -1
         self._default_station = f"feed{feed}"
 
     # ------------------------------------------------------------------ public API
@@ -179,16 +207,16 @@ class AisDecoder:
 
     def _one(self, frame: Frame, receive_time: float, out: _Out) -> None:
         if frame.kind == LineKind.GATEHOUSE:
-            self._header_time, self._header_checksum = frame.header_time, frame.header_next_checksum
+            self._header_time = frame.header_time
             self._count(out, Outcome.HEADER)
             return
-        header_time, header_cs = self._header_time, self._header_checksum
-        self._header_time, self._header_checksum = NAN, -1
+        header_time = self._header_time
+        self._header_time = NAN
         if frame.kind == LineKind.REJECT:
             assert frame.reject is not None
             self._count(out, frame.reject)
             return
-        t = self._event_time(frame, header_time, header_cs, receive_time)
+        t = self._event_time(frame, header_time, receive_time)
         tag = frame.tag
         if tag is not None and not tag.checksum_ok:
             self.tag_checksum_mismatch += 1
@@ -199,11 +227,11 @@ class AisDecoder:
             self._fragment(frame, t, station, receive_time, out)
 
     @staticmethod
-    def _event_time(frame: Frame, header_time: float, header_cs: int, receive_time: float) -> float:
+    def _event_time(frame: Frame, header_time: float, receive_time: float) -> float:
         tag = frame.tag
         if tag is not None and not math.isnan(tag.time):
             return tag.time
-        if not math.isnan(header_time) and header_cs in (-1, frame.checksum):
+        if not math.isnan(header_time):  # its checksum field is the XOR over all sentences, or 00: not used
             return header_time
         if not math.isnan(frame.trailer_time):
             return frame.trailer_time
@@ -268,19 +296,23 @@ class AisDecoder:
         if self.dedup_window_s > 0 and self._duplicate(payload, fill, t, station):
             return Reject.DUPLICATE
         self.heard_by[station] += 1
-        bv = bit_vector(payload, fill)
-        if len(bv) < 38:
+        value, nbits = payload_bits(payload, fill)
+        if nbits < 38:
             return Reject.DECODE_ERROR
-        msg_type = bv.get(0, 6)
+        msg_type = value >> (nbits - 6)
         if msg_type == 0 or msg_type > 27:
             return Reject.UNKNOWN_TYPE
         if msg_type not in _ROW_TYPES:
             return Outcome.IGNORED_TYPE
         try:
-            return self._rows(msg_type, bv, t, out)
+            layout = _FAST_LAYOUT.get(msg_type)
+            if layout is not None and nbits >= layout[-1]:
+                out.positions.append(self._fast_position(msg_type, layout, value, nbits, t))
+                return Outcome.MESSAGE
+            return self._rows(msg_type, bit_vector(payload, fill), t, out)
         except _BadValue:
             return Reject.BAD_VALUE
-        except Exception:  # pyais raises its own and plain errors on malformed payloads
+        except DECODE_FAILURES:  # pyais raises its own and plain errors on malformed payloads
             return Reject.DECODE_ERROR
 
     def _duplicate(self, payload: bytes, fill: int, t: float, station: str) -> bool:
@@ -309,6 +341,42 @@ class AisDecoder:
         if msg_type in (5, 19, 21, 24):
             out.statics.append(self._static(msg_type, msg, t))
         return Outcome.MESSAGE
+
+    def _fast_position(
+        self, msg_type: int, layout: tuple[int, ...], value: int, nbits: int, t: float
+    ) -> tuple[Any, ...]:
+        """Types 1-4, 11 and 18 straight from the payload bits, scaled as pyais scales them (tests compare)."""
+        status_at, speed_at, lon_at, lat_at, course_at, heading_at, _ = layout
+
+        def get(start: int, width: int) -> int:
+            return (value >> (nbits - start - width)) & ((1 << width) - 1)
+
+        lat, lon = _lat_lon(_scaled_lat_lon(get(lat_at, 27), 27), _scaled_lat_lon(get(lon_at, 28), 28))
+        sog = cog = heading = NAN
+        if speed_at >= 0:
+            sog = _num(get(speed_at, 10) / 10.0, 102.3)
+            cog = _angle(get(course_at, 12) / 10.0, 360.0, 360)
+            heading = _angle(get(heading_at, 9), 511, 360)
+        nav = get(status_at, 4) if status_at >= 0 else -1
+        kind = int(_POSITION_KIND[msg_type])
+        return (
+            0,
+            kind,
+            get(8, 30),
+            t,
+            lat,
+            lon,
+            sog,
+            cog,
+            heading,
+            nav,
+            msg_type,
+            NAN,
+            NAN,
+            -1,
+            -1,
+            self.feed,
+        )
 
     def _position(self, msg_type: int, msg: Any, t: float) -> tuple[Any, ...]:
         lat, lon = _lat_lon(msg.lat, msg.lon)
@@ -377,7 +445,25 @@ class AisDecoder:
             return Outcome.IGNORED_TYPE
         mmsi = bv.get(8, 30)
         out.statics.append(
-            (0, int(TrackKind.VESSEL), mmsi, t, msg_type, "", "", 0, -1, NAN, NAN, NAN, "", "", imdg, -1, self.feed)
+            (
+                0,
+                int(TrackKind.VESSEL),
+                mmsi,
+                t,
+                msg_type,
+                "",
+                "",
+                0,
+                -1,
+                NAN,
+                NAN,
+                NAN,
+                "",
+                "",
+                imdg,
+                -1,
+                self.feed,
+            )
         )
         return Outcome.MESSAGE
 
@@ -414,6 +500,24 @@ def imdg_class_from_cargo_bits(bv: Any, start: int, end: int) -> float:
     return NAN
 
 
+def payload_bits(payload: bytes, fill: int) -> tuple[int, int]:
+    """The armoured 6-bit payload as one integer and its bit count (fill bits removed).
+
+    The armour is mapped onto the base64 alphabet so that ``b64decode`` does the 6-to-8 bit
+    repacking in C; the payload must hold armour characters only (checked by the caller).
+    """
+    pad = -len(payload) % 4
+    raw = base64.b64decode(payload.translate(_ARMOR_TO_B64) + b"A" * pad)
+    return int.from_bytes(raw, "big") >> (6 * pad + fill), 6 * len(payload) - fill
+
+
+def _scaled_lat_lon(raw: int, width: int) -> float:
+    """Two's complement 1/10000 minutes to degrees, rounded to 1e-6 exactly as pyais does."""
+    if raw >= 1 << (width - 1):
+        raw -= 1 << width
+    return ((10 * raw + 3) // 6) / 1e6
+
+
 def _lat_lon(lat: float | None, lon: float | None) -> tuple[float, float]:
     if lat is None or lon is None or lat == 91.0 or lon == 181.0:
         return NAN, NAN
@@ -422,13 +526,13 @@ def _lat_lon(lat: float | None, lon: float | None) -> tuple[float, float]:
     return float(lat), float(lon)
 
 
-def _num(value: float | int | None, unavailable: float) -> float:
+def _num(value: float | None, unavailable: float) -> float:
     if value is None or value == unavailable:
         return NAN
     return float(value)
 
 
-def _angle(value: float | int | None, unavailable: float, limit: float) -> float:
+def _angle(value: float | None, unavailable: float, limit: float) -> float:
     if value is None or value == unavailable or not 0 <= value < limit:
         return NAN
     return float(value)

@@ -40,6 +40,7 @@ MS_THRESHOLD = 1e11  # a tag-block c: above this is in milliseconds
 
 _GLUE = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})(?=\\[A-Za-z]:|[!$])")
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
+_PRINTABLE = bytes(range(0x21, 0x7F))
 
 
 class LineKind(IntEnum):
@@ -154,7 +155,7 @@ def xor_checksum(body: bytes) -> int:
 
 def _plausible_address(address: bytes) -> bool:
     """An NMEA address field: 3-6 printable characters, no blanks (``GPGGA``, ``=IALR``, ``PGHP``)."""
-    return 3 <= len(address) <= 6 and all(0x21 <= c <= 0x7E for c in address)
+    return 3 <= len(address) <= 6 and not address.translate(None, _PRINTABLE)
 
 
 def _is_hex(s: bytes) -> bool:
@@ -233,34 +234,57 @@ def _split_checksum(line: bytes) -> tuple[bytes, int, bytes] | None:
     return line[1:star], int(hexpart, 16), rest
 
 
+_DIGITS = {str(i).encode(): i for i in range(10)}
+_AIS_FORMATTERS = (b"VDM", b"VDO")
+
+
 def _frame_bang(line: bytes, tag: TagBlock | None) -> tuple[Frame, bytes | None]:
+    fields = line.split(b",")
+    address = fields[0][1:]
+    last = fields[6] if len(fields) >= 7 else b""
+    # fast path: exactly "!ccVDx,n,m,s,c,payload,f*hh" with nothing after the checksum
+    if (
+        len(fields) == 7
+        and len(address) == 5
+        and address[2:] in _AIS_FORMATTERS
+        and len(last) == 4
+        and last[1] == 0x2A
+    ):
+        digits = last[2:]
+        if _is_hex(digits):
+            frame = Frame(LineKind.AIS, None, address, checksum=int(digits, 16), tag=tag)
+            _fill_sentence(frame, fields[1], fields[2], fields[3], fields[4], fields[5], last[:1])
+            return frame, line[1:-3]
+    return _frame_bang_general(line, address, tag)
+
+
+def _frame_bang_general(line: bytes, address: bytes, tag: TagBlock | None) -> tuple[Frame, bytes | None]:
     split = _split_checksum(line)
-    address = line[1 : line.find(b",")] if b"," in line else b""
-    is_ais = len(address) == 5 and address[2:] in (b"VDM", b"VDO")
     if split is None:
         return _reject(Reject.NOT_NMEA)
     body, checksum, trailer = split
-    if not is_ais:
+    if not (len(address) == 5 and address[2:] in _AIS_FORMATTERS):
         return _reject(Reject.OTHER_NMEA if _plausible_address(address) else Reject.NOT_NMEA)
     fields = body.split(b",")
     if len(fields) != 7:
-        frame = Frame(LineKind.REJECT, Reject.BAD_FRAGMENT, checksum=checksum)
-        return frame, body
-    frame = Frame(LineKind.AIS, talker=address, checksum=checksum, tag=tag)
-    _fill_sentence(frame, fields)
+        return Frame(LineKind.REJECT, Reject.BAD_FRAGMENT, checksum=checksum), body
+    frame = Frame(LineKind.AIS, None, address, checksum=checksum, tag=tag)
+    _fill_sentence(frame, *fields[1:])
     if trailer:
         _parse_trailer(trailer, frame)
     return frame, body
 
 
-def _fill_sentence(frame: Frame, fields: list[bytes]) -> None:
-    cnt, num, seq, chan, payload, fill = fields[1:]
-    if not (cnt.isdigit() and num.isdigit() and fill.isdigit()):
+def _fill_sentence(
+    frame: Frame, cnt: bytes, num: bytes, seq: bytes, chan: bytes, payload: bytes, fill: bytes
+) -> None:
+    n_cnt, n_num, n_fill = _DIGITS.get(cnt), _DIGITS.get(num), _DIGITS.get(fill)
+    if n_cnt is None or n_num is None or n_fill is None:
         frame.kind, frame.reject = LineKind.REJECT, Reject.BAD_FRAGMENT
         return
-    frame.frag_cnt, frame.frag_num, frame.fill = int(cnt), int(num), int(fill)
+    frame.frag_cnt, frame.frag_num, frame.fill = n_cnt, n_num, n_fill
     frame.seq_id, frame.channel, frame.payload = seq, chan, payload
-    if not (1 <= frame.frag_num <= frame.frag_cnt <= MAX_FRAGMENTS) or frame.fill > 5:
+    if not (1 <= n_num <= n_cnt <= MAX_FRAGMENTS) or n_fill > 5:
         frame.kind, frame.reject = LineKind.REJECT, Reject.BAD_FRAGMENT
     elif not payload:
         frame.kind, frame.reject = LineKind.REJECT, Reject.EMPTY_PAYLOAD

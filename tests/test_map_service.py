@@ -1,0 +1,106 @@
+"""The whole service behind the map: a small AIS feed through the real pipeline, seen in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import position, static
+from mdacentre.broker import free_port
+from mdacentre.ingest import FeedKind, FeedSpec, Transport
+from mdacentre.service import run_service
+from mdacentre.settings import HttpSettings, MqttSettings, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent (apt-get install chromium)"),
+    pytest.mark.skipif(not (REPO / "web/node_modules/leaflet/dist/leaflet.js").exists(), reason="run npm ci --prefix web"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (driver only)")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+T0 = 1_768_435_200.0
+VESSELS = [(311000101, "ISLAND TRADER", 70, 18.2, -76.2), (339000202, "BLUE LAGOON", 60, 17.6, -77.3),
+           (362000303, "TRINI STAR", 30, 11.0, -61.5), (314000404, "BAJAN BREEZE", 52, 13.2, -59.8)]
+TANKER = 538000505
+
+
+def feed_file(path: Path) -> None:
+    lines: list[str] = []
+    for mmsi, name, st, lat, lon in VESSELS:
+        lines += static(mmsi, name, st, T0)
+        lines += position(mmsi, lat, lon, T0 + 5)
+    lines += static(TANKER, "HAZMAT CARRIER", 82, T0)
+    for i in range(20):
+        lines += position(TANKER, 15.05, -58.5 - 0.1 * i, T0 + 60 * i)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture()
+def service(tmp_path: Path) -> Iterator[int]:
+    feed_file(tmp_path / "small.nmea")
+    http_port = free_port()
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        mqtt=MqttSettings(embedded_port=free_port(), client_id="mda-map-test"),
+        http=HttpSettings(port=http_port),
+    )
+    feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(tmp_path / "small.nmea"))]
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        task = asyncio.create_task(run_service(settings, feeds, stop, started=ready))
+        await ready.wait()
+        started.set()
+        await task
+
+    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    th.start()
+    assert started.wait(30)
+    time.sleep(0.5)
+    yield http_port
+    loop.call_soon_threadsafe(stop.set)
+    th.join(30)
+
+
+def test_map_shows_the_feed_and_its_alert(service: int, tmp_path: Path) -> None:
+    errors: list[str] = []
+    urls: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1400, "height": 850},
+        )
+        pg = ctx.new_page()
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("request", lambda r: urls.append(r.url))
+        pg.goto(f"http://127.0.0.1:{service}/")
+        n = len(VESSELS) + 1
+        pg.wait_for_function(
+            f"() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() === {n} && mdaMap.drawnCount() === {n}",
+            timeout=30000,
+        )
+        alerts_text: Any = pg.wait_for_function(
+            "() => { const t = document.body.innerText; return t.includes('HAZMAT CARRIER') && t.toLowerCase().includes('hazardous') ? t : false; }",
+            timeout=30000,
+        ).json_value()
+        pg.screenshot(path="/tmp/map_service.png")
+        ctx.close()
+    assert "HAZMAT CARRIER" in str(alerts_text)
+    assert errors == []
+    assert [u for u in urls if urlsplit(u).hostname != "127.0.0.1"] == []
