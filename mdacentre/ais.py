@@ -50,7 +50,7 @@ import base64
 import gzip
 import math
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 from pyais.bit_vector import bit_vector
+from pyais.constants import ShipType
 from pyais.exceptions import AISBaseException
 from pyais.messages import MSG_CLASS
 
@@ -65,13 +66,15 @@ from .batch import (
     POSITION_DTYPE,
     STATIC_DTYPE,
     Batch,
+    PositionArray,
     TrackKind,
     empty_positions,
     empty_statics,
     make_key,
 )
+from .fastais import BoolArray, IntArray, decode_lines_fast
 from .metrics import Reject
-from .nmea import Frame, LineKind, frame_lines, split_lines
+from .nmea import Frame, LineKind, frame_lines, is_other_nmea, parse_tag_block, split_lines
 
 NAN = math.nan
 FT_PER_M = 3.280839895
@@ -113,6 +116,7 @@ _FAST_LAYOUT: dict[int, tuple[int, ...]] = {
     4: (-1, -1, 79, 107, -1, -1, 134),
     11: (-1, -1, 79, 107, -1, -1, 134),
 }
+_SIXBIT = tuple(chr(v + 64) if v < 32 else chr(v) for v in range(64))  # AIS 6-bit text
 _ROW_TYPES = frozenset((1, 2, 3, 4, 5, 6, 8, 9, 11, 18, 19, 21, 24, 27))
 
 
@@ -159,9 +163,18 @@ class AisDecoder:
     """
 
     def __init__(
-        self, feed: int = 0, *, dedup_window_s: float = 0.0, fragment_timeout_s: float = 60.0
+        self,
+        feed: int = 0,
+        *,
+        dedup_window_s: float = 0.0,
+        fragment_timeout_s: float = 60.0,
+        fast: bool = True,
     ) -> None:
         self.feed = feed
+        # The NumPy fast path takes the common single-sentence position reports; with dedup on,
+        # every sentence must pass the dedup window, so the fast path is off.
+        self.fast = fast and dedup_window_s <= 0
+        self.fast_lines = 0
         self.dedup_window_s = float(dedup_window_s)
         self.fragment_timeout_s = float(fragment_timeout_s)
         self.outcomes: Counter[str] = Counter()
@@ -188,9 +201,92 @@ class AisDecoder:
         self._expire(receive_time - self.fragment_timeout_s, out)
         lines, repaired = split_lines(data)
         self.repaired_lines += repaired
-        for frame in frame_lines(lines):
+        fast_positions: PositionArray | None = None
+        fast_line = np.zeros(0, dtype=np.int64)
+        rest_index: list[int] | range = range(len(lines))
+        if self.fast and lines:
+            fast_positions, fast_line, handled = self._decode_fast(lines, receive_time, out)
+            if handled is not None:
+                rest_index = np.flatnonzero(~handled).tolist()
+            # other NMEA sentences ($GPGGA, $AIALR ...) need no decoder, only counting
+            rest_index = self._count_other_nmea(lines, rest_index, out)
+        rest = [lines[i] for i in rest_index] if not isinstance(rest_index, range) else lines
+        slow_line: list[int] = []
+        for i, frame in zip(rest_index, frame_lines(rest), strict=True):
+            before = len(out.positions)
             self._one(frame, receive_time, out)
-        return self._batch(out, len(lines))
+            slow_line.extend([i] * (len(out.positions) - before))
+        batch = self._batch(out, len(lines))
+        if fast_positions is not None and len(fast_positions):
+            merged = np.concatenate([fast_positions, batch.positions])
+            order = np.argsort(np.concatenate([fast_line, np.asarray(slow_line, dtype=np.int64)]), kind="stable")
+            batch.positions = merged[order]
+        return batch
+
+    def _count_other_nmea(self, lines: list[bytes], index: Iterable[int], out: _Out) -> list[int]:
+        keep: list[int] = []
+        other = 0
+        header_pending = not math.isnan(self._header_time)
+        for i in index:
+            # one right after a (possible) $PGHP header stays: it ends that header's scope
+            after_header = lines[i - 1][:1] == b"$" and not is_other_nmea(lines[i - 1]) if i else header_pending
+            if not after_header and is_other_nmea(lines[i]):
+                other += 1
+            else:
+                keep.append(i)
+        if other:
+            self._count(out, Reject.OTHER_NMEA, other)
+        return keep
+
+    def _decode_fast(
+        self, lines: list[bytes], receive_time: float, out: _Out
+    ) -> tuple[PositionArray | None, IntArray, BoolArray | None]:
+        """The NumPy fast path over ``lines``, held to the general path's rules.
+
+        Returns the rows it decoded, the input line of each row, and which lines it handled
+        (None when it handled none). Lines with trailing fields stay with the general path.
+        """
+        fr = decode_lines_fast(
+            lines,
+            receive_time,
+            self.feed,
+            first_follows_gatehouse=not math.isnan(self._header_time),
+            trailing=False,
+        )
+        done = int(fr.handled.sum())
+        if not done:
+            return None, fr.line, None
+        pos, line = fr.positions, fr.line
+        # an impossible course or heading is unknown; a position outside the globe is a bad value
+        for col in ("cog", "heading"):
+            v = pos[col]
+            v[~((v >= 0) & (v < 360))] = np.nan
+        lat, lon = pos["lat"], pos["lon"]
+        unknown = np.isnan(lat) | np.isnan(lon) | (lat == 91.0) | (lon == 181.0)
+        lat[unknown] = np.nan
+        lon[unknown] = np.nan
+        bad = ~unknown & ((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0))
+        n_bad = int(bad.sum())
+        self._count_stations(lines, line)  # as the general path: every message, bad values too
+        if n_bad:
+            pos, line = pos[~bad], line[~bad]
+            self._count(out, Reject.BAD_VALUE, n_bad)
+        for reason, n in fr.rejects.items():
+            self._count(out, reason, n)
+        self.fast_lines += done
+        self.outcomes[Outcome.MESSAGE] += len(pos)
+        return pos, line, fr.handled
+
+    def _count_stations(self, lines: list[bytes], line: IntArray) -> None:
+        """The receiving station of each message: tag block ``s:``, else the feed."""
+        tagged = [lines[i] for i in line.tolist() if lines[i][:1] == b"\\"]
+        self.heard_by[self._default_station] += len(line) - len(tagged)
+        for raw in tagged:
+            end = raw.find(b"\\", 1)
+            tag = parse_tag_block(raw[1:end]) if end > 0 else None
+            if tag is not None and not tag.checksum_ok:
+                self.tag_checksum_mismatch += 1
+            self.heard_by[(tag.source if tag is not None else "") or self._default_station] += 1
 
     def flush(self, now: float) -> Batch:
         """Expire fragments older than ``fragment_timeout_s`` (counted as ``orphan_fragment``)."""
@@ -309,6 +405,11 @@ class AisDecoder:
             if layout is not None and nbits >= layout[-1]:
                 out.positions.append(self._fast_position(msg_type, layout, value, nbits, t))
                 return Outcome.MESSAGE
+            if self.fast and msg_type in (5, 24):
+                row = self._fast_static(msg_type, value, nbits, t)
+                if row is not None:
+                    out.statics.append(row)
+                    return Outcome.MESSAGE
             return self._rows(msg_type, bit_vector(payload, fill), t, out)
         except _BadValue:
             return Reject.BAD_VALUE
@@ -377,6 +478,54 @@ class AisDecoder:
             -1,
             self.feed,
         )
+
+    def _fast_static(self, msg_type: int, value: int, nbits: int, t: float) -> tuple[Any, ...] | None:
+        """Types 5 and 24 straight from the payload bits when complete (else None: pyais decodes).
+
+        Field for field what :meth:`_static` makes of pyais's message (a test compares both).
+        """
+
+        def get(start: int, width: int) -> int:
+            return (value >> (nbits - start - width)) & ((1 << width) - 1)
+
+        def text(start: int, width: int) -> str:
+            raw = get(start, width)
+            chars = "".join([_SIXBIT[(raw >> sh) & 63] for sh in range(width - 6, -1, -6)])
+            return _text(chars.rstrip("@").strip())
+
+        def dims(at: int) -> tuple[float, float]:
+            bow, stern, port, star = get(at, 9), get(at + 9, 9), get(at + 18, 6), get(at + 24, 6)
+            return (float(bow + stern) if bow + stern > 0 else NAN), (float(port + star) if port + star > 0 else NAN)
+
+        mmsi = get(8, 30)
+        name = callsign = destination = eta = ""
+        imo = 0
+        ship_type = -1
+        length = beam = draught = NAN
+        if msg_type == 5:
+            if nbits < 422:
+                return None
+            imo, callsign, name = get(40, 30), text(70, 42), text(112, 120)
+            ship_type = _ship_type(ShipType.from_value(get(232, 8)))  # pyais folds reserved codes
+            length, beam = dims(240)
+            eta = _eta(get(274, 4), get(278, 5), get(283, 5), get(288, 6))
+            draught = _num(get(294, 8) / 10.0, 0.0)
+            destination = text(302, 120)
+        else:
+            part = get(38, 2)
+            if part == 0 and nbits >= 160:
+                name = text(40, 120)
+            elif part == 1 and nbits >= 162:
+                ship_type = _ship_type(get(40, 8))
+                callsign = text(90, 42)
+                if not 980_000_000 <= mmsi <= 989_999_999:  # auxiliary craft: mothership MMSI
+                    length, beam = dims(132)
+            else:
+                return None
+        return (
+            0, int(TrackKind.VESSEL), mmsi, t, msg_type, name, callsign, imo, ship_type,
+            length, beam, draught, destination, eta, NAN, -1, self.feed,
+        )  # fmt: skip
 
     def _position(self, msg_type: int, msg: Any, t: float) -> tuple[Any, ...]:
         lat, lon = _lat_lon(msg.lat, msg.lon)

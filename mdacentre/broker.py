@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -51,14 +53,33 @@ class Mosquitto:
         self.workdir = Path(self._tmp.name) if self._tmp is not None else Path(str(workdir))
         self.workdir.mkdir(parents=True, exist_ok=True)
         lines = [f"listener {port} {host}", config.rstrip("\n")]
+        self._dbdir: Path | None = None
         if persistence:
-            lines += ["persistence true", f"persistence_location {self.workdir}/"]
+            self._dbdir = self._persistence_dir()
+            lines += ["persistence true", f"persistence_location {self._dbdir}/"]
         self.conf = self.workdir / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.workdir / "mosquitto.log"
 
-    def start(self, timeout: float = 10.0) -> "Mosquitto":
+    def _persistence_dir(self) -> Path:
+        """A directory the broker can write its database to.
+
+        Started as root, Mosquitto drops to the ``mosquitto`` user; a directory under a root-only
+        parent (pytest's tmp_path, for one) is then unwritable and the broker silently loses its
+        persistent sessions at shutdown. Such a broker gets its own directory owned by that user.
+        """
+        if os.geteuid() != 0:
+            return self.workdir
+        try:
+            pw = pwd.getpwnam("mosquitto")
+        except KeyError:
+            return self.workdir
+        d = Path(tempfile.mkdtemp(prefix="mda-mosquitto-db-"))
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        return d
+
+    def start(self, timeout: float = 10.0) -> Mosquitto:
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=logf, stderr=subprocess.STDOUT)
         logf.close()
@@ -84,10 +105,12 @@ class Mosquitto:
 
     def close(self) -> None:
         self.stop()
+        if self._dbdir is not None and self._dbdir != self.workdir:
+            shutil.rmtree(self._dbdir, ignore_errors=True)
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def __enter__(self) -> "Mosquitto":
+    def __enter__(self) -> Mosquitto:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

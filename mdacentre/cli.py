@@ -133,7 +133,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     fmts = [sniff_format(p) if args.format == "auto" else args.format for p in paths]
     specs = [
         FeedSpec(name=p.name, kind=FeedKind(f) if f in FeedKind._value2member_map_ else FeedKind.AIS, transport=Transport.FILE, path=str(p))
-        for p, f in zip(paths, fmts)
+        for p, f in zip(paths, fmts, strict=True)
     ]
     metrics = Metrics()
     core = Core(settings, specs, metrics)
@@ -143,7 +143,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     wall0 = time.monotonic()
     t_first: float | None = None
     try:
-        for i, (p, fmt) in enumerate(zip(paths, fmts)):
+        for i, (p, fmt) in enumerate(zip(paths, fmts, strict=True)):
             if fmt in ("opensky", "readsb_trace"):
                 batches: Iterator[Batch] = file_batches(p, fmt, i)
             else:
@@ -204,9 +204,8 @@ def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: fl
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from .decoders import make_decoder
-
     from .batch import POSITION_DTYPE, STATIC_DTYPE
+    from .decoders import make_decoder
 
     totals: Counter[str] = Counter()
     rejects: Counter[str] = Counter()

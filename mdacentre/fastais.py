@@ -1,7 +1,7 @@
 """Vectorised fast path for the common AIS position reports.
 
-Most lines of a live AIS feed are single-sentence position reports (types 1, 2, 3, 18,
-19 and 27). This module decodes a whole batch of such lines at once with NumPy instead of
+Most lines of a live AIS feed are single-sentence position reports (types 1, 2, 3, 18
+and 27). This module decodes a whole batch of such lines at once with NumPy instead of
 one pyais object per line:
 
 * every line goes into one ``uint8`` buffer with start/end offsets;
@@ -78,8 +78,9 @@ class Layout(IntEnum):
     """Bit layouts of the position reports the fast path understands."""
 
     CLASS_A = 0  # types 1, 2, 3
-    CLASS_B = 1  # types 18, 19 (position part only)
+    CLASS_B = 1  # type 18
     LONG_RANGE = 2  # type 27
+    BASE = 3  # types 4 and 11 (base station position and UTC/date response)
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,10 @@ class _Spec:
     """Where the fields of one layout sit: (start bit, width) pairs; status None if absent."""
 
     status: tuple[int, int] | None
-    sog: tuple[int, int]
+    sog: tuple[int, int] | None
     lon: tuple[int, int]
     lat: tuple[int, int]
-    cog: tuple[int, int]
+    cog: tuple[int, int] | None
     heading: tuple[int, int] | None
     min_bits: int  # every field above must be fully present
     lat_lon_num: int  # degrees = floor((num * raw + 3) / 6) / 1e6 (pyais' exact rounding)
@@ -144,14 +145,31 @@ _SPECS: dict[Layout, _Spec] = {
         cog_na=511,
         cog_div=1.0,
     ),
+    Layout.BASE: _Spec(
+        status=None,
+        sog=None,
+        lon=(79, 28),
+        lat=(107, 27),
+        cog=None,
+        heading=None,
+        min_bits=134,
+        lat_lon_num=10,
+        sog_na=0,
+        sog_div=1.0,
+        cog_na=0,
+        cog_div=1.0,
+    ),
 }
 _TYPE_LAYOUT: dict[int, Layout] = {
     1: Layout.CLASS_A,
     2: Layout.CLASS_A,
     3: Layout.CLASS_A,
     18: Layout.CLASS_B,
-    19: Layout.CLASS_B,
+    # 19 is left to the general path: it also carries static data (name, type, size) that
+    # the fast path does not decode, and it is rare.
     27: Layout.LONG_RANGE,
+    4: Layout.BASE,
+    11: Layout.BASE,
 }
 _HEADING_NA = 511
 _LAT_NA_DEG = 91.0
@@ -170,6 +188,7 @@ class FastResult:
     positions: PositionArray
     handled: BoolArray
     rejects: dict[str, int] = field(default_factory=dict)
+    line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # input line of each row
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -228,12 +247,15 @@ def decode_lines_fast(
     feed: int = 0,
     *,
     first_follows_gatehouse: bool = False,
+    trailing: bool = True,
 ) -> FastResult:
     """Decode the common AIS position reports of ``lines`` in one vectorised pass.
 
     ``receive_time`` (Unix seconds) is the event time of lines without a tag-block ``c:``.
     A line right after a Gatehouse ``$PGHP`` header is left to the general path (the header
     carries its time); set ``first_follows_gatehouse`` when the previous batch ended with one.
+    With ``trailing=False`` lines with USCG-style fields after the checksum are left to the
+    general path (which reads their station and time).
     Never raises for bad input: lines it does not understand stay unhandled.
     """
     n = len(lines)
@@ -245,7 +267,7 @@ def decode_lines_fast(
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
     joined = b"\n".join(lines) + b"\n" + b"\x00" * _PAD
     buf = np.frombuffer(joined, dtype=np.uint8)
-    return _decode_buffer(buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse)
+    return _decode_buffer(buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse, trailing)
 
 
 # --- the pipeline --------------------------------------------------------------------------
@@ -264,12 +286,18 @@ class _Frames:
 
 
 def _decode_buffer(
-    buf: U8Array, starts: IntArray, ends: IntArray, receive_time: float, feed: int, follows_gh: bool
+    buf: U8Array,
+    starts: IntArray,
+    ends: IntArray,
+    receive_time: float,
+    feed: int,
+    follows_gh: bool,
+    trailing: bool = True,
 ) -> FastResult:
     n = len(starts)
     handled = np.zeros(n, dtype=bool)
     cand = _candidates(buf, starts, ends, follows_gh)
-    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time))
+    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), trailing)
     # the first payload character is the message type: drop other types before the heavy work
     values, valid = _armor_tables()
     first = buf[frames.payload]
@@ -292,7 +320,7 @@ def _decode_buffer(
         rejects[Reject.BAD_CHECKSUM.value] = bad
     words = _pack_words(six[good_sum])
     positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
-    return FastResult(positions, handled, rejects)
+    return FastResult(positions, handled, rejects, frames.line[good_sum].astype(np.int64))
 
 
 def _candidates(buf: U8Array, starts: IntArray, ends: IntArray, follows_gh: bool) -> IntArray:
@@ -324,7 +352,9 @@ def _next_at_or_after(positions: IntArray, at: IntArray, beyond: int) -> IntArra
     return padded[np.searchsorted(positions, at)]
 
 
-def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float) -> _Frames:
+def _frame(
+    buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float, allow_trailing: bool = True
+) -> _Frames:
     """Check the sentence structure and return the offsets of the lines that pass."""
     beyond = _sentinel(buf)
     ok = np.ones(len(s0), dtype=bool)
@@ -355,7 +385,7 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
     tail = c6 + 5
     # end of line, or USCG-style trailing fields after the checksum. pyais then reads the fill
     # bits as 0, which cannot change a field value: every field read lies inside the payload
-    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA))
+    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA) & allow_trailing)
     trailing = ok & (tail != end)
     if trailing.any():  # a '*' there would make pyais read the fill bits from it
         stars = np.flatnonzero(buf == _STAR)
@@ -516,9 +546,10 @@ def _rows(words: U64Array, msg_type: IntArray, layout: IntArray, time: F64Array,
     if len(words) == 0:
         return out
     mmsi = _field(words, *_MMSI)
-    out["kind"] = TrackKind.VESSEL
+    kind = np.where(layout == int(Layout.BASE), int(TrackKind.BASE_STATION), int(TrackKind.VESSEL))
+    out["kind"] = kind
     out["ident"] = mmsi
-    out["key"] = make_key(int(TrackKind.VESSEL), mmsi)
+    out["key"] = make_key(kind, mmsi)
     out["t"] = time
     out["msg_type"] = msg_type
     out["feed"] = feed
@@ -536,10 +567,12 @@ def _fill_layout(out: PositionArray, rows: IntArray, words: U64Array, spec: _Spe
     lat = np.floor_divide(spec.lat_lon_num * lat_raw + 3, 6) / 1e6
     out["lon"][rows] = np.where(lon == _LON_NA_DEG, np.nan, lon)
     out["lat"][rows] = np.where(lat == _LAT_NA_DEG, np.nan, lat)
-    sog = _field(words, *spec.sog)
-    out["sog"][rows] = np.where(sog == spec.sog_na, np.nan, sog / spec.sog_div)
-    cog = _field(words, *spec.cog)
-    out["cog"][rows] = np.where(cog == spec.cog_na, np.nan, cog / spec.cog_div)
+    if spec.sog is not None:
+        sog = _field(words, *spec.sog)
+        out["sog"][rows] = np.where(sog == spec.sog_na, np.nan, sog / spec.sog_div)
+    if spec.cog is not None:
+        cog = _field(words, *spec.cog)
+        out["cog"][rows] = np.where(cog == spec.cog_na, np.nan, cog / spec.cog_div)
     if spec.heading is not None:
         heading = _field(words, *spec.heading)
         out["heading"][rows] = np.where(heading == _HEADING_NA, np.nan, heading)

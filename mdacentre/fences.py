@@ -228,7 +228,7 @@ class FenceTracker:
         touched_rows = np.unique(rows)
         lo = np.searchsorted(self._inside, touched_rows * nz)
         hi = np.searchsorted(self._inside, (touched_rows + 1) * nz)
-        prev_codes = np.concatenate([self._inside[a:b] for a, b in zip(lo, hi)]) if len(lo) else np.empty(0, np.int64)
+        prev_codes = np.concatenate([self._inside[a:b] for a, b in zip(lo, hi, strict=True)]) if len(lo) else np.empty(0, np.int64)
         cand = np.union1d(raw_codes, prev_codes)
         if len(cand) == 0:
             return np.empty(0, dtype=FENCE_EVENT_DTYPE)

@@ -39,6 +39,7 @@ MAX_SENTENCE_PAYLOAD = 200  # characters of armoured payload in one sentence (py
 MS_THRESHOLD = 1e11  # a tag-block c: above this is in milliseconds
 
 _GLUE = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})(?=\\[A-Za-z]:|[!$])")
+_GLUE_ANY = re.compile(rb"\*[0-9A-Fa-f]{2}(?:\\[A-Za-z]:|[!$])")  # same places, found faster
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 _PRINTABLE = bytes(range(0x21, 0x7F))
 
@@ -95,6 +96,10 @@ def split_lines(data: bytes) -> tuple[list[bytes], int]:
     lines = data.split(b"\n")
     if data.endswith(b"\n"):
         lines.pop()
+    if _GLUE_ANY.search(data) is None:  # the common case, without a per-line loop
+        if b"\r" in data:
+            lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
+        return lines, 0
     out: list[bytes] = []
     repaired = 0
     for line in lines:
@@ -306,6 +311,15 @@ def _parse_trailer(trailer: bytes, frame: Frame) -> None:
         if p[:1] in (b"r", b"b") and len(p) > 1:
             frame.trailer_station = p.decode("ascii", "replace")
             break
+
+
+def is_other_nmea(line: bytes) -> bool:
+    """A stripped ``$`` sentence with a plausible address other than ``PGHP`` (counted as other_nmea)."""
+    if line[:1] != b"$":
+        return False
+    comma = line.find(b",")
+    address = line[1:comma] if comma > 0 else b""
+    return address != b"PGHP" and _plausible_address(address)
 
 
 def _frame_dollar(line: bytes) -> tuple[Frame, bytes | None]:

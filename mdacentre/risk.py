@@ -235,7 +235,7 @@ class RiskEngine:
                 if len(mine):
                     ev_rows = mine["row"].astype(np.int64)
                     ok = self.base_mask(p, table, ev_rows)
-                    for e, holds in zip(mine.tolist(), ok.tolist()):
+                    for e, holds in zip(mine.tolist(), ok.tolist(), strict=True):
                         row, key, zi, tr, _initial, t = int(e[0]), int(e[1]), int(e[2]), int(e[3]), e[4], float(e[5])
                         zone = self.zones[zi]
                         if tr == Transition.ENTER and holds and (key, zi) not in act:

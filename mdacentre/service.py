@@ -134,7 +134,7 @@ class Core:
             key = int(c["key"][r])
             g = self.gravity.get(key, Gravity())
 
-            def f(name: str) -> float | None:
+            def f(name: str, r: int = r) -> float | None:
                 v = float(c[name][r])
                 return round(v, 6) if np.isfinite(v) else None
 
@@ -236,13 +236,12 @@ async def run_service(
     """The live service: feeds, pipeline, durable MQTT delivery and the live map, until ``stop``."""
     import uvicorn
 
-    from .broker import Mosquitto, port_open
-    from .mqtt import MqttPublisher
-    from .web import MemoryMapState, create_app
-
     from .acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
     from .alertstore import AlertStore
+    from .broker import Mosquitto, port_open
+    from .mqtt import MqttPublisher
     from .routing import load_rules
+    from .web import MemoryMapState, create_app
 
     metrics = Metrics()
     core = Core(settings, feeds, metrics)
@@ -346,7 +345,7 @@ async def _core_loop(
         chunks: list[Chunk] = []
         try:
             chunks.append(await asyncio.wait_for(queue.get(), interval))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
         deadline = time.monotonic() + interval
         while time.monotonic() < deadline and len(chunks) < 2000:
@@ -381,7 +380,7 @@ async def _health_loop(sources: list[FeedSource], metrics: Metrics, state: Any, 
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), 2.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         now = time.monotonic()
         rates: dict[str, float] = {}

@@ -202,8 +202,8 @@ def test_beast_sample_all_frames_and_df_histogram() -> None:
     frames = BeastFramer().feed(data)
     assert frames.count == 239 and len(frames.frames) == 239 and frames.rejects == {}
     dfs, counts = np.unique(frames.frames[:, 0] >> 3, return_counts=True)
-    assert dict(zip(dfs.tolist(), counts.tolist())) == EXPECTED_DF
-    for row, nb in zip(frames.frames, frames.nbytes):  # every frame is a valid Mode S frame for pyModeS
+    assert dict(zip(dfs.tolist(), counts.tolist(), strict=False)) == EXPECTED_DF
+    for row, nb in zip(frames.frames, frames.nbytes, strict=False):  # every frame is a valid Mode S frame for pyModeS
         assert pms.decode(_hex(row, int(nb)))["df"] in EXPECTED_DF
     dec = BeastDecoder()
     batch = dec.decode(data, 1_700_000_000.0)

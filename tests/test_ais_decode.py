@@ -437,3 +437,37 @@ def test_flag_states_and_invalid_mmsi() -> None:
     )
     assert flag_states(mmsi).tolist() == ["JM", "DK", "GB", "BS", "", "", "NL", ""]
     assert invalid_mmsi(mmsi).tolist() == [False, False, False, False, False, True, False, True]
+
+
+# ---------------------------------------------------------------- NumPy fast path inside the decoder
+
+
+@needs_data
+@pytest.mark.parametrize("path", NMEA_FILES, ids=lambda p: p.name)
+def test_fast_path_changes_nothing_but_speed(path: Path) -> None:
+    """The decoder with its NumPy fast path gives the same rows, order, counts and stations as without."""
+    data = path.read_bytes()
+    chunks = [data[i : i + 20_000] for i in range(0, len(data), 20_000)]
+    # cut on line ends, as the ingest framer does
+    whole, carry = [], b""
+    for c in chunks:
+        c = carry + c
+        cut = c.rfind(b"\n") + 1
+        whole.append(c[:cut])
+        carry = c[cut:]
+    whole.append(carry)
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    for n, chunk in enumerate(whole):
+        a, b = fast.decode(chunk, 1000.0 + n), slow.decode(chunk, 1000.0 + n)
+        assert a.rejects == b.rejects
+        assert a.positions.dtype == b.positions.dtype and len(a.positions) == len(b.positions)
+        for name in a.positions.dtype.names or ():
+            np.testing.assert_array_equal(a.positions[name], b.positions[name], err_msg=name)
+        assert len(a.statics) == len(b.statics)
+        for name in a.statics.dtype.names or ():
+            np.testing.assert_array_equal(a.statics[name], b.statics[name], err_msg=name)
+    assert fast.outcomes == slow.outcomes
+    assert fast.heard_by == slow.heard_by
+    assert fast.tag_checksum_mismatch == slow.tag_checksum_mismatch
+    if path.name == "amsa_risky_ais.txt":
+        assert fast.fast_lines > 0.7 * slow.outcomes["message"]

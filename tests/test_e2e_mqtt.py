@@ -9,14 +9,14 @@ from pathlib import Path
 import aiomqtt
 import orjson
 import shapely
-
 from conftest import position, static
+
 from mdacentre.alerts import iso
-from mdacentre.zones import load_library
 from mdacentre.broker import Mosquitto, free_port
 from mdacentre.ingest import FeedKind, FeedSpec, Transport
 from mdacentre.service import run_service
 from mdacentre.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.zones import load_library
 
 MMSI = 538001234
 T0 = 1_768_435_200.0  # 2026-01-15T00:00:00Z

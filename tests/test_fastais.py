@@ -25,7 +25,8 @@ AIS_DIR = REPO.parent / "shared" / "data" / "ais"
 AIS_FILES = sorted(AIS_DIR.iterdir()) if AIS_DIR.is_dir() else []
 needs_data = pytest.mark.skipif(not AIS_FILES, reason=f"shared AIS data not found at {AIS_DIR}")
 
-FAST_TYPES = (1, 2, 3, 18, 19, 27)
+FAST_TYPES = (1, 2, 3, 4, 11, 18, 27)  # 19 carries static data too: left to the general path
+ENCODED_TYPES = (1, 2, 3, 18, 27)
 RECEIVE_TIME = 1_700_000_000.5
 ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
 
@@ -67,6 +68,8 @@ def pyais_expected(line: bytes) -> tuple[int, float, float, float, float, float,
     lat, lon = nan_if(msg["lat"], 91.0), nan_if(msg["lon"], 181.0)
     if mtype == 27:
         sog, cog, heading = nan_if(msg["speed"], 63), nan_if(msg["course"], 511), math.nan
+    elif mtype in (4, 11):
+        sog = cog = heading = math.nan
     else:
         sog, cog = nan_if(msg["speed"], 102.3), nan_if(msg["course"], 360.0)
         heading = nan_if(msg["heading"], 511)
@@ -140,8 +143,10 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
         assert same(row_values(row), expected), (line, row_values(row), expected)
         assert row["t"] == expected_time(line), line
     if len(result.positions):
-        assert (result.positions["kind"] == TrackKind.VESSEL).all()
-        assert (result.positions["key"] == make_key(TrackKind.VESSEL, result.positions["ident"])).all()
+        base = np.isin(result.positions["msg_type"], (4, 11))
+        kind = np.where(base, TrackKind.BASE_STATION, TrackKind.VESSEL)
+        assert (result.positions["kind"] == kind).all()
+        assert (result.positions["key"] == make_key(kind, result.positions["ident"])).all()
         assert (result.positions["feed"] == 7).all()
         assert np.isnan(result.positions["alt_ft"]).all()
 
@@ -287,10 +292,11 @@ def test_uscg_trailing_fields_are_accepted() -> None:
 def test_rows_follow_input_order_and_unhandled_indices() -> None:
     a = position_line(msg_type=1, mmsi=1001, lon=1.0, lat=2.0)
     b = position_line(msg_type=27, mmsi=1002, lon=3.0, lat=4.0)
-    c = position_line(msg_type=19, mmsi=1003, lon=5.0, lat=6.0)
-    result = decode_lines_fast([a, b"junk", b, c], RECEIVE_TIME)
+    c = position_line(msg_type=18, mmsi=1003, lon=5.0, lat=6.0)
+    d = position_line(msg_type=19, mmsi=1004, lon=5.0, lat=6.0)
+    result = decode_lines_fast([a, b"junk", b, c, d], RECEIVE_TIME)
     assert result.positions["ident"].tolist() == [1001, 1002, 1003]
-    assert result.unhandled_indices.tolist() == [1]
+    assert result.unhandled_indices.tolist() == [1, 4]
 
 
 def test_split_lines_strips_carriage_returns() -> None:
@@ -309,7 +315,7 @@ def test_random_bytes_never_raise(lines: list[bytes], follows: bool) -> None:
 @st.composite
 def fast_like_sentences(draw: st.DrawFn) -> bytes:
     """Well-formed single-fragment sentences of the fast types with random payload bits."""
-    mtype = draw(st.sampled_from(FAST_TYPES))
+    mtype = draw(st.sampled_from(ENCODED_TYPES))
     first = ARMOUR[mtype]
     rest = draw(st.text(alphabet=ARMOUR, min_size=0, max_size=40))
     fill = draw(st.integers(0, 5))

@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import position, static
+
 from mdacentre.broker import free_port
 from mdacentre.errors import ConfigError
 from mdacentre.ingest import Chunk, FeedKind, FeedSource, FeedSpec, LineFramer, Transport, load_feeds

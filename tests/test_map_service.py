@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import position, static
+
 from mdacentre.broker import free_port
 from mdacentre.ingest import FeedKind, FeedSpec, Transport
 from mdacentre.service import run_service
