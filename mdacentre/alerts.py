@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -30,14 +30,14 @@ class Level(IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Level":
+    def parse(cls, text: str) -> Level:
         try:
             return cls[text.strip().upper()]
         except KeyError:
             raise ConfigError(f"unknown level {text!r}; use one of {[lv.label for lv in cls]}") from None
 
     @classmethod
-    def from_score(cls, score: float) -> "Level":
+    def from_score(cls, score: float) -> Level:
         if score >= 80:
             return cls.CRITICAL
         if score >= 60:
@@ -59,7 +59,7 @@ class AlertStatus(StrEnum):
 
 
 def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(t, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class Batch:
         return int(len(self.positions) + len(self.statics))
 
     @staticmethod
-    def concat(batches: list["Batch"]) -> "Batch":
+    def concat(batches: list[Batch]) -> Batch:
         rejects: dict[str, int] = {}
         for b in batches:
             for k, v in b.rejects.items():

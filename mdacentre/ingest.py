@@ -248,7 +248,7 @@ class FeedSource:
             framer = self._framer()
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(self.spec.host, self.spec.port), 10)
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 self.health.last_error = f"connect: {exc}"
                 await self._sleep_or_stop(stop, backoff.next_delay())
                 continue
@@ -364,5 +364,5 @@ class FeedSource:
     async def _sleep_or_stop(stop: asyncio.Event, delay: float) -> None:
         try:
             await asyncio.wait_for(stop.wait(), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -98,7 +98,7 @@ class MqttPublisher:
             self.metrics.inc("mda_mqtt_reconnects_total")
             try:
                 await asyncio.wait_for(stop.wait(), backoff.next_delay())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _listen(self, client: aiomqtt.Client) -> None:
@@ -119,7 +119,7 @@ class MqttPublisher:
                 self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), 1.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             for m in batch:

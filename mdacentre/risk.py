@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from .alerts import Finding, Level, TrackRef, ZoneRef
 from .batch import TrackKind
+from .conditions import CONDITION_KEYS, Conditions, parse_conditions
 from .errors import ConfigError
 from .fences import FENCE_EVENT_DTYPE, FenceTracker, Transition
 from .tracks import TrackTable
@@ -41,7 +42,9 @@ BoolArray = npt.NDArray[np.bool_]
 HAZARD_CATEGORY = {1: "X", 2: "Y", 3: "Z", 4: "OS"}
 HAZARD_FIRST_DIGITS = (2, 4, 6, 7, 8, 9)
 
-KNOWN_WHEN = {"kind", "hazardous", "inside", "ship_type", "min_sog", "max_sog", "mmsi", "exclude_mmsi"}
+KNOWN_WHEN = {"kind", "hazardous", "inside", "ship_type", "min_sog", "max_sog", "mmsi", "exclude_mmsi"} | set(
+    CONDITION_KEYS
+)
 
 
 def hazardous_mask(ship_type: npt.NDArray[np.int16], imdg_class: npt.NDArray[np.float32]) -> BoolArray:
@@ -67,6 +70,7 @@ class Profile:
     max_sog: float | None = None
     mmsi: frozenset[int] = field(default_factory=frozenset)
     exclude_mmsi: frozenset[int] = field(default_factory=frozenset)
+    conditions: Conditions = field(default_factory=Conditions)  # watch-lists, flag, size, status, night
 
 
 def _resolve_zones(selectors: list[str], zones: list[Zone], where: str) -> tuple[int, ...]:
@@ -84,7 +88,7 @@ def _resolve_zones(selectors: list[str], zones: list[Zone], where: str) -> tuple
     return tuple(sorted(set(out)))
 
 
-def _profile(raw: dict[str, Any], zones: list[Zone], where: str) -> Profile:
+def _profile(raw: dict[str, Any], zones: list[Zone], where: str, base_dir: Path = Path(".")) -> Profile:
     for req in ("id", "category", "weight", "level"):
         if req not in raw:
             raise ConfigError(f"{where}: profile lacks {req!r}")
@@ -117,6 +121,7 @@ def _profile(raw: dict[str, Any], zones: list[Zone], where: str) -> Profile:
         max_sog=float(when["max_sog"]) if "max_sog" in when else None,
         mmsi=frozenset(int(x) for x in when.get("mmsi", [])),
         exclude_mmsi=frozenset(int(x) for x in when.get("exclude_mmsi", [])),
+        conditions=parse_conditions(when, base_dir, where),
     )
 
 
@@ -130,7 +135,7 @@ def load_profiles(path: Path, zones: list[Zone]) -> list[Profile]:
     raws = doc.get("profile", [])
     if not isinstance(raws, list):
         raise ConfigError(f"{path}: profiles must be written as [[profile]] tables")
-    profiles = [_profile(r, zones, f"{path} profile #{i + 1}") for i, r in enumerate(raws)]
+    profiles = [_profile(r, zones, f"{path} profile #{i + 1}", path.parent) for i, r in enumerate(raws)]
     ids = [p.id for p in profiles]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -193,6 +198,9 @@ class RiskEngine:
             m &= np.isin(ident, np.fromiter(p.mmsi, dtype=np.int64))
         if p.exclude_mmsi:
             m &= ~np.isin(ident, np.fromiter(p.exclude_mmsi, dtype=np.int64))
+        if not p.conditions.empty and m.any():
+            sub = np.flatnonzero(m)
+            m[sub] = p.conditions.mask(table, rows[sub])
         return m
 
     def _reason(self, p: Profile, table: TrackTable, row: int, zone: Zone | None) -> str:
@@ -203,7 +211,12 @@ class RiskEngine:
             cargo = f"IMDG class {imdg:g}"
         try:
             return p.reason.format(
-                zone=zone.name if zone else "", cargo=cargo, ship_type=st, name=str(table.cols["name"][row])
+                zone=zone.name if zone else "",
+                cargo=cargo,
+                ship_type=st,
+                name=str(table.cols["name"][row]) or "unnamed",
+                watch=p.conditions.watch_label(table, row) or "watch-list",
+                id=track_ref(table, row).id,
             )
         except (KeyError, IndexError, ValueError):
             return p.reason
