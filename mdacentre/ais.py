@@ -50,7 +50,7 @@ import base64
 import gzip
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -58,7 +58,6 @@ from typing import Any
 
 import numpy as np
 from pyais.bit_vector import bit_vector
-from pyais.constants import ShipType
 from pyais.exceptions import AISBaseException
 from pyais.messages import MSG_CLASS
 
@@ -73,8 +72,9 @@ from .batch import (
     make_key,
 )
 from .fastais import BoolArray, IntArray, decode_lines_fast
+from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
-from .nmea import Frame, LineKind, frame_lines, is_other_nmea, parse_tag_block, split_lines
+from .nmea import Frame, LineKind, frame_lines, parse_tag_block, split_lines
 
 NAN = math.nan
 FT_PER_M = 3.280839895
@@ -116,7 +116,6 @@ _FAST_LAYOUT: dict[int, tuple[int, ...]] = {
     4: (-1, -1, 79, 107, -1, -1, 134),
     11: (-1, -1, 79, 107, -1, -1, 134),
 }
-_SIXBIT = tuple(chr(v + 64) if v < 32 else chr(v) for v in range(64))  # AIS 6-bit text
 _ROW_TYPES = frozenset((1, 2, 3, 4, 5, 6, 8, 9, 11, 18, 19, 21, 24, 27))
 
 
@@ -151,6 +150,22 @@ class _Out:
     positions: list[tuple[Any, ...]] = field(default_factory=list)
     statics: list[tuple[Any, ...]] = field(default_factory=list)
     rejects: Counter[str] = field(default_factory=Counter)
+    # static rows decoded later in one NumPy pass (faststatic), and the order of all static rows
+    static_seq: list[int] = field(default_factory=list)
+    deferred: dict[StaticLayout, tuple[list[bytes], list[float], list[int]]] = field(default_factory=dict)
+    n_static: int = 0
+
+    def add_static(self, row: tuple[Any, ...]) -> None:
+        self.statics.append(row)
+        self.static_seq.append(self.n_static)
+        self.n_static += 1
+
+    def defer_static(self, layout: StaticLayout, blob: bytes, t: float) -> None:
+        blobs, times, seq = self.deferred.setdefault(layout, ([], [], []))
+        blobs.append(blob)
+        times.append(t)
+        seq.append(self.n_static)
+        self.n_static += 1
 
 
 class AisDecoder:
@@ -205,11 +220,19 @@ class AisDecoder:
         fast_line = np.zeros(0, dtype=np.int64)
         rest_index: list[int] | range = range(len(lines))
         if self.fast and lines:
-            fast_positions, fast_line, handled = self._decode_fast(lines, receive_time, out)
-            if handled is not None:
-                rest_index = np.flatnonzero(~handled).tolist()
-            # other NMEA sentences ($GPGGA, $AIALR ...) need no decoder, only counting
-            rest_index = self._count_other_nmea(lines, rest_index, out)
+            fast_positions, fast_line, handled, other = self._decode_fast(lines, receive_time, out)
+            # other NMEA sentences ($GPGGA, $AIALR ...) need no decoder, only counting; one right
+            # after a possible $PGHP header ('$' and not other) stays: it ends that header's scope
+            after_header = np.zeros(len(lines), dtype=bool)
+            after_header[0] = not math.isnan(self._header_time)
+            starts_dollar = np.fromiter((ln[:1] == b"$" for ln in lines), dtype=bool, count=len(lines))
+            after_header[1:] = starts_dollar[:-1] & ~other[:-1]
+            counted = other & ~after_header
+            n_other = int(counted.sum())
+            if n_other:
+                self._count(out, Reject.OTHER_NMEA, n_other)
+            done = counted if handled is None else counted | handled
+            rest_index = np.flatnonzero(~done).tolist()
         rest = [lines[i] for i in rest_index] if not isinstance(rest_index, range) else lines
         slow_line: list[int] = []
         for i, frame in zip(rest_index, frame_lines(rest), strict=True):
@@ -223,24 +246,9 @@ class AisDecoder:
             batch.positions = merged[order]
         return batch
 
-    def _count_other_nmea(self, lines: list[bytes], index: Iterable[int], out: _Out) -> list[int]:
-        keep: list[int] = []
-        other = 0
-        header_pending = not math.isnan(self._header_time)
-        for i in index:
-            # one right after a (possible) $PGHP header stays: it ends that header's scope
-            after_header = lines[i - 1][:1] == b"$" and not is_other_nmea(lines[i - 1]) if i else header_pending
-            if not after_header and is_other_nmea(lines[i]):
-                other += 1
-            else:
-                keep.append(i)
-        if other:
-            self._count(out, Reject.OTHER_NMEA, other)
-        return keep
-
     def _decode_fast(
         self, lines: list[bytes], receive_time: float, out: _Out
-    ) -> tuple[PositionArray | None, IntArray, BoolArray | None]:
+    ) -> tuple[PositionArray | None, IntArray, BoolArray | None, BoolArray]:
         """The NumPy fast path over ``lines``, held to the general path's rules.
 
         Returns the rows it decoded, the input line of each row, and which lines it handled
@@ -255,7 +263,7 @@ class AisDecoder:
         )
         done = int(fr.handled.sum())
         if not done:
-            return None, fr.line, None
+            return None, fr.line, None, fr.other_nmea
         pos, line = fr.positions, fr.line
         # an impossible course or heading is unknown; a position outside the globe is a bad value
         for col in ("cog", "heading"):
@@ -275,7 +283,7 @@ class AisDecoder:
             self._count(out, reason, n)
         self.fast_lines += done
         self.outcomes[Outcome.MESSAGE] += len(pos)
-        return pos, line, fr.handled
+        return pos, line, fr.handled, fr.other_nmea
 
     def _count_stations(self, lines: list[bytes], line: IntArray) -> None:
         """The receiving station of each message: tag block ``s:``, else the feed."""
@@ -406,9 +414,9 @@ class AisDecoder:
                 out.positions.append(self._fast_position(msg_type, layout, value, nbits, t))
                 return Outcome.MESSAGE
             if self.fast and msg_type in (5, 24):
-                row = self._fast_static(msg_type, value, nbits, t)
-                if row is not None:
-                    out.statics.append(row)
+                lay = _static_layout(msg_type, value, nbits)
+                if lay is not None:
+                    out.defer_static(lay, leading_bytes(value, nbits, int(lay)), t)
                     return Outcome.MESSAGE
             return self._rows(msg_type, bit_vector(payload, fill), t, out)
         except _BadValue:
@@ -440,7 +448,7 @@ class AisDecoder:
         if msg_type in _POSITION_KIND:
             out.positions.append(self._position(msg_type, msg, t))
         if msg_type in (5, 19, 21, 24):
-            out.statics.append(self._static(msg_type, msg, t))
+            out.add_static(self._static(msg_type, msg, t))
         return Outcome.MESSAGE
 
     def _fast_position(
@@ -478,54 +486,6 @@ class AisDecoder:
             -1,
             self.feed,
         )
-
-    def _fast_static(self, msg_type: int, value: int, nbits: int, t: float) -> tuple[Any, ...] | None:
-        """Types 5 and 24 straight from the payload bits when complete (else None: pyais decodes).
-
-        Field for field what :meth:`_static` makes of pyais's message (a test compares both).
-        """
-
-        def get(start: int, width: int) -> int:
-            return (value >> (nbits - start - width)) & ((1 << width) - 1)
-
-        def text(start: int, width: int) -> str:
-            raw = get(start, width)
-            chars = "".join([_SIXBIT[(raw >> sh) & 63] for sh in range(width - 6, -1, -6)])
-            return _text(chars.rstrip("@").strip())
-
-        def dims(at: int) -> tuple[float, float]:
-            bow, stern, port, star = get(at, 9), get(at + 9, 9), get(at + 18, 6), get(at + 24, 6)
-            return (float(bow + stern) if bow + stern > 0 else NAN), (float(port + star) if port + star > 0 else NAN)
-
-        mmsi = get(8, 30)
-        name = callsign = destination = eta = ""
-        imo = 0
-        ship_type = -1
-        length = beam = draught = NAN
-        if msg_type == 5:
-            if nbits < 422:
-                return None
-            imo, callsign, name = get(40, 30), text(70, 42), text(112, 120)
-            ship_type = _ship_type(ShipType.from_value(get(232, 8)))  # pyais folds reserved codes
-            length, beam = dims(240)
-            eta = _eta(get(274, 4), get(278, 5), get(283, 5), get(288, 6))
-            draught = _num(get(294, 8) / 10.0, 0.0)
-            destination = text(302, 120)
-        else:
-            part = get(38, 2)
-            if part == 0 and nbits >= 160:
-                name = text(40, 120)
-            elif part == 1 and nbits >= 162:
-                ship_type = _ship_type(get(40, 8))
-                callsign = text(90, 42)
-                if not 980_000_000 <= mmsi <= 989_999_999:  # auxiliary craft: mothership MMSI
-                    length, beam = dims(132)
-            else:
-                return None
-        return (
-            0, int(TrackKind.VESSEL), mmsi, t, msg_type, name, callsign, imo, ship_type,
-            length, beam, draught, destination, eta, NAN, -1, self.feed,
-        )  # fmt: skip
 
     def _position(self, msg_type: int, msg: Any, t: float) -> tuple[Any, ...]:
         lat, lon = _lat_lon(msg.lat, msg.lon)
@@ -593,7 +553,7 @@ class AisDecoder:
         if math.isnan(imdg):
             return Outcome.IGNORED_TYPE
         mmsi = bv.get(8, 30)
-        out.statics.append(
+        out.add_static(
             (
                 0,
                 int(TrackKind.VESSEL),
@@ -621,6 +581,12 @@ class AisDecoder:
     def _batch(self, out: _Out, nlines: int) -> Batch:
         positions = np.array(out.positions, dtype=POSITION_DTYPE) if out.positions else empty_positions()
         statics = np.array(out.statics, dtype=STATIC_DTYPE) if out.statics else empty_statics()
+        if out.deferred:
+            parts, seqs = [statics], [np.asarray(out.static_seq, dtype=np.int64)]
+            for lay, (blobs, times, seq) in out.deferred.items():
+                parts.append(decode_statics(lay, blobs, times, self.feed))
+                seqs.append(np.asarray(seq, dtype=np.int64))
+            statics = np.concatenate(parts)[np.argsort(np.concatenate(seqs), kind="stable")]
         if len(positions):
             positions["key"] = make_key(positions["kind"], positions["ident"])
         if len(statics):
@@ -647,6 +613,18 @@ def imdg_class_from_cargo_bits(bv: Any, start: int, end: int) -> float:
             return cls + div / 10.0
         pos += 17
     return NAN
+
+
+def _static_layout(msg_type: int, value: int, nbits: int) -> StaticLayout | None:
+    """The vectorised layout of a type 5 / 24 message, None when pyais must decode it (short, part 2/3)."""
+    if msg_type == 5:
+        return StaticLayout.TYPE5 if nbits >= StaticLayout.TYPE5 else None
+    part = (value >> (nbits - 40)) & 3
+    if part == 0 and nbits >= StaticLayout.PART_A:
+        return StaticLayout.PART_A
+    if part == 1 and nbits >= StaticLayout.PART_B:
+        return StaticLayout.PART_B
+    return None
 
 
 def payload_bits(payload: bytes, fill: int) -> tuple[int, int]:

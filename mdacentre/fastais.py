@@ -189,6 +189,8 @@ class FastResult:
     handled: BoolArray
     rejects: dict[str, int] = field(default_factory=dict)
     line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # input line of each row
+    # lines that are other NMEA sentences ($GPGGA, $AIALR ...: not AIS, not a $PGHP header); not in handled
+    other_nmea: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -320,7 +322,30 @@ def _decode_buffer(
         rejects[Reject.BAD_CHECKSUM.value] = bad
     words = _pack_words(six[good_sum])
     positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
-    return FastResult(positions, handled, rejects, frames.line[good_sum].astype(np.int64))
+    other = _other_nmea(buf, starts, ends)
+    return FastResult(positions, handled, rejects, frames.line[good_sum].astype(np.int64), other)
+
+
+def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
+    """``$`` lines whose address (up to the first comma) is 3-6 printable characters, not ``PGHP``."""
+    other = np.zeros(len(starts), dtype=bool)
+    dollar = np.flatnonzero(buf[starts] == _DOLLAR)
+    if len(dollar) == 0:
+        return other
+    s0, e0 = starts[dollar], ends[dollar]
+    commas = np.flatnonzero(buf == _COMMA)
+    comma = _next_at_or_after(commas, s0 + 1, _sentinel(buf))
+    n_addr = comma - s0 - 1
+    ok = (comma < e0) & (n_addr >= 3) & (n_addr <= 6)
+    printable = np.zeros(256, dtype=bool)
+    printable[0x21:0x7F] = True
+    for k in range(6):  # every address byte printable and not blank
+        at = np.minimum(s0 + 1 + k, len(buf) - 1)
+        ok &= (k >= n_addr) | printable[buf[at]]
+    pghp = (n_addr == 4) & (buf[s0 + 1] == ord("P")) & (buf[s0 + 2] == ord("G"))
+    pghp &= (buf[s0 + 3] == ord("H")) & (buf[s0 + 4] == ord("P"))
+    other[dollar] = ok & ~pghp
+    return other
 
 
 def _candidates(buf: U8Array, starts: IntArray, ends: IntArray, follows_gh: bool) -> IntArray:

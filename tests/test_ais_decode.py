@@ -471,3 +471,14 @@ def test_fast_path_changes_nothing_but_speed(path: Path) -> None:
     assert fast.tag_checksum_mismatch == slow.tag_checksum_mismatch
     if path.name == "amsa_risky_ais.txt":
         assert fast.fast_lines > 0.7 * slow.outcomes["message"]
+
+
+def test_header_scope_ends_at_any_next_line_with_or_without_fast_path() -> None:
+    gga = b"$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47"
+    data = b"\n".join([gga, _pghp(11), gga, nmea(POS), _pghp(20), nmea(POS), gga, nmea(POS)])
+    base = calendar.timegm((2010, 6, 11, 11, 46, 0)) + 0.39
+    for fast in (True, False):
+        dec = AisDecoder(fast=fast)
+        b = dec.decode(data, 7.0)
+        assert b.positions["t"].tolist() == pytest.approx([7.0, base + 20, 7.0]), fast
+        assert b.rejects == {Reject.OTHER_NMEA: 3} and dec.outcomes["header"] == 2
