@@ -218,10 +218,20 @@ class FenceTracker:
         lon: FloatArray,
         first_position: npt.NDArray[np.bool_] | None = None,
     ) -> npt.NDArray[np.void]:
-        """Positions sorted by (row, t). Returns confirmed transitions as FENCE_EVENT_DTYPE rows."""
+        """Positions of touched rows (any order). Returns confirmed transitions as FENCE_EVENT_DTYPE rows.
+
+        Points are taken in (row, event time) order: the track table hands them over sorted by
+        track key, and row numbers follow first appearance, so the two orders differ.
+        """
         n = len(rows)
         if n == 0:
             return np.empty(0, dtype=FENCE_EVENT_DTYPE)
+        rows = np.asarray(rows, dtype=np.int64)
+        if n > 1 and not bool(np.all((rows[1:] > rows[:-1]) | ((rows[1:] == rows[:-1]) & (t[1:] >= t[:-1])))):
+            order = np.lexsort((t, rows))
+            rows, keys, t, lat, lon = rows[order], keys[order], t[order], lat[order], lon[order]
+            if first_position is not None:
+                first_position = first_position[order]
         pidx, zidx = self.index.membership(lon, lat)
         nz = self.nz
         raw_codes = np.unique(rows[pidx] * nz + zidx)  # (row, zone) pairs inside at some point

@@ -1,12 +1,16 @@
-"""Play a recorded NMEA file out of a TCP server at N times real speed (demo and tests).
+"""Play a recorded feed file out of a TCP server at N times real speed (demo and tests).
 
-The pacing follows the tag-block ``c:`` times of the lines, so the receiving service sees
-traffic arrive as a shore station would have sent it, only faster.
+The pacing follows the times in the lines (NMEA 4.0 tag-block ``c:``, or the generated date
+and time of SBS-1 ``MSG`` lines), so the receiving service sees traffic arrive as a shore
+station or a receiver would have sent it, only faster. Lines without a time go with the
+previous timed line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import calendar
+import functools
 import re
 import time
 from pathlib import Path
@@ -14,12 +18,27 @@ from pathlib import Path
 _TAG_TIME = re.compile(rb"^\\[^\\]*?c:(\d{9,13})")
 
 
+_SBS_TIME = re.compile(rb"^MSG,\d,[^,]*,[^,]*,[^,]*,[^,]*,(\d{4})/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+@functools.lru_cache(maxsize=64)
+def _day(y: int, m: int, d: int) -> float:
+    return float(calendar.timegm((y, m, d, 0, 0, 0, 0, 0, 0)))
+
+
 def line_time(line: bytes) -> float | None:
+    """Event time of a line (Unix seconds), None when it carries none."""
     m = _TAG_TIME.match(line)
-    if not m:
-        return None
-    v = float(m.group(1))
-    return v / 1000.0 if v > 1e11 else v
+    if m:
+        v = float(m.group(1))
+        return v / 1000.0 if v > 1e11 else v
+    s = _SBS_TIME.match(line)
+    if s:
+        try:
+            return _day(int(s[1]), int(s[2]), int(s[3])) + int(s[4]) * 3600 + int(s[5]) * 60 + float(s[6])
+        except (ValueError, OverflowError):
+            return None
+    return None
 
 
 class PlaybackServer:

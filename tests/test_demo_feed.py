@@ -412,3 +412,30 @@ def test_tag_block_helper_matches_nmea_checksum() -> None:
     assert s.tag_block is not None
     s.tag_block.init()
     assert s.tag_block.is_valid and str(s.tag_block.group) == "1-2-7"
+
+
+def test_demo_in_small_live_batches_raises_each_hazardous_transit_once() -> None:
+    """As the live service sees it: a few lines per batch. One alert per transit, no flapping."""
+    import random
+
+    from mdacentre.ais import AisDecoder
+    from mdacentre.pipeline import Pipeline
+    from mdacentre.risk import load_profiles
+    from mdacentre.zones import load_library
+
+    repo = Path(__file__).resolve().parents[1]
+    zones = load_library(repo / "geofences")
+    pipe = Pipeline(zones, profiles=load_profiles(repo / "geofences" / "profiles.toml", zones), detectors=[])
+    lines = (repo / "feeds" / "demo" / "caribbean_ais.nmea").read_bytes().split(b"\n")[:25_000]
+    dec = AisDecoder(0)
+    rnd = random.Random(1)
+    got = []
+    i = 0
+    while i < len(lines):
+        n = rnd.randint(1, 40)
+        for a in pipe.step(dec.decode(b"\n".join(lines[i : i + n]) + b"\n", 0.0)).alerts:
+            if a.category == "hazardous_cargo":
+                got.append((a.track.name, a.status.value, round(a.time)))
+        i += n
+    start = 1768435200  # 2026-01-15T00:00Z, the demo's first event time
+    assert got == [("OCEAN RANGER", "open", start + 1334), ("ISLAND VENTURE", "open", start + 2049)]

@@ -77,3 +77,37 @@ def test_batches_split_anywhere_give_the_same_events() -> None:
     parts = [_run(tr, lon[a:b], lat[a:b], t[a:b]) for a, b in ((0, 7), (7, 8), (8, 30), (30, 41))]
     split = np.concatenate(parts)
     assert whole[["transition", "t"]].tolist() == split[["transition", "t"]].tolist()
+
+
+def test_points_in_key_order_not_row_order_are_handled() -> None:
+    """The track table hands positions over sorted by key; rows follow first appearance.
+
+    Two trackers get the same batches, one in key order and one in (row, time) order: they must
+    agree on every event and every state (40 tracks, some crossing the box, 30 batches).
+    """
+    rng = np.random.default_rng(3)
+    n_tracks = 40
+    keys = rng.permutation(np.arange(1000, 1000 + n_tracks))  # row r has key keys[r]
+    lon0 = rng.uniform(-77.3, -75.7, n_tracks)
+    lat0 = rng.uniform(16.7, 18.3, n_tracks)
+    speed = rng.uniform(-0.01, 0.01, (n_tracks, 2))
+    a = FenceTracker(FenceIndex([_square()]), dwell_s=120, hysteresis_m=200)
+    b = FenceTracker(FenceIndex([_square()]), dwell_s=120, hysteresis_m=200)
+    n_events = 0
+    for step in range(30):
+        reports = 3
+        rows = np.repeat(np.arange(n_tracks), reports)
+        k = np.arange(reports)[None, :] + step * reports
+        t = (1000.0 + 60.0 * k + np.zeros((n_tracks, 1))).ravel()
+        lon = (lon0[:, None] + speed[:, :1] * k).ravel()
+        lat = (lat0[:, None] + speed[:, 1:] * k).ravel()
+        first = np.zeros(len(rows), dtype=bool)
+        if step == 0:
+            first[::reports] = True
+        by_key = np.lexsort((t, keys[rows]))
+        ev_a = a.update(rows[by_key], keys[rows][by_key], t[by_key], lat[by_key], lon[by_key], first[by_key])
+        ev_b = b.update(rows, keys[rows], t, lat, lon, first)
+        assert sorted(ev_a.tolist()) == sorted(ev_b.tolist()), step
+        n_events += len(ev_b)
+        assert (a.is_inside(np.arange(n_tracks), 0) == b.is_inside(np.arange(n_tracks), 0)).all()
+    assert n_events > n_tracks  # initial states plus real crossings
