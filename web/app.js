@@ -23,8 +23,9 @@
     eez: { label: 'EEZ', color: '#8fa8ff', weight: 1, opacity: 0.75, fillOpacity: 0 },
     watch_area: { label: 'Watch areas', color: '#c9a0ff', weight: 1, opacity: 0.8, fillOpacity: 0.025 },
     transit_gate: { label: 'Transit gates', color: '#ff5fd2', weight: 4, opacity: 0.95, fillOpacity: 0.15 },
-    port_approach: { label: 'Port approaches', color: '#7ee0c3', weight: 1.5, dashArray: '8 3 2 3', fillOpacity: 0.04 },
-    airport: { label: 'Airports', color: '#ffd166', weight: 1.2, dashArray: '3 3', fillOpacity: 0.04 },
+    // hidden: listed in the layer control but off at start (hundreds of small circles)
+    port_approach: { label: 'Port approaches', color: '#7ee0c3', weight: 1.5, dashArray: '8 3 2 3', fillOpacity: 0.04, hidden: true },
+    airport: { label: 'Airports', color: '#ffd166', weight: 1.2, dashArray: '3 3', fillOpacity: 0.04, hidden: true },
     restricted: { label: 'Restricted areas', color: '#ff6b6b', weight: 2, fillOpacity: 0.06 },
     protected: { label: 'Protected areas', color: '#6bd66b', weight: 1.5, fillOpacity: 0.05 },
     custom: { label: 'Other zones', color: '#cfd8e0', weight: 1.2, fillOpacity: 0.03 },
@@ -47,6 +48,7 @@
     feeds: [],
     feedsAt: 0, // Date.now() when feeds arrived (ages are counted on from there)
     lastDataMs: NaN, // newest event time seen (tracks and alerts)
+    pace: [], // [wall ms, lastDataMs] samples of the last minute (replay detection)
     selected: null, // key of the track whose popup is open
     badMessages: 0,
   };
@@ -499,7 +501,7 @@
           layer.on('click', function () { pendingZone = { feature: feature, layer: layer }; });
         },
       });
-      group.addTo(map);
+      if (!st.hidden) group.addTo(map);
       zoneGroups[kind] = group;
       layersControl.addOverlay(group, st.label + ' (' + byKind[kind].length + ')');
     }
@@ -710,10 +712,19 @@
       return;
     }
     const age = (now - store.lastDataMs) / 1000;
+    // Event time running faster than this clock means a recording is being replayed (demo,
+    // analyst replay): say so instead of calling an old but moving picture stale.
+    const hist = store.pace;
+    hist.push([now, store.lastDataMs]);
+    while (hist.length > 2 && now - hist[0][0] > 60000) hist.shift();
+    const dWall = now - hist[0][0];
+    const pace = dWall >= 5000 ? (store.lastDataMs - hist[0][1]) / dWall : NaN;
+    const replay = age > STALE_S && pace > 1.5;
     $('last-data').textContent = fmtTime(store.lastDataMs, true);
     $('last-data-age').textContent = age < -5 ? 'event time is ' + fmtAge(-age) + ' ahead of this clock'
+      : replay ? 'REPLAY at ' + Math.round(pace) + 'x real time (data from ' + fmtAge(age) + ' ago)'
       : fmtAge(age) + ' ago' + (age > STALE_S ? ' — STALE PICTURE' : '');
-    box.className = age <= FRESH_S ? 'fresh-ok' : age <= STALE_S ? 'fresh-warn' : 'fresh-stale';
+    box.className = age <= FRESH_S ? 'fresh-ok' : (age <= STALE_S || replay) ? 'fresh-warn' : 'fresh-stale';
   }
 
   function renderFeeds() {
@@ -781,6 +792,7 @@
     store.tracks.clear();
     store.alerts.clear();
     store.lastDataMs = NaN;
+    store.pace = [];
     for (const tr of msg.tracks || []) acceptTrack(tr);
     for (const a of msg.alerts || []) acceptAlert(a);
     if (msg.feeds) acceptFeeds(msg.feeds);
