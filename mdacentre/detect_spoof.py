@@ -5,20 +5,25 @@
   1 km distance and a 60 s time tolerance;
 * ``identity_conflict``: two jumps in a row where the second comes back near the position before
   the first (one MMSI transmitted from two places);
-* ``identity``: an MMSI that cannot belong to a ship station (wrong length, unknown MID, test numbers).
-
-Positions on land are not checked (no land polygons are shipped with the zone library).
+* ``identity``: an MMSI that cannot belong to a ship station (wrong length, unknown MID, test numbers);
+* ``position_on_land``: a vessel report on land at least ``land_margin_m`` (2 km) from any coast,
+  port or navigable waterway of the land mask ``geofences/land/land.geojson`` (Natural Earth
+  1:10m land, see :mod:`mdacentre.land`); one alert per stay on land, closed by the first report
+  at sea. Reports on land but nearer the coast than the margin neither open nor close it (the
+  1:10m coastline is coarse). Vessels only.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 
-from .alerts import Finding
+from .alerts import Finding, ZoneRef
 from .batch import TrackKind
 from .detect_common import (
     MS_PER_KN,
@@ -32,12 +37,14 @@ from .detect_common import (
     make_finding,
     track_label,
 )
+from .land import LandMask, load_land
 from .pipeline import StepContext
-from .zones import Zone
+from .zones import Zone, ZoneKind
 
 JUMP = "position_jump"
 IDENTITY = "identity"
 CONFLICT = "identity_conflict"
+LAND = "position_on_land"
 
 # Known placeholder MMSIs seen on real transponders that were never programmed properly.
 PLACEHOLDER_MMSI = frozenset({0, 1, 111111111, 123456789, 987654321, 999999999, 100000000, 200000000})
@@ -60,6 +67,11 @@ class SpoofConfig:
     jump_score: float = 45.0
     conflict_score: float = 65.0
     identity_score: float = 30.0
+    land_check: bool = True
+    land_margin_m: float = 2000.0  # how far inland (from coast, port circle or waterway) before it counts
+    land_score: float = 45.0
+    land_file: str = ""  # empty: the shipped geofences/land/land.geojson
+    land_zone_deg: float = 1.0  # route to the nearest territorial sea within this many degrees
 
 
 def type_max_speed_kn(ship_type: npt.NDArray[np.integer], cfg: SpoofConfig) -> FloatArray:
@@ -99,11 +111,20 @@ def invalid_ship_mmsi(mmsi: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
 
 
 class SpoofDetector:
-    """position_jump, identity_conflict and identity findings for vessel tracks."""
+    """position_jump, identity_conflict, identity and position_on_land findings for vessel tracks."""
 
     def __init__(self, zones: list[Zone], config: SpoofConfig | None = None) -> None:
         self.cfg = config or SpoofConfig()
         self.zones = zones
+        self.land: LandMask | None = None
+        self.open_land: dict[int, str] = {}  # key -> zone id of the open position_on_land alert
+        self._ts_ids: list[int] = []
+        self._ts_tree: shapely.STRtree | None = None
+        if self.cfg.land_check:
+            self.land = load_land(Path(self.cfg.land_file) if self.cfg.land_file else None)
+            self._ts_ids = [i for i, z in enumerate(zones) if z.kind == ZoneKind.TERRITORIAL_SEA]
+            if self._ts_ids:
+                self._ts_tree = shapely.STRtree([zones[i].geometry for i in self._ts_ids])
         # The two last fixes of each row (p = previous, pp = the one before).
         self.state = RowState(
             {
@@ -128,7 +149,64 @@ class SpoofDetector:
         sel = np.flatnonzero(pos_all["kind"] == int(TrackKind.VESSEL))
         if len(sel):
             self._kinematics(ctx, pos_all[sel], ctx.update.position_rows[sel], findings, cleared)
+            if self.land is not None:
+                self._on_land(ctx, pos_all[sel], ctx.update.position_rows[sel], findings, cleared)
         return findings, cleared
+
+    # -- positions on land ---------------------------------------------------------------------
+    def _nearest_waters(self, lon: float, lat: float) -> ZoneRef | None:
+        """The nearest territorial sea (routes the alert to that state), if within land_zone_deg."""
+        if self._ts_tree is None:
+            return None
+        hit = self._ts_tree.query_nearest(shapely.Point(lon, lat), max_distance=self.cfg.land_zone_deg)
+        if len(hit) == 0:
+            return None
+        z = self.zones[self._ts_ids[int(hit.min())]]
+        return ZoneRef(z.id, z.name, z.state)
+
+    def _on_land(
+        self,
+        ctx: StepContext,
+        pos: np.ndarray,
+        rows: IntArray,
+        findings: list[Finding],
+        cleared: list[Cleared],
+    ) -> None:
+        """Open on the first report deep inland, close on the first report at sea (positions in key, t order)."""
+        assert self.land is not None
+        lon = np.asarray(pos["lon"], dtype=np.float64)
+        lat = np.asarray(pos["lat"], dtype=np.float64)
+        inland, on = self.land.inland(lon, lat, self.cfg.land_margin_m)
+        keys = np.asarray(pos["key"], dtype=np.int64)
+        # reports at sea matter only for tracks already on land or going inland in this batch
+        watched = np.concatenate(
+            [np.fromiter(self.open_land, dtype=np.int64, count=len(self.open_land)), keys[inland]]
+        )
+        back = ~on & np.isin(keys, watched) if len(watched) else np.zeros(len(keys), dtype=bool)
+        table = ctx.table
+        for k in np.flatnonzero(inland | back).tolist():
+            key = int(keys[k])
+            t = float(pos["t"][k])
+            if not inland[k]:
+                if key in self.open_land:
+                    cleared.append(((LAND, key, self.open_land.pop(key)), t))
+                continue
+            if key in self.open_land:
+                continue
+            x, y = float(lon[k]), float(lat[k])
+            zone = self._nearest_waters(x, y)
+            dist = self.land.coast_distance_m(x, y)
+            row = int(rows[k])
+            reason = (
+                f"{track_label(table, row)} reported a position on land ({y:.4f}, {x:.4f}), "
+                f"{dist / 1000:.1f} km from the nearest coast, port or waterway: falsified AIS position "
+                "or faulty GNSS receiver?"
+            )
+            if zone is not None:
+                reason += f" Nearest waters: {zone.name}."
+            extra = {"lat": y, "lon": x, "inland_m": round(dist), "margin_m": self.cfg.land_margin_m}
+            findings.append(make_finding(table, row, LAND, t, self.cfg.land_score, (reason,), zone, extra))
+            self.open_land[key] = zone.id if zone is not None else ""
 
     # -- identity ------------------------------------------------------------------------------
     def _identity(self, ctx: StepContext, out: list[Finding]) -> None:
@@ -328,3 +406,4 @@ class SpoofDetector:
         for k in keys:
             self.open_jump.pop(k, None)
             self.open_conflict.pop(k, None)
+            self.open_land.pop(k, None)

@@ -136,6 +136,10 @@ def _coerce(name: str, fld: dataclasses.Field[Any], value: Any, where: str) -> A
         if value < 0:
             raise ConfigError(f"{where}: {name} must not be negative ({value})")
         return type(default)(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {name} must be a string, not {value!r}")
+        return value
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: {name} must be a list of strings, not {value!r}")
@@ -231,8 +235,16 @@ def build_detectors(section: dict[str, Any], zones: list[Zone], where: str = "de
 
 
 def load_detectors(path: Path, zones: list[Zone]) -> list[Detector]:
-    """The detectors configured in the ``[detectors.*]`` tables of ``path`` (the profiles file)."""
-    return build_detectors(read_section(path), zones, str(path))
+    """The detectors configured in the ``[detectors.*]`` tables of ``path`` (the profiles file).
+
+    A relative ``land_file`` in ``[detectors.position_jump]`` is taken relative to the profiles file.
+    """
+    section = read_section(path)
+    spoof = section.get("position_jump", {})
+    land_file = spoof.get("land_file")
+    if isinstance(land_file, str) and land_file and not Path(land_file).is_absolute():
+        section = {**section, "position_jump": {**spoof, "land_file": str(path.parent / land_file)}}
+    return build_detectors(section, zones, str(path))
 
 
 __all__ = [

@@ -270,11 +270,19 @@ class RiskEngine:
         findings: list[Finding],
         cleared: list[tuple[tuple[str, int, str], float]],
     ) -> None:
-        keys = table.cols["key"][rows]
-        times = np.fmax(table.cols["t"][rows], table.cols["static_t"][rows])
         base = self.base_mask(p, table, rows)
         act = self.active[p.id]
+        if not base.any() and not act:
+            return  # the common case: nothing holds and nothing was open
+        keys = table.cols["key"][rows]
+        times = np.fmax(table.cols["t"][rows], table.cols["static_t"][rows])
+        open_by_zone: dict[int, list[int]] = {}
+        for k, z in act:
+            open_by_zone.setdefault(z, []).append(k)
         for zi in p.zones if p.zones else (-1,):
+            opened = open_by_zone.get(zi)
+            if not opened and not base.any():
+                continue
             holds = base & fences.is_inside(rows, zi) if zi >= 0 else base
             zone = self.zones[zi] if zi >= 0 else None
             for j in np.flatnonzero(holds).tolist():
@@ -282,7 +290,10 @@ class RiskEngine:
                 if (k, zi) not in act:
                     act.add((k, zi))
                     findings.append(self._finding(p, table, int(rows[j]), k, zone, float(times[j]), flags))
-            for j in np.flatnonzero(~holds).tolist():
+            if not opened:
+                continue
+            ended = ~holds & np.isin(keys, np.asarray(opened, dtype=np.int64))
+            for j in np.flatnonzero(ended).tolist():
                 k = int(keys[j])
                 if (k, zi) in act:
                     act.discard((k, zi))

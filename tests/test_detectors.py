@@ -614,3 +614,120 @@ def test_inf_ship_entering_an_eez_raises_one_critical_watchlist_alert() -> None:
 def _caribbean_stub() -> list[Zone]:
     """A zone named caribbean_sea, which the default hazardous-cargo profile refers to."""
     return [zone("caribbean_sea", ZoneKind.WATCH_AREA, shapely.box(-60.0, 30.0, -59.0, 31.0), state="XX")]
+
+
+# --- position on land (detect_spoof + land.py, the shipped geofences/land/land.geojson) ----------------
+
+INLAND_JM = (18.01, -77.2)  # about 10 km from the south coast of Jamaica, north of Old Harbour Bay
+OFF_NORTH_COAST_JM = (18.407, -77.0)  # about 500 m off the north coast
+KINGSTON_HARBOUR = (17.955, -76.80)
+
+
+def _jm_waters() -> Zone:
+    return zone("JM-ts", ZoneKind.TERRITORIAL_SEA, shapely.box(-77.5, 17.5, -76.5, 17.85))
+
+
+def test_land_mask_geometry_of_the_test_points() -> None:
+    from mdacentre.land import load_land
+
+    land = load_land()
+    deep, on = land.inland([INLAND_JM[1]], [INLAND_JM[0]], 2000.0)
+    assert deep[0] and on[0]
+    assert land.coast_distance_m(INLAND_JM[1], INLAND_JM[0]) == pytest.approx(10_000, abs=500)
+    lat, lon = OFF_NORTH_COAST_JM
+    assert not land.on_land([lon], [lat])[0]
+    assert 300 < land.coast_distance_m(lon, lat) < 700
+    assert not land.on_land([KINGSTON_HARBOUR[1]], [KINGSTON_HARBOUR[0]])[0]
+    # ships sail where the 1:10m coastline draws land: canal, river ports, WPI harbours are cut out
+    for lat, lon in ((9.12, -79.70), (10.96, -74.78), (8.35, -62.72), (20.0167, -75.8333)):
+        assert not land.inland([lon], [lat], 2000.0)[0][0], (lat, lon)
+
+
+def test_position_on_land_10_km_inland_in_jamaica_once_then_closed_at_sea() -> None:
+    mmsi = 366000080
+    near_coast = (17.905, -77.2)  # on land, but within the 2 km margin: neither opens nor closes
+    rows = [
+        vpos(mmsi, T0, 17.60, -77.2, sog=10),  # 12 km off the south coast
+        vpos(mmsi, T0 + 600, *INLAND_JM, sog=10),
+        vpos(mmsi, T0 + 1200, INLAND_JM[0] + 0.002, INLAND_JM[1], sog=10),
+        vpos(mmsi, T0 + 1800, *near_coast, sog=10),
+        vpos(mmsi, T0 + 2400, INLAND_JM[0] + 0.004, INLAND_JM[1], sog=10),
+        vpos(mmsi, T0 + 3000, 17.60, -77.2, sog=10),
+    ]
+    zones = [_jm_waters()]
+    alerts = run(zones, [SpoofDetector(zones)], by_time(rows))
+    op = opened(alerts, "position_on_land")
+    assert len(op) == 1
+    a = op[0]
+    assert a.time == pytest.approx(T0 + 600) and a.level == Level.MEDIUM
+    assert a.zone is not None and a.zone.id == "JM-ts" and a.state == "JM"
+    assert a.extra["inland_m"] == pytest.approx(10_000, abs=500)
+    assert "reported a position on land (18.0100, -77.2000)" in a.reasons[0]
+    cl = closed(alerts, "position_on_land")
+    assert len(cl) == 1 and cl[0].time == pytest.approx(T0 + 3000)
+
+
+def test_position_on_land_in_one_batch_opens_and_closes_once() -> None:
+    mmsi = 366000086
+    rows = [
+        vpos(mmsi, T0, 17.60, -77.2),
+        vpos(mmsi, T0 + 600, *INLAND_JM),
+        vpos(mmsi, T0 + 1200, 17.60, -77.2),
+        vpos(mmsi, T0 + 1800, 17.61, -77.2),
+    ]
+    alerts = run([], [SpoofDetector([])], [(rows, [])])  # a replay step holding the whole episode
+    assert [a.time for a in opened(alerts, "position_on_land")] == [pytest.approx(T0 + 600)]
+    assert [a.time for a in closed(alerts, "position_on_land")] == [pytest.approx(T0 + 1200)]
+
+
+def test_position_on_land_near_misses_harbour_and_coast() -> None:
+    rows = []
+    for k in range(6):
+        rows.append(vpos(366000081, T0 + k * 300, *KINGSTON_HARBOUR, sog=0.1))
+        rows.append(vpos(366000082, T0 + k * 300, *OFF_NORTH_COAST_JM, sog=3.0))
+        # on land but only ~0.8 km from the coast: inside the margin
+        rows.append(vpos(366000083, T0 + k * 300, 18.395, -77.0, sog=0.0))
+    alerts = run([_jm_waters()], [SpoofDetector([_jm_waters()])], by_time(rows))
+    assert opened(alerts, "position_on_land") == []
+
+
+def test_position_on_land_only_for_vessels_and_configurable(tmp_path: Path) -> None:
+    over = [apos(0xABC060, NOON + k * 10, INLAND_JM[0], INLAND_JM[1] + k * 0.001, 3000) for k in range(3)]
+    assert opened(run([], [SpoofDetector([])], by_time(over)), "position_on_land") == []
+    inland = [vpos(366000084, T0 + k * 600, *INLAND_JM) for k in range(3)]
+    off = build_detectors({"position_jump": {"land_check": False}}, [])
+    assert opened(run([], off, by_time(inland)), "position_on_land") == []
+    wide = build_detectors({"position_jump": {"land_margin_m": 12_000.0}}, [])
+    assert opened(run([], wide, by_time(inland)), "position_on_land") == []
+    # an own land file, relative to the profiles file
+    import json
+
+    (tmp_path / "land").mkdir()
+    square = {"type": "Polygon", "coordinates": [[[-61, 15], [-60, 15], [-60, 16], [-61, 16], [-61, 15]]]}
+    feature = {"type": "Feature", "properties": {}, "geometry": square}
+    (tmp_path / "land" / "mine.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]})
+    )
+    p = tmp_path / "profiles.toml"
+    p.write_text('[detectors.position_jump]\nland_file = "land/mine.geojson"\n')
+    alerts = run([], load_detectors(p, []), by_time([vpos(366000085, T0, 15.5, -60.5)]))
+    assert len(opened(alerts, "position_on_land")) == 1
+    p.write_text("[detectors.position_jump]\nland_file = 3\n")
+    with pytest.raises(ConfigError, match="land_file must be a string"):
+        load_detectors(p, [])
+    p.write_text('[detectors.position_jump]\nland_file = "nowhere.geojson"\n')
+    with pytest.raises(ConfigError, match="land_check = false"):
+        load_detectors(p, [])
+
+
+@pytest.mark.skipif(
+    not (SHARED / "geo" / "ne_10m_land_caribbean.geojson").is_file(), reason="needs ../shared/data"
+)
+def test_shipped_land_file_is_the_build_output(tmp_path: Path) -> None:
+    from mdacentre.land import build_land, write_land
+
+    out = tmp_path / "land.geojson"
+    size = write_land(build_land(SHARED / "geo"), out)
+    shipped = REPO / "geofences" / "land" / "land.geojson"
+    assert size < 1_500_000
+    assert out.read_bytes() == shipped.read_bytes()
