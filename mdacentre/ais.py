@@ -65,13 +65,12 @@ from .batch import (
     POSITION_DTYPE,
     STATIC_DTYPE,
     Batch,
-    PositionArray,
     TrackKind,
     empty_positions,
     empty_statics,
     make_key,
 )
-from .fastais import BoolArray, IntArray, decode_lines_fast
+from .fastais import FastResult, IntArray, decode_lines_fast
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
 from .nmea import Frame, LineKind, frame_lines, parse_tag_block, split_lines
@@ -216,13 +215,13 @@ class AisDecoder:
         self._expire(receive_time - self.fragment_timeout_s, out)
         lines, repaired = split_lines(data)
         self.repaired_lines += repaired
-        fast_positions: PositionArray | None = None
-        fast_line = np.zeros(0, dtype=np.int64)
+        fast: FastResult | None = None
         rest_index: list[int] | range = range(len(lines))
         if self.fast and lines:
-            fast_positions, fast_line, handled, other = self._decode_fast(lines, receive_time, out)
+            fast = self._decode_fast(lines, receive_time, out)
             # other NMEA sentences ($GPGGA, $AIALR ...) need no decoder, only counting; one right
             # after a possible $PGHP header ('$' and not other) stays: it ends that header's scope
+            other = fast.other_nmea
             after_header = np.zeros(len(lines), dtype=bool)
             after_header[0] = not math.isnan(self._header_time)
             starts_dollar = np.fromiter((ln[:1] == b"$" for ln in lines), dtype=bool, count=len(lines))
@@ -231,28 +230,26 @@ class AisDecoder:
             n_other = int(counted.sum())
             if n_other:
                 self._count(out, Reject.OTHER_NMEA, n_other)
-            done = counted if handled is None else counted | handled
-            rest_index = np.flatnonzero(~done).tolist()
+            rest_index = np.flatnonzero(~(counted | fast.handled)).tolist()
         rest = [lines[i] for i in rest_index] if not isinstance(rest_index, range) else lines
         slow_line: list[int] = []
+        slow_static_line: list[int] = []
         for i, frame in zip(rest_index, frame_lines(rest), strict=True):
-            before = len(out.positions)
+            before, before_static = len(out.positions), out.n_static
             self._one(frame, receive_time, out)
             slow_line.extend([i] * (len(out.positions) - before))
+            slow_static_line.extend([i] * (out.n_static - before_static))
         batch = self._batch(out, len(lines))
-        if fast_positions is not None and len(fast_positions):
-            merged = np.concatenate([fast_positions, batch.positions])
-            order = np.argsort(np.concatenate([fast_line, np.asarray(slow_line, dtype=np.int64)]), kind="stable")
-            batch.positions = merged[order]
+        if fast is not None:
+            batch.positions = _merge_by_line(fast.positions, fast.line, batch.positions, slow_line)
+            batch.statics = _merge_by_line(fast.statics, fast.static_line, batch.statics, slow_static_line)
         return batch
 
-    def _decode_fast(
-        self, lines: list[bytes], receive_time: float, out: _Out
-    ) -> tuple[PositionArray | None, IntArray, BoolArray | None, BoolArray]:
+    def _decode_fast(self, lines: list[bytes], receive_time: float, out: _Out) -> FastResult:
         """The NumPy fast path over ``lines``, held to the general path's rules.
 
-        Returns the rows it decoded, the input line of each row, and which lines it handled
-        (None when it handled none). Lines with trailing fields stay with the general path.
+        Returns its result with the position rows cleaned as the general path would (bad values
+        removed and counted). Lines with trailing fields stay with the general path.
         """
         fr = decode_lines_fast(
             lines,
@@ -261,9 +258,6 @@ class AisDecoder:
             first_follows_gatehouse=not math.isnan(self._header_time),
             trailing=False,
         )
-        done = int(fr.handled.sum())
-        if not done:
-            return None, fr.line, None, fr.other_nmea
         pos, line = fr.positions, fr.line
         # an impossible course or heading is unknown; a position outside the globe is a bad value
         for col in ("cog", "heading"):
@@ -275,15 +269,18 @@ class AisDecoder:
         lon[unknown] = np.nan
         bad = ~unknown & ((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0))
         n_bad = int(bad.sum())
-        self._count_stations(lines, line)  # as the general path: every message, bad values too
+        # stations as the general path counts them: every complete message, bad values too
+        self._count_stations(lines, np.concatenate([line, fr.static_line, fr.ignored_line]))
         if n_bad:
-            pos, line = pos[~bad], line[~bad]
+            fr.positions, fr.line = pos[~bad], line[~bad]
             self._count(out, Reject.BAD_VALUE, n_bad)
         for reason, n in fr.rejects.items():
             self._count(out, reason, n)
-        self.fast_lines += done
-        self.outcomes[Outcome.MESSAGE] += len(pos)
-        return pos, line, fr.handled, fr.other_nmea
+        self.fast_lines += int(fr.handled.sum())
+        self.outcomes[Outcome.MESSAGE] += len(fr.positions) + len(fr.statics)
+        if len(fr.ignored_line):
+            self._count(out, Outcome.IGNORED_TYPE, len(fr.ignored_line))
+        return fr
 
     def _count_stations(self, lines: list[bytes], line: IntArray) -> None:
         """The receiving station of each message: tag block ``s:``, else the feed."""
@@ -613,6 +610,16 @@ def imdg_class_from_cargo_bits(bv: Any, start: int, end: int) -> float:
             return cls + div / 10.0
         pos += 17
     return NAN
+
+
+def _merge_by_line(fast: np.ndarray, fast_line: IntArray, slow: np.ndarray, slow_line: list[int]) -> np.ndarray:
+    """Rows of the fast and the general path in input-line order (stable within a line)."""
+    if len(fast) == 0:
+        return slow
+    if len(slow) == 0:
+        return fast
+    order = np.argsort(np.concatenate([fast_line, np.asarray(slow_line, dtype=np.int64)]), kind="stable")
+    return np.concatenate([fast, slow])[order]
 
 
 def _static_layout(msg_type: int, value: int, nbits: int) -> StaticLayout | None:

@@ -373,6 +373,8 @@ class SpoofDetector:
         if not self.open_jump and not self.open_conflict:
             return
         calm = real & ~jump
+        opened = np.fromiter(set(self.open_jump) | set(self.open_conflict), dtype=np.int64)
+        calm &= np.isin(keys, opened)  # only tracks with something open can close it
         for k in np.flatnonzero(calm).tolist():
             key = int(keys[k])
             t = float(e_t[k])

@@ -36,7 +36,8 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mdacentre.batch import PositionArray, TrackKind, empty_positions, make_key
+from mdacentre.batch import PositionArray, StaticArray, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.faststatic import StaticLayout, decode_static_bits
 from mdacentre.metrics import Reject
 
 IntArray = npt.NDArray[np.int64]
@@ -191,6 +192,11 @@ class FastResult:
     line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # input line of each row
     # lines that are other NMEA sentences ($GPGGA, $AIALR ...: not AIS, not a $PGHP header); not in handled
     other_nmea: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # single-sentence static reports (types 5, 24A/B) decoded here, and the input line of each
+    statics: StaticArray = field(default_factory=empty_statics)
+    static_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # lines of valid messages of types no stage uses (counted as ignored_type), in handled
+    ignored_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -305,6 +311,10 @@ def _decode_buffer(
     first = buf[frames.payload]
     msg_type = np.where(valid[first], values[first], 0).astype(np.int64)
     layout = _layout_of(msg_type, frames.length * 6 - frames.fill)
+    statics, static_line, ignored_line, s_handled, s_bad = _statics_and_ignored(
+        buf, frames, msg_type, values, valid, feed
+    )
+    handled[s_handled] = True
     keep = layout >= 0
     frames, msg_type, layout = _select(frames, keep), msg_type[keep], layout[keep]
     six, armor_ok = _payload_sixbits(buf, frames)
@@ -317,13 +327,65 @@ def _decode_buffer(
     good_sum = _checksum_ok(buf, frames)
     handled[frames.line] = True
     rejects: dict[str, int] = {}
-    bad = int(np.count_nonzero(~good_sum))
+    bad = int(np.count_nonzero(~good_sum)) + s_bad
     if bad:
         rejects[Reject.BAD_CHECKSUM.value] = bad
     words = _pack_words(six[good_sum])
     positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
     other = _other_nmea(buf, starts, ends)
-    return FastResult(positions, handled, rejects, frames.line[good_sum].astype(np.int64), other)
+    return FastResult(
+        positions, handled, rejects, frames.line[good_sum].astype(np.int64), other, statics, static_line, ignored_line
+    )
+
+
+# message types no later stage reads: counted (ignored_type), not decoded
+_IGNORED_TYPES = np.array([7, 10, 12, 13, 14, 15, 16, 17, 20, 22, 23, 25, 26], dtype=np.int64)
+_MIN_BITS = 38  # type, repeat and MMSI
+_MAX_BITS = 1008  # five slots; the general path refuses longer messages as too_long
+_STATIC_CHARS = 71  # 426 bits >= StaticLayout.TYPE5
+
+
+def _statics_and_ignored(
+    buf: U8Array, frames: _Frames, msg_type: IntArray, values: U8Array, valid: BoolArray, feed: int
+) -> tuple[StaticArray, IntArray, IntArray, IntArray, int]:
+    """Single-sentence static reports decoded, and ignored-type messages checked and counted.
+
+    Returns the static rows, their lines, the lines of ignored-type messages, every line taken
+    (handled), and the number of those refused for a bad checksum.
+    """
+    bits = frames.length * 6 - frames.fill
+    sized = (bits >= _MIN_BITS) & (bits <= _MAX_BITS)
+    part_at = np.minimum(frames.payload + 6, len(buf) - 1)  # bits 38-39: the 7th character
+    part = (np.where(valid[buf[part_at]], values[buf[part_at]], 0).astype(np.int64) >> 2) & 3
+    lay = np.full(len(bits), -1, dtype=np.int64)
+    lay[(msg_type == 5) & (bits >= int(StaticLayout.TYPE5))] = int(StaticLayout.TYPE5)
+    lay[(msg_type == 24) & (part == 0) & (bits >= int(StaticLayout.PART_A))] = int(StaticLayout.PART_A)
+    lay[(msg_type == 24) & (part == 1) & (bits >= int(StaticLayout.PART_B))] = int(StaticLayout.PART_B)
+    ignored = np.isin(msg_type, _IGNORED_TYPES)
+    take = sized & ((lay >= 0) | ignored)
+    empty = np.zeros(0, dtype=np.int64)
+    if not take.any():
+        return empty_statics(0), empty, empty, empty, 0
+    fr, lay, ignored = _select(frames, take), lay[take], ignored[take]
+    six, armor_ok = _payload_sixbits(buf, fr, _STATIC_CHARS)
+    fr, lay, ignored, six = _select(fr, armor_ok), lay[armor_ok], ignored[armor_ok], six[armor_ok]
+    good = _checksum_ok(buf, fr)
+    n_bad = int(np.count_nonzero(~good))
+    ignored_line = fr.line[good & ignored].astype(np.int64)
+    parts, lines = [], []
+    for layout in StaticLayout:
+        rows = np.flatnonzero(good & (lay == int(layout)))
+        if len(rows):
+            matrix = np.unpackbits(six[rows][:, :, None], axis=2)[:, :, 2:].reshape(len(rows), -1)
+            parts.append(decode_static_bits(layout, matrix, fr.time[rows], feed))
+            lines.append(fr.line[rows].astype(np.int64))
+    if parts:
+        line = np.concatenate(lines)
+        order = np.argsort(line, kind="stable")
+        statics, static_line = np.concatenate(parts)[order], line[order]
+    else:
+        statics, static_line = empty_statics(0), empty
+    return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad
 
 
 def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
@@ -486,20 +548,21 @@ def _tag_time(buf: U8Array, s0: IntArray, tb_end: IntArray) -> tuple[BoolArray, 
     return usable, np.where(has_c, seconds, np.nan)
 
 
-def _payload_sixbits(buf: U8Array, fr: _Frames) -> tuple[U8Array, BoolArray]:
-    """Six-bit values of the first 32 payload characters (zero-padded), grouped by length.
+def _payload_sixbits(buf: U8Array, fr: _Frames, width: int = _WORDS * _WORD_CHARS) -> tuple[U8Array, BoolArray]:
+    """Six-bit values of the first ``width`` payload characters (zero-padded), grouped by length.
 
     Also returns whether every payload character is valid AIS armour ('0'-'W', '`'-'w').
     """
     m = len(fr.line)
     lut = _armor_lut()
-    six = np.zeros((m, _WORDS * _WORD_CHARS), dtype=np.uint8)
+    six = np.zeros((m, width), dtype=np.uint8)
     ok = np.zeros(m, dtype=bool)
+    limit = _DECODED_CHARS if width == _WORDS * _WORD_CHARS else width
     for length in np.flatnonzero(np.bincount(fr.length, minlength=1)).tolist():
         rows = np.flatnonzero(fr.length == length)
         chars = np.take(lut, sliding_window_view(buf, length)[fr.payload[rows]])
         ok[rows] = (chars < 64).all(axis=1)
-        keep = min(length, _DECODED_CHARS)
+        keep = min(length, limit)
         six[rows, :keep] = chars[:, :keep]
     return six, ok
 

@@ -50,14 +50,17 @@ class _Bits:
         return np.asarray(self.bits[:, start : start + width].astype(np.int64) @ weights)
 
     def text(self, start: int, width: int) -> npt.NDArray[np.str_]:
-        n = len(self.bits)
-        codes = self.num_groups(start, width)
-        raw = _SIXBIT_ASCII[codes]  # (n, chars)
-        as_bytes = raw.view(f"S{width // 6}").reshape(n)
-        # pyais: rstrip('@') then strip(); the decoder then strips '@' and blanks at the end again
-        s = np.char.strip(np.char.rstrip(as_bytes, b"@"))
-        s = np.char.strip(np.char.rstrip(s, b"@ "))
-        return np.asarray(np.char.decode(s, "ascii"))
+        """6-bit text as pyais + the decoder clean it: trailing '@' and blanks cut, leading blanks cut."""
+        n, k = len(self.bits), width // 6
+        raw = _SIXBIT_ASCII[self.num_groups(start, width)]  # (n, k) ASCII codes, never 0
+        keep = (raw != ord("@")) & (raw != ord(" "))
+        last = np.where(keep.any(axis=1), k - np.argmax(keep[:, ::-1], axis=1), 0)
+        raw = np.where(np.arange(k)[None, :] < last[:, None], raw, 0).astype(np.uint8)  # NULs: S dtype cuts them
+        out = np.ascontiguousarray(raw).view(f"S{k}").reshape(n).astype(f"U{k}")
+        lead = np.flatnonzero(raw[:, 0] == ord(" "))
+        for i in lead.tolist():  # rare: leading blanks
+            out[i] = str(out[i]).lstrip(" ")
+        return out
 
     def num_groups(self, start: int, width: int) -> I64:
         groups = self.bits[:, start : start + width].reshape(len(self.bits), width // 6, 6).astype(np.int64)
@@ -77,13 +80,17 @@ def _dims(b: _Bits, at: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.fl
 
 
 def _eta(month: I64, day: I64, hour: I64, minute: I64) -> npt.NDArray[np.str_]:
-    out = np.char.add(
-        np.char.add(np.char.zfill(month.astype(str), 2), "-"),
-        np.char.add(np.char.zfill(day.astype(str), 2), " "),
-    )
-    out = np.char.add(out, np.char.add(np.char.add(np.char.zfill(hour.astype(str), 2), ":"), np.char.zfill(minute.astype(str), 2)))
+    """"MM-DD HH:MM" as broadcast ("" for the not-available pattern 0-0 24:60), built as bytes."""
+    n = len(month)
+    chars = np.empty((n, 11), dtype=np.uint8)
+    for col, v in ((0, month), (3, day), (6, hour), (9, minute)):
+        chars[:, col] = 48 + v // 10 % 10
+        chars[:, col + 1] = 48 + v % 10
+    chars[:, 2], chars[:, 5], chars[:, 8] = ord("-"), ord(" "), ord(":")
+    out = chars.view("S11").reshape(n).astype("U11")
     unset = (month == 0) & (day == 0) & (hour == 24) & (minute == 60)
-    return np.where(unset, "", out)
+    out[unset] = ""
+    return out
 
 
 def _ship_type(raw: I64, fold: bool) -> I64:
@@ -95,11 +102,18 @@ def decode_statics(
     layout: StaticLayout, blobs: list[bytes], t: npt.ArrayLike, feed: int
 ) -> npt.NDArray[np.void]:
     """STATIC_DTYPE rows for messages of one layout (``blobs`` from :func:`leading_bytes`)."""
-    n = len(blobs)
+    if len(blobs) == 0:
+        return empty_statics(0)
+    return decode_static_bits(layout, _matrix(blobs, int(layout)).bits, t, feed)
+
+
+def decode_static_bits(layout: StaticLayout, bits: U8, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
+    """STATIC_DTYPE rows from a (messages x bits) matrix of 0/1 holding at least ``layout`` bits."""
+    n = len(bits)
     out = empty_statics(n)
     if n == 0:
         return out
-    b = _matrix(blobs, int(layout))
+    b = _Bits(np.ascontiguousarray(bits[:, : int(layout)]))
     mmsi = b.num(8, 30)
     out["kind"] = int(TrackKind.VESSEL)
     out["ident"] = mmsi

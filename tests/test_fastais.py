@@ -134,9 +134,14 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     assert result.handled.shape == (len(lines),)
     assert result.positions.dtype == POSITION_DTYPE
     handled = [lines[i] for i in np.flatnonzero(result.handled)]
-    decoded = [line for line in handled if checksum_matches(line)]
-    assert result.rejects.get(Reject.BAD_CHECKSUM, 0) == len(handled) - len(decoded)
+    good = [line for line in handled if checksum_matches(line)]
+    assert result.rejects.get(Reject.BAD_CHECKSUM, 0) == len(handled) - len(good)
     assert set(result.rejects) <= {Reject.BAD_CHECKSUM}
+    # static reports and ignored types are handled too (their fields: tests/test_ais_decode.py)
+    assert all(pyais_type(lines[i]) in (5, 24) for i in result.static_line.tolist())
+    assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 24) for i in result.ignored_line.tolist())
+    not_positions = {lines[i] for i in np.concatenate([result.static_line, result.ignored_line]).tolist()}
+    decoded = [line for line in good if line not in not_positions]
     assert len(result.positions) == len(decoded)
     for line, row in zip(decoded, result.positions, strict=True):
         expected = pyais_expected(line)  # raises if pyais cannot decode a handled line
