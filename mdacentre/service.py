@@ -119,7 +119,10 @@ class Core:
                 p_clear *= 1.0 - min(100.0, a.score) / 100.0
             score = round(100.0 * (1.0 - p_clear), 1)
             level = max(Level.from_score(score), max(a.level for a in open_alerts))
-            reasons = [r for a in sorted(open_alerts, key=lambda x: -x.score) for r in a.reasons]
+            # each reason with the category and score it contributes, gravest first
+            reasons = [
+                f"{a.category} {a.score:g}: {r}" for a in sorted(open_alerts, key=lambda x: -x.score) for r in a.reasons
+            ]
             self.gravity[key] = Gravity(score, level, reasons)
 
     def tracks_json(self, rows: np.ndarray) -> list[dict[str, Any]]:

@@ -326,5 +326,7 @@ def test_alert_and_track_status_from_the_real_pipeline_match_the_schemas(repo: P
     assert [e.message for e in vt.iter_errors(status)] == []
     hazard = [a for a in alerts if a["category"] == "hazardous_cargo"][0]
     assert hazard["id"] in status["alerts"]
+    # the track's reasons say what each finding contributes
+    assert "hazardous_cargo 60: hazardous cargo (X) in transit inside Caribbean Sea" in status["reasons"]
     assert not vt.is_valid(dict(status, level="severe"))
     assert not vt.is_valid(dict(status, alerts=["x"]))
