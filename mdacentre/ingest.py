@@ -38,12 +38,16 @@ class FeedKind(StrEnum):
         return self in (FeedKind.AIS, FeedKind.SBS, FeedKind.AVR)
 
 
+SERIAL_BAUDRATES = (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)  # AIS: 38400
+
+
 class Transport(StrEnum):
     TCP_CLIENT = "tcp_client"
     TCP_SERVER = "tcp_server"
     UDP = "udp"
     FILE = "file"
     HTTP_POLL = "http_poll"
+    SERIAL = "serial"  # a receiver on a serial port (needs pyserial-asyncio-fast or pyserial-asyncio)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,12 @@ def parse_feed(doc: dict[str, Any], where: str) -> FeedSpec:
         raise ConfigError(f"{where}: transport {transport.value} needs a port between 1 and 65535")
     if transport == Transport.FILE and not doc.get("path"):
         raise ConfigError(f"{where}: transport file needs a path")
+    if transport == Transport.SERIAL and not doc.get("path"):
+        raise ConfigError(f"{where}: transport serial needs path = '/dev/ttyUSB0' (the device) and options.baudrate")
+    if transport == Transport.SERIAL:
+        baud = doc.get("options", {}).get("baudrate", 38400)
+        if not isinstance(baud, int) or baud not in SERIAL_BAUDRATES:
+            raise ConfigError(f"{where}: options.baudrate {baud!r} is not a serial speed; use one of {SERIAL_BAUDRATES}")
     if transport == Transport.HTTP_POLL and not str(doc.get("url", "")).startswith(("http://", "https://")):
         raise ConfigError(f"{where}: transport http_poll needs url = 'http://...'")
     interval = float(doc.get("interval_s", 1.0))
@@ -241,6 +251,54 @@ class FeedSource:
             await self._file(stop)
         elif t == Transport.HTTP_POLL:
             await self._http_poll(stop)
+        elif t == Transport.SERIAL:
+            await self._serial(stop)
+
+    async def _serial(self, stop: asyncio.Event) -> None:
+        """A serial receiver (AIS transponder or dongle), reopened with backoff when it goes away."""
+        try:
+            import serial_asyncio_fast as serial_asyncio  # maintained fork, same API
+        except ImportError:
+            try:
+                import serial_asyncio  # type: ignore[no-redef]
+            except ImportError:
+                self.health.last_error = "serial: install pyserial-asyncio-fast (pip install 'mdacentre[serial]')"
+                self.metrics.inc("mda_feed_errors_total", 1, {"feed": self.spec.name})
+                return
+        baud = int(self.spec.options.get("baudrate", 38400))
+        backoff = Backoff(float(self.spec.options.get("backoff_base_s", 0.5)), float(self.spec.options.get("backoff_cap_s", 30)))
+        while not stop.is_set():
+            framer = self._framer()
+            try:
+                reader, writer = await serial_asyncio.open_serial_connection(url=self.spec.path, baudrate=baud)
+            except (OSError, ValueError) as exc:  # serial.SerialException is an OSError
+                self.health.last_error = f"serial open: {exc}"
+                await self._sleep_or_stop(stop, backoff.next_delay())
+                continue
+            self.health.connected = True
+            backoff.reset()
+            try:
+                while not stop.is_set():
+                    read = asyncio.ensure_future(reader.read(65536))
+                    stopper = asyncio.ensure_future(stop.wait())
+                    done, _ = await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    if read not in done:
+                        read.cancel()
+                        break
+                    stopper.cancel()
+                    data = read.result()
+                    if not data:
+                        break
+                    await self._emit(data, framer)
+            except OSError as exc:
+                self.health.last_error = f"serial read: {exc}"
+            finally:
+                self.health.connected = False
+                writer.close()
+            if not stop.is_set():
+                self.health.reconnects += 1
+                self.metrics.inc("mda_feed_reconnects_total", 1, {"feed": self.spec.name})
+                await self._sleep_or_stop(stop, backoff.next_delay())
 
     async def _tcp_client(self, stop: asyncio.Event) -> None:
         backoff = Backoff(float(self.spec.options.get("backoff_base_s", 0.5)), float(self.spec.options.get("backoff_cap_s", 30)))

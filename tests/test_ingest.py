@@ -153,3 +153,118 @@ def test_service_survives_random_bytes_and_counts_them(tmp_path: Path) -> None:
     assert any(t["id"] == "311000999" and t["name"] == "AFTER NOISE" for t in tracks)
     rejects = [ln for ln in metrics.splitlines() if ln.startswith("mda_rejects_total") and 'feed="noisy"' in ln]
     assert rejects and sum(float(ln.rsplit(" ", 1)[1]) for ln in rejects) > 100
+
+
+def test_serial_receiver_on_a_pseudo_terminal() -> None:
+    """A serial AIS receiver, played by a pty pair: lines split across writes arrive whole."""
+    pytest.importorskip("serial_asyncio_fast")
+    master, slave = os.openpty()
+    device = os.ttyname(slave)
+    line = b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24\r\n"
+
+    async def main() -> list[Chunk]:
+        q: asyncio.Queue[Chunk] = asyncio.Queue()
+        spec = FeedSpec("com1", FeedKind.AIS, Transport.SERIAL, path=device, options={"baudrate": 38400})
+        src = FeedSource(2, spec, q, Metrics(), clock=lambda: 7.0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(src.run(stop))
+        for _ in range(200):
+            if src.health.connected:
+                break
+            await asyncio.sleep(0.01)
+        assert src.health.connected, src.health.last_error
+        os.write(master, line[:20])
+        await asyncio.sleep(0.05)
+        os.write(master, line[20:] + line)
+        got: list[Chunk] = []
+        while sum(c.data.count(b"\n") for c in got) < 2:
+            got.append(await asyncio.wait_for(q.get(), 5))
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        return got
+
+    try:
+        chunks = asyncio.run(main())
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert b"".join(c.data for c in chunks) == line + line
+    assert {c.feed for c in chunks} == {2}
+
+
+def test_serial_feed_definition_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text('name = "s"\nkind = "ais"\ntransport = "serial"\n')
+    with pytest.raises(ConfigError, match="transport serial needs path"):
+        load_feeds(tmp_path)
+    (tmp_path / "s.toml").write_text(
+        'name = "s"\nkind = "ais"\ntransport = "serial"\npath = "/dev/ttyUSB0"\noptions = { baudrate = 12345 }\n'
+    )
+    with pytest.raises(ConfigError, match="baudrate 12345 is not a serial speed"):
+        load_feeds(tmp_path)
+
+
+def test_http_poll_fetches_aircraft_json_and_survives_a_server_error() -> None:
+    """readsb/tar1090 aircraft.json polled over HTTP from a real local server."""
+    import http.server
+    import threading
+
+    snapshot = {"now": 1768435200.0, "aircraft": [{"hex": "0c6358", "lat": 17.9, "lon": -76.8, "alt_baro": 3000,
+                                                  "gs": 180, "track": 90, "seen_pos": 0.5, "flight": "BWA2838 "}]}  # fmt: skip
+    hits: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            hits.append(1)
+            if len(hits) == 2:  # the second poll fails: the feed must carry on
+                self.send_error(500)
+                return
+            body = json.dumps(snapshot).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/data/aircraft.json"
+
+    async def main() -> tuple[list[Chunk], FeedSource]:
+        q: asyncio.Queue[Chunk] = asyncio.Queue()
+        spec = FeedSpec("readsb", FeedKind.AIRCRAFT_JSON, Transport.HTTP_POLL, url=url, interval_s=0.1)
+        src = FeedSource(1, spec, q, Metrics())
+        stop = asyncio.Event()
+        task = asyncio.create_task(src.run(stop))
+        got = [await asyncio.wait_for(q.get(), 5), await asyncio.wait_for(q.get(), 5)]
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        return got, src
+
+    try:
+        chunks, src = asyncio.run(main())
+    finally:
+        server.shutdown()
+    assert len(hits) >= 3 and "500" in src.health.last_error
+    from mdacentre.flightfiles import parse_aircraft_json
+
+    b = parse_aircraft_json(chunks[1].data, chunks[1].receive_time, feed=1)
+    assert b.positions["ident"].tolist() == [0x0C6358] and b.positions["lat"][0] == pytest.approx(17.9)
+
+
+def test_example_feed_definitions_all_parse(repo: Path) -> None:
+    """Every example in feeds/examples is a valid definition (they ship disabled)."""
+    examples = repo / "feeds" / "examples"
+    assert len(list(examples.glob("*.toml"))) >= 9
+    assert load_feeds(examples) == []  # all disabled
+    import tomllib
+
+    from mdacentre.ingest import parse_feed
+
+    kinds = set()
+    for p in sorted(examples.glob("*.toml")):
+        spec = parse_feed(tomllib.loads(p.read_text()), str(p))
+        kinds.add((spec.kind, spec.transport))
+    assert {t for _k, t in kinds} == set(Transport)
