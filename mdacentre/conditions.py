@@ -5,6 +5,7 @@ Meant for ``[profile.when]`` tables of the profiles file (risk.py evaluates them
     [profile.when]
     kind = ["vessel"]
     watchlist = ["watchlists/inf_ships.csv"]   # relative to the profiles file
+    exclude_watchlist = ["watchlists/authorised.csv"]  # "not one of these authorised vessels"
     flag = ["KP", "IR"]                       # flag state from the MMSI's MID (ISO alpha-2)
     exclude_flag = ["JM"]
     min_length_m = 100
@@ -37,7 +38,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 CONDITION_KEYS = frozenset(
-    {"watchlist", "flag", "exclude_flag", "min_length_m", "max_length_m", "nav_status", "night"}
+    {"watchlist", "exclude_watchlist", "flag", "exclude_flag", "min_length_m", "max_length_m", "nav_status", "night"}
 )
 
 
@@ -187,6 +188,7 @@ class Conditions:
     """The extra conditions of one profile; :meth:`mask` is True where all of them hold."""
 
     watchlists: tuple[WatchList, ...] = ()
+    exclude_watchlists: tuple[WatchList, ...] = ()
     flags: frozenset[str] = frozenset()
     exclude_flags: frozenset[str] = frozenset()
     min_length_m: float | None = None
@@ -206,6 +208,8 @@ class Conditions:
             for wl in self.watchlists:
                 hit |= wl.mask(table, rows)
             m &= hit
+        for wl in self.exclude_watchlists:
+            m &= ~wl.mask(table, rows)
         if self.flags or self.exclude_flags:
             fl = flag_states_of(table, rows)
             if self.flags:
@@ -252,6 +256,10 @@ def parse_conditions(when: dict[str, Any], base_dir: Path, where: str) -> Condit
         load_watchlist(p if (p := Path(s)).is_absolute() else base_dir / p)
         for s in _str_list(when, "watchlist", where)
     )
+    excl_wls = tuple(
+        load_watchlist(p if (p := Path(s)).is_absolute() else base_dir / p)
+        for s in _str_list(when, "exclude_watchlist", where)
+    )
     flags = [f.upper() for f in _str_list(when, "flag", where)]
     excl = [f.upper() for f in _str_list(when, "exclude_flag", where)]
     bad = [f for f in flags + excl if len(f) != 2 or not f.isalpha()]
@@ -268,6 +276,7 @@ def parse_conditions(when: dict[str, Any], base_dir: Path, where: str) -> Condit
         raise ConfigError(f"{where}: min_length_m {lo} is larger than max_length_m {hi}")
     return Conditions(
         watchlists=wls,
+        exclude_watchlists=excl_wls,
         flags=frozenset(flags),
         exclude_flags=frozenset(excl),
         min_length_m=lo,

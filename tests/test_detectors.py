@@ -731,3 +731,13 @@ def test_shipped_land_file_is_the_build_output(tmp_path: Path) -> None:
     shipped = REPO / "geofences" / "land" / "land.geojson"
     assert size < 1_500_000
     assert out.read_bytes() == shipped.read_bytes()
+
+
+def test_exclude_watchlist_spares_authorised_vessels(tmp_path: Path) -> None:
+    from mdacentre.conditions import parse_conditions
+
+    (tmp_path / "authorised.csv").write_text("kind,value,label\nmmsi,366000070,coast guard cutter\n")
+    rows = [vpos(366000070, NOON, LAT, LON), vpos(366000071, NOON, LAT, LON)]
+    table, trows = _table_with(rows, [])
+    cond = parse_conditions({"exclude_watchlist": ["authorised.csv"]}, tmp_path, "test")
+    assert cond.mask(table, trows).tolist() == [False, True]
