@@ -26,10 +26,12 @@ from .detect_common import (
     ZoneLocator,
     ZoneProximity,
     group_bounds,
-    haversine_m,
-    is_night,
     make_finding,
     track_label,
+)
+from .geodesy import (
+    haversine_m,
+    is_night,
 )
 from .pipeline import StepContext
 from .zones import Zone, ZoneKind

@@ -20,17 +20,8 @@ from .alerts import Finding, Level, ZoneRef
 from .batch import TrackKind
 from .fences import FenceTracker
 from .geodesy import (
-    EARTH_RADIUS_M,
     HOUR,
     M_PER_DEG_LAT,
-    M_PER_NM,
-    MS_PER_KN,
-    SUNSET_ELEVATION_DEG,
-    bearing_deg,
-    destination,
-    haversine_m,
-    is_night,
-    solar_elevation_deg,
 )
 from .risk import track_ref
 from .tracks import TrackTable
@@ -41,21 +32,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Cleared = tuple[tuple[str, int, str], float]
 StepOut = tuple[list[Finding], list[Cleared]]
-
-# the spherical-earth helpers are re-exported for the detector modules
-GEODESY = (
-    EARTH_RADIUS_M,
-    HOUR,
-    M_PER_DEG_LAT,
-    M_PER_NM,
-    MS_PER_KN,
-    SUNSET_ELEVATION_DEG,
-    bearing_deg,
-    destination,
-    haversine_m,
-    is_night,
-    solar_elevation_deg,
-)
 
 
 # --- zones -----------------------------------------------------------------------------------------

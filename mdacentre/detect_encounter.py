@@ -16,18 +16,20 @@ import numpy as np
 from .alerts import Finding
 from .batch import TrackKind
 from .detect_common import (
-    HOUR,
-    M_PER_DEG_LAT,
     Cleared,
     FloatArray,
     IntArray,
     StepOut,
     ZoneProximity,
     fmt_hours,
-    haversine_m,
-    is_night,
     make_finding,
     track_label,
+)
+from .geodesy import (
+    HOUR,
+    M_PER_DEG_LAT,
+    haversine_m,
+    is_night,
 )
 from .pipeline import StepContext
 from .zones import Zone, ZoneKind

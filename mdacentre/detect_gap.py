@@ -16,18 +16,20 @@ import numpy as np
 from .alerts import Finding, iso
 from .batch import TrackKind
 from .detect_common import (
-    HOUR,
-    M_PER_NM,
-    MS_PER_KN,
     Cleared,
     FixMemory,
     StepOut,
     ZoneLocator,
     fmt_hours,
     group_bounds,
-    haversine_m,
     make_finding,
     zone_ref,
+)
+from .geodesy import (
+    HOUR,
+    M_PER_NM,
+    MS_PER_KN,
+    haversine_m,
 )
 from .pipeline import StepContext
 from .zones import Zone, ZoneKind

@@ -10,9 +10,6 @@ import numpy.typing as npt
 from .alerts import Finding, Level
 from .batch import TrackKind
 from .detect_common import (
-    HOUR,
-    M_PER_NM,
-    MS_PER_KN,
     BoolArray,
     Cleared,
     FixMemory,
@@ -22,13 +19,18 @@ from .detect_common import (
     StepOut,
     ZoneLocator,
     ZoneProximity,
-    destination,
     fmt_hours,
     group_bounds,
-    haversine_m,
-    is_night,
     make_finding,
     zone_ref,
+)
+from .geodesy import (
+    HOUR,
+    M_PER_NM,
+    MS_PER_KN,
+    destination,
+    haversine_m,
+    is_night,
 )
 from .pipeline import StepContext
 from .zones import Zone, ZoneKind

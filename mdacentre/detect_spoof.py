@@ -26,16 +26,18 @@ import shapely
 from .alerts import Finding, ZoneRef
 from .batch import TrackKind
 from .detect_common import (
-    MS_PER_KN,
     Cleared,
     FloatArray,
     IntArray,
     RowState,
     StepOut,
     group_bounds,
-    haversine_m,
     make_finding,
     track_label,
+)
+from .geodesy import (
+    MS_PER_KN,
+    haversine_m,
 )
 from .land import LandMask, load_land
 from .pipeline import StepContext

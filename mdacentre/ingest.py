@@ -254,6 +254,21 @@ class FeedSource:
         elif t == Transport.SERIAL:
             await self._serial(stop)
 
+    async def _pump(self, reader: asyncio.StreamReader, framer: LineFramer | None, stop: asyncio.Event) -> None:
+        """Read a stream until it ends or ``stop`` is set (whichever comes first)."""
+        while not stop.is_set():
+            read = asyncio.ensure_future(reader.read(65536))
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if read not in done:
+                read.cancel()
+                return
+            stopper.cancel()
+            data = read.result()
+            if not data:
+                return
+            await self._emit(data, framer)
+
     async def _serial(self, stop: asyncio.Event) -> None:
         """A serial receiver (AIS transponder or dongle), reopened with backoff when it goes away."""
         try:
@@ -278,18 +293,7 @@ class FeedSource:
             self.health.connected = True
             backoff.reset()
             try:
-                while not stop.is_set():
-                    read = asyncio.ensure_future(reader.read(65536))
-                    stopper = asyncio.ensure_future(stop.wait())
-                    done, _ = await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                    if read not in done:
-                        read.cancel()
-                        break
-                    stopper.cancel()
-                    data = read.result()
-                    if not data:
-                        break
-                    await self._emit(data, framer)
+                await self._pump(reader, framer, stop)
             except OSError as exc:
                 self.health.last_error = f"serial read: {exc}"
             finally:
@@ -314,18 +318,7 @@ class FeedSource:
             connected_at = time.monotonic()
             self.metrics.set("mda_feed_connected", 1, {"feed": self.spec.name})
             try:
-                while not stop.is_set():
-                    read = asyncio.ensure_future(reader.read(65536))
-                    stopper = asyncio.ensure_future(stop.wait())
-                    done, _ = await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                    if read not in done:
-                        read.cancel()
-                        break
-                    stopper.cancel()
-                    data = read.result()
-                    if not data:
-                        break
-                    await self._emit(data, framer)
+                await self._pump(reader, framer, stop)
             except OSError as exc:
                 self.health.last_error = f"read: {exc}"
             finally:

@@ -19,13 +19,17 @@ import shapely
 from mdacentre.alerts import Alert, AlertStatus, Level
 from mdacentre.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
 from mdacentre.detect_air import AircraftConfig, AircraftDetector, CrossDomainDetector
-from mdacentre.detect_common import haversine_m, is_night, solar_elevation_deg
 from mdacentre.detect_encounter import EncounterDetector, close_pairs
 from mdacentre.detect_gap import AisGapDetector
 from mdacentre.detect_motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect_spoof import SpoofDetector, invalid_ship_mmsi
 from mdacentre.detectors import TransitDetector, build_detectors, load_detectors
 from mdacentre.errors import ConfigError
+from mdacentre.geodesy import (
+    haversine_m,
+    is_night,
+    solar_elevation_deg,
+)
 from mdacentre.pipeline import Detector, Pipeline
 from mdacentre.zones import Zone, ZoneKind
 
