@@ -202,6 +202,12 @@ class FixMemory:
         self.state.forget_keys(keys)
 
 
+def vessel_positions(update: Any) -> tuple[npt.NDArray[np.void], IntArray]:
+    """The vessel reports of a step (``UpdateResult``) and their track rows, in (key, time) order."""
+    sel = np.flatnonzero(update.positions["kind"] == int(TrackKind.VESSEL))
+    return update.positions[sel], update.position_rows[sel].astype(np.int64)
+
+
 def kind_mask(pos: npt.NDArray[np.void], kind: TrackKind) -> BoolArray:
     return np.asarray(pos["kind"] == int(kind))
 

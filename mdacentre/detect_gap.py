@@ -23,6 +23,7 @@ from .detect_common import (
     fmt_hours,
     group_bounds,
     make_finding,
+    vessel_positions,
     zone_ref,
 )
 from .geodesy import (
@@ -109,12 +110,9 @@ class AisGapDetector:
         return findings, cleared
 
     def _reappearances(self, ctx: StepContext, findings: list[Finding], cleared: list[Cleared]) -> None:
-        pos_all = ctx.update.positions
-        sel = np.flatnonzero(pos_all["kind"] == int(TrackKind.VESSEL))
-        if len(sel) == 0:
+        pos, rows = vessel_positions(ctx.update)
+        if len(pos) == 0:
             return
-        pos = pos_all[sel]
-        rows = ctx.update.position_rows[sel]
         table = ctx.table
         pt, plat, plon = self.fixes.previous(table, rows, pos)
         self.fixes.commit(table, rows, pos)

@@ -8,7 +8,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .alerts import Finding, Level
-from .batch import TrackKind
 from .detect_common import (
     BoolArray,
     Cleared,
@@ -22,6 +21,7 @@ from .detect_common import (
     fmt_hours,
     group_bounds,
     make_finding,
+    vessel_positions,
     zone_ref,
 )
 from .geodesy import (
@@ -114,11 +114,9 @@ class GoFastDetector:
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []
         cleared: list[Cleared] = []
-        pos_all = ctx.update.positions
-        sel = np.flatnonzero(pos_all["kind"] == int(TrackKind.VESSEL))
-        if len(sel) == 0:
+        pos, rows = vessel_positions(ctx.update)
+        if len(pos) == 0:
             return findings, cleared
-        pos, rows = pos_all[sel], ctx.update.position_rows[sel]
         pt, plat, plon = self.fixes.previous(ctx.table, rows, pos)
         self.fixes.commit(ctx.table, rows, pos)
         c = self.cfg
@@ -238,11 +236,9 @@ class LoiteringDetector:
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []
         cleared: list[Cleared] = []
-        pos_all = ctx.update.positions
-        sel = np.flatnonzero(pos_all["kind"] == int(TrackKind.VESSEL))
-        if len(sel) == 0:
+        pos, rows = vessel_positions(ctx.update)
+        if len(pos) == 0:
             return findings, cleared
-        pos, rows = pos_all[sel], ctx.update.position_rows[sel]
         table = ctx.table
         c = self.cfg
         pt, plat, plon = self.fixes.previous(table, rows, pos)

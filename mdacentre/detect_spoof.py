@@ -34,6 +34,7 @@ from .detect_common import (
     group_bounds,
     make_finding,
     track_label,
+    vessel_positions,
 )
 from .geodesy import (
     MS_PER_KN,
@@ -147,12 +148,11 @@ class SpoofDetector:
         cleared: list[Cleared] = []
         if self.cfg.check_identity:
             self._identity(ctx, findings)
-        pos_all = ctx.update.positions
-        sel = np.flatnonzero(pos_all["kind"] == int(TrackKind.VESSEL))
-        if len(sel):
-            self._kinematics(ctx, pos_all[sel], ctx.update.position_rows[sel], findings, cleared)
+        pos, rows = vessel_positions(ctx.update)
+        if len(pos):
+            self._kinematics(ctx, pos, rows, findings, cleared)
             if self.land is not None:
-                self._on_land(ctx, pos_all[sel], ctx.update.position_rows[sel], findings, cleared)
+                self._on_land(ctx, pos, rows, findings, cleared)
         return findings, cleared
 
     # -- positions on land ---------------------------------------------------------------------
