@@ -74,7 +74,7 @@ from .batch import (
 from .fastais import FastResult, IntArray, decode_lines_fast
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
-from .nmea import Frame, LineKind, frame_lines, split_lines
+from .nmea import Frame, LineKind, frame_lines, parse_trailer, split_lines
 
 NAN = math.nan
 FT_PER_M = 3.280839895
@@ -257,8 +257,8 @@ class AisDecoder:
             receive_time,
             self.feed,
             first_follows_gatehouse=not math.isnan(self._header_time),
-            trailing=False,
         )
+        trailer_station = self._apply_trailers(lines, fr)
         pos, line = fr.positions, fr.line
         # an impossible course or heading is unknown; a position outside the globe is a bad value
         for col in ("cog", "heading"):
@@ -271,7 +271,7 @@ class AisDecoder:
         bad = ~unknown & ((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0))
         n_bad = int(bad.sum())
         # stations as the general path counts them: every complete message, bad values too
-        self._count_stations(lines, np.concatenate([line, fr.static_line, fr.ignored_line]))
+        self._count_stations(lines, np.concatenate([line, fr.static_line, fr.ignored_line]), trailer_station)
         if n_bad:
             fr.positions, fr.line = pos[~bad], line[~bad]
             self._count(out, Reject.BAD_VALUE, n_bad)
@@ -283,12 +283,43 @@ class AisDecoder:
             self._count(out, Outcome.IGNORED_TYPE, len(fr.ignored_line))
         return fr
 
-    def _count_stations(self, lines: list[bytes], line: IntArray) -> None:
-        """The receiving station of each message (tag block ``s:``, else the feed), and tag checksums.
+    @staticmethod
+    def _apply_trailers(lines: list[bytes], fr: FastResult) -> dict[int, str]:
+        """Event times of untagged lines with trailing fields, as the general path reads them.
+
+        Returns the receiving station named in the trailers, by line.
+        """
+        if len(fr.trailer_line) == 0:
+            return {}
+        times: dict[int, float] = {}
+        stations: dict[int, str] = {}
+        for i in fr.trailer_line.tolist():
+            raw = lines[i]
+            star = raw.rfind(b"*")
+            t, st = parse_trailer(raw[star + 3 :])
+            if not math.isnan(t):
+                times[i] = t
+            if st:
+                stations[i] = st
+        for rows, ln in ((fr.positions, fr.line), (fr.statics, fr.static_line)):
+            hit = np.flatnonzero(np.isin(ln, fr.trailer_line))
+            for j in hit.tolist():
+                when = times.get(int(ln[j]))
+                if when is not None:
+                    rows["t"][j] = when
+        return stations
+
+    def _count_stations(self, lines: list[bytes], line: IntArray, trailer_station: dict[int, str]) -> None:
+        """The receiving station of each message (tag block ``s:``, trailer, else the feed), and tag checksums.
 
         Same counts as the general path's :func:`~mdacentre.nmea.parse_tag_block`, without its
         per-byte Python loop: the checksums of all tag blocks are one NumPy XOR reduction.
         """
+        if trailer_station:
+            named = [trailer_station[i] for i in line.tolist() if i in trailer_station]
+            for name, n in Counter(named).items():
+                self.heard_by[name] += n
+            line = line[~np.isin(line, np.fromiter(trailer_station, dtype=np.int64))]
         tagged = [lines[i] for i in line.tolist() if lines[i][:1] == b"\\"]
         self.heard_by[self._default_station] += len(line) - len(tagged)
         if not tagged:

@@ -197,6 +197,8 @@ class FastResult:
     static_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # lines of valid messages of types no stage uses (counted as ignored_type), in handled
     ignored_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # handled lines with fields after the checksum (their time and station: nmea.parse_trailer)
+    trailer_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -291,6 +293,7 @@ class _Frames:
     fill: IntArray  # fill bits
     star: IntArray  # offset of '*'
     time: F64Array  # event time
+    trailer: BoolArray  # fields follow the checksum (USCG / exactEarth style)
 
 
 def _decode_buffer(
@@ -306,6 +309,7 @@ def _decode_buffer(
     handled = np.zeros(n, dtype=bool)
     cand = _candidates(buf, starts, ends, follows_gh)
     frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), trailing)
+    trailer_line = frames.line[frames.trailer].astype(np.int64)
     # the first payload character is the message type: drop other types before the heavy work
     values, valid = _armor_tables()
     first = buf[frames.payload]
@@ -333,8 +337,17 @@ def _decode_buffer(
     words = _pack_words(six[good_sum])
     positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
     other = _other_nmea(buf, starts, ends)
+    trailer_line = trailer_line[handled[trailer_line]]
     return FastResult(
-        positions, handled, rejects, frames.line[good_sum].astype(np.int64), other, statics, static_line, ignored_line
+        positions,
+        handled,
+        rejects,
+        frames.line[good_sum].astype(np.int64),
+        other,
+        statics,
+        static_line,
+        ignored_line,
+        trailer_line,
     )
 
 
@@ -472,7 +485,9 @@ def _frame(
     tail = c6 + 5
     # end of line, or USCG-style trailing fields after the checksum. pyais then reads the fill
     # bits as 0, which cannot change a field value: every field read lies inside the payload
-    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA) & allow_trailing)
+    # trailing fields carry a time and a station that only count without a tag block (the tag
+    # block's c: would win, and its absence is not known here): tagged lines with them go slow
+    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA) & allow_trailing & ~has_tb)
     trailing = ok & (tail != end)
     if trailing.any():  # a '*' there would make pyais read the fill bits from it
         stars = np.flatnonzero(buf == _STAR)
@@ -495,6 +510,7 @@ def _frame(
         fill=(fill_ch - _ZERO)[ok],
         star=(c6 + 2)[ok],
         time=time[ok],
+        trailer=(tail != end)[ok],
     )
 
 
@@ -612,6 +628,7 @@ def _select(fr: _Frames, keep: BoolArray) -> _Frames:
         fill=fr.fill[keep],
         star=fr.star[keep],
         time=fr.time[keep],
+        trailer=fr.trailer[keep],
     )
 
 

@@ -298,19 +298,23 @@ def _fill_sentence(
 
 
 def _parse_trailer(trailer: bytes, frame: Frame) -> None:
-    """USCG / exactEarth fields after the checksum: station (r.../b...) and a trailing epoch."""
+    frame.trailer_time, frame.trailer_station = parse_trailer(trailer)
+
+
+def parse_trailer(trailer: bytes) -> tuple[float, str]:
+    """USCG / exactEarth fields after the checksum (``,b003669794,1272412827``): (epoch, station).
+
+    The epoch is the last field when it reads as seconds or milliseconds since 1970 (NaN
+    otherwise); the station is the first field starting with ``r`` or ``b`` ("" if none).
+    """
     parts = trailer[1:].split(b",")
-    last = parts[-1]
     try:
-        t = float(last)
+        t = float(parts[-1])
     except ValueError:
         t = NAN
-    if 1e8 < t < 1e13:
-        frame.trailer_time = t / 1000.0 if t > MS_THRESHOLD else t
-    for p in parts:
-        if p[:1] in (b"r", b"b") and len(p) > 1:
-            frame.trailer_station = p.decode("ascii", "replace")
-            break
+    epoch = (t / 1000.0 if t > MS_THRESHOLD else t) if 1e8 < t < 1e13 else NAN
+    station = next((p.decode("ascii", "replace") for p in parts if p[:1] in (b"r", b"b") and len(p) > 1), "")
+    return epoch, station
 
 
 def is_other_nmea(line: bytes) -> bool:
