@@ -225,8 +225,7 @@ class AisDecoder:
             other = fast.other_nmea
             after_header = np.zeros(len(lines), dtype=bool)
             after_header[0] = not math.isnan(self._header_time)
-            starts_dollar = np.fromiter((ln[:1] == b"$" for ln in lines), dtype=bool, count=len(lines))
-            after_header[1:] = starts_dollar[:-1] & ~other[:-1]
+            after_header[1:] = fast.dollar[:-1] & ~other[:-1]
             counted = other & ~after_header
             n_other = int(counted.sum())
             if n_other:

@@ -24,7 +24,7 @@ from .geodesy import (
     M_PER_DEG_LAT,
 )
 from .risk import track_ref
-from .tracks import TrackTable
+from .tracks import TrackTable, UpdateResult
 from .zones import Zone, ZoneKind
 
 IntArray = npt.NDArray[np.int64]
@@ -202,10 +202,9 @@ class FixMemory:
         self.state.forget_keys(keys)
 
 
-def vessel_positions(update: Any) -> tuple[npt.NDArray[np.void], IntArray]:
+def vessel_positions(update: UpdateResult) -> tuple[npt.NDArray[np.void], IntArray]:
     """The vessel reports of a step (``UpdateResult``) and their track rows, in (key, time) order."""
-    sel = np.flatnonzero(update.positions["kind"] == int(TrackKind.VESSEL))
-    return update.positions[sel], update.position_rows[sel].astype(np.int64)
+    return update.vessels
 
 
 def kind_mask(pos: npt.NDArray[np.void], kind: TrackKind) -> BoolArray:

@@ -199,6 +199,7 @@ class FastResult:
     ignored_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # handled lines with fields after the checksum (their time and station: nmea.parse_trailer)
     trailer_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dollar: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # lines starting with '$'
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -348,6 +349,7 @@ def _decode_buffer(
         static_line,
         ignored_line,
         trailer_line,
+        np.asarray(buf[starts] == _DOLLAR),
     )
 
 

@@ -9,6 +9,7 @@ they are counted as ``late``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,12 @@ class UpdateResult:
     positions: PositionArray  # valid positions of the batch, sorted by (key, t)
     position_rows: IntArray  # table row of each of those positions
     late: int  # positions older than the track's state (kept out of the live state)
+
+    @functools.cached_property
+    def vessels(self) -> tuple[PositionArray, IntArray]:
+        """The vessel reports and their rows (computed once per step, shared by the detectors: read-only)."""
+        sel = np.flatnonzero(self.positions["kind"] == int(TrackKind.VESSEL))
+        return self.positions[sel], self.position_rows[sel].astype(np.int64)
 
 
 class TrackTable:
