@@ -10,6 +10,10 @@ Figures (ratios > 1 mean the core is faster than the baseline):
 * ``replay_ratio_vs_pyais`` - lines/s of the whole replay pipeline (decode, tracks, fences, profiles, detectors,
   alerts written) / pyais decoding alone on the same lines;
 * ``rss_mb_100k_tracks`` - resident memory of a fresh process holding a pipeline with 100,000 live tracks.
+
+Timing on a shared machine is noisy and noise only slows a run: a full run takes the best of three
+runs of each side, alternating, and both ratios use pyais's best rate of all its runs
+(``pyais_lines_per_s_best``), the conservative choice.
 """
 
 from __future__ import annotations
@@ -64,14 +68,17 @@ def _pyais_rate(data: bytes, limit_lines: int) -> tuple[float, int]:
     return len(lines) / dt, n
 
 
-def bench_decode(data: bytes, n_lines: int, pyais_lines: int) -> dict[str, float]:
+def _best_pyais_rate(data: bytes, limit_lines: int, reps: int) -> float:
+    """The best of ``reps`` pyais runs: a shared machine only ever makes a run slower."""
+    return max(_pyais_rate(data, limit_lines)[0] for _ in range(reps))
+
+
+def _decode_once(data: bytes) -> float:
     from .ais import AisDecoder
 
-    base_rate, _ = _pyais_rate(data, pyais_lines)
     dec = AisDecoder(0)
     chunk = 1 << 20
     t0 = time.perf_counter()
-    pos = 0
     buf = io.BytesIO(data)
     tail = b""
     while True:
@@ -80,11 +87,19 @@ def bench_decode(data: bytes, n_lines: int, pyais_lines: int) -> dict[str, float
             break
         block = tail + block
         cut = block.rfind(b"\n") + 1
-        b = dec.decode(block[:cut], 0.0)
+        dec.decode(block[:cut], 0.0)
         tail = block[cut:]
-        pos += len(b.positions)
-    dt = time.perf_counter() - t0
-    rate = n_lines / dt
+    return time.perf_counter() - t0
+
+
+def bench_decode(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1) -> dict[str, float]:
+    """Best of ``reps`` runs for the core and for pyais, alternating."""
+    dts, rates = [], []
+    for _ in range(reps):
+        rates.append(_best_pyais_rate(data, pyais_lines, 1))
+        dts.append(_decode_once(data))
+    base_rate = max(rates)
+    rate = n_lines / min(dts)
     return {
         "decode_lines": float(n_lines),
         "decode_lines_per_s_pyais": round(base_rate),
@@ -129,30 +144,41 @@ def bench_fence(n: int) -> dict[str, float]:
     }
 
 
-def bench_replay(data: bytes, n_lines: int, pyais_lines: int) -> dict[str, float]:
+def _replay_once(path: Path) -> tuple[float, int]:
     from .cli import read_chunks
     from .ingest import FeedKind, FeedSpec, Transport
     from .metrics import Metrics
     from .service import Core, JsonlSink
     from .settings import load_settings
 
-    base_rate, _ = _pyais_rate(data, pyais_lines)
+    settings = load_settings(None, env={})
+    core = Core(settings, [FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))], Metrics())
+    sink = JsonlSink(open(os.devnull, "wb"))
+    t0 = time.perf_counter()
+    for ch in read_chunks(path, 0, 1.6e9):
+        res = core.step(core.decode([ch]))
+        sink.write(res.alerts)
+    return time.perf_counter() - t0, sink.count
+
+
+def bench_replay(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1) -> dict[str, float]:
+    """Best of ``reps`` runs for the whole replay and for pyais, alternating."""
+    dts, rates = [], []
+    count = 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "replay.nmea"
         path.write_bytes(data)
-        settings = load_settings(None, env={})
-        core = Core(settings, [FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))], Metrics())
-        sink = JsonlSink(open(os.devnull, "wb"))
-        t0 = time.perf_counter()
-        for ch in read_chunks(path, 0, 1.6e9):
-            res = core.step(core.decode([ch]))
-            sink.write(res.alerts)
-        dt = time.perf_counter() - t0
-    rate = n_lines / dt
+        for _ in range(reps):
+            rates.append(_best_pyais_rate(data, pyais_lines, 1))
+            dt, count = _replay_once(path)
+            dts.append(dt)
+    base_rate = max(rates)
+    rate = n_lines / min(dts)
     return {
         "replay_lines_per_s": round(rate),
+        "replay_lines_per_s_pyais": round(base_rate),
         "replay_ratio_vs_pyais": round(rate / base_rate, 2),
-        "replay_alert_versions": float(sink.count),
+        "replay_alert_versions": float(count),
     }
 
 
@@ -201,8 +227,16 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     n_lines = data.count(b"\n")
     pyais_lines = 20_000 if quick else 200_000
     res: dict[str, Any] = {"cores": os.cpu_count(), "quick": quick, "source": str(AMSA if AMSA.is_file() else FALLBACK)}
-    res.update(bench_decode(data, n_lines, pyais_lines))
+    reps = 1 if quick else 3  # best of 3 on a full run: noise only ever slows a run down
+    res["repetitions"] = reps
+    res.update(bench_decode(data, n_lines, pyais_lines, reps))
     res.update(bench_fence(100_000 if quick else 1_000_000))
-    res.update(bench_replay(data if not quick else data[: len(data) // 2], n_lines if not quick else data[: len(data) // 2].count(b"\n"), pyais_lines))
+    replay_data = data if not quick else data[: len(data) // 2]
+    res.update(bench_replay(replay_data, replay_data.count(b"\n"), pyais_lines, reps))
+    # one baseline for both ratios: pyais's best rate of every run, decode and replay phases
+    base = max(res["decode_lines_per_s_pyais"], res["replay_lines_per_s_pyais"])
+    res["pyais_lines_per_s_best"] = base
+    res["decode_ratio_vs_pyais"] = round(res["decode_lines_per_s_core"] / base, 2)
+    res["replay_ratio_vs_pyais"] = round(res["replay_lines_per_s"] / base, 2)
     res.update(bench_rss(10_000 if quick else 100_000))
     return res
