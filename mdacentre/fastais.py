@@ -37,7 +37,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mdacentre.batch import PositionArray, StaticArray, TrackKind, empty_positions, empty_statics, make_key
-from mdacentre.faststatic import StaticLayout, decode_static_bits
+from mdacentre.faststatic import StaticLayout, aids_positions, decode_static_bits
 from mdacentre.metrics import Reject
 
 IntArray = npt.NDArray[np.int64]
@@ -200,6 +200,8 @@ class FastResult:
     # handled lines with fields after the checksum (their time and station: nmea.parse_trailer)
     trailer_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     dollar: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # lines starting with '$'
+    # lines of type 21 messages: each made one position row and one static row
+    aids_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -316,7 +318,7 @@ def _decode_buffer(
     first = buf[frames.payload]
     msg_type = np.where(valid[first], values[first], 0).astype(np.int64)
     layout = _layout_of(msg_type, frames.length * 6 - frames.fill)
-    statics, static_line, ignored_line, s_handled, s_bad = _statics_and_ignored(
+    statics, static_line, ignored_line, s_handled, s_bad, aids, aids_line = _statics_and_ignored(
         buf, frames, msg_type, values, valid, feed
     )
     handled[s_handled] = True
@@ -337,19 +339,25 @@ def _decode_buffer(
         rejects[Reject.BAD_CHECKSUM.value] = bad
     words = _pack_words(six[good_sum])
     positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
+    pos_line = frames.line[good_sum].astype(np.int64)
+    if len(aids):  # type 21 positions join the others, in line order
+        order = np.argsort(np.concatenate([pos_line, aids_line]), kind="stable")
+        positions = np.concatenate([positions, aids])[order]
+        pos_line = np.concatenate([pos_line, aids_line])[order]
     other = _other_nmea(buf, starts, ends)
     trailer_line = trailer_line[handled[trailer_line]]
     return FastResult(
         positions,
         handled,
         rejects,
-        frames.line[good_sum].astype(np.int64),
+        pos_line,
         other,
         statics,
         static_line,
         ignored_line,
         trailer_line,
         np.asarray(buf[starts] == _DOLLAR),
+        aids_line,
     )
 
 
@@ -362,7 +370,7 @@ _STATIC_CHARS = 71  # 426 bits >= StaticLayout.TYPE5
 
 def _statics_and_ignored(
     buf: U8Array, frames: _Frames, msg_type: IntArray, values: U8Array, valid: BoolArray, feed: int
-) -> tuple[StaticArray, IntArray, IntArray, IntArray, int]:
+) -> tuple[StaticArray, IntArray, IntArray, IntArray, int, PositionArray, IntArray]:
     """Single-sentence static reports decoded, and ignored-type messages checked and counted.
 
     Returns the static rows, their lines, the lines of ignored-type messages, every line taken
@@ -376,11 +384,12 @@ def _statics_and_ignored(
     lay[(msg_type == 5) & (bits >= int(StaticLayout.TYPE5))] = int(StaticLayout.TYPE5)
     lay[(msg_type == 24) & (part == 0) & (bits >= int(StaticLayout.PART_A))] = int(StaticLayout.PART_A)
     lay[(msg_type == 24) & (part == 1) & (bits >= int(StaticLayout.PART_B))] = int(StaticLayout.PART_B)
+    lay[(msg_type == 21) & (bits == int(StaticLayout.AIDS))] = int(StaticLayout.AIDS)
     ignored = np.isin(msg_type, _IGNORED_TYPES)
     take = sized & ((lay >= 0) | ignored)
     empty = np.zeros(0, dtype=np.int64)
     if not take.any():
-        return empty_statics(0), empty, empty, empty, 0
+        return empty_statics(0), empty, empty, empty, 0, empty_positions(0), empty
     fr, lay, ignored = _select(frames, take), lay[take], ignored[take]
     six, armor_ok = _payload_sixbits(buf, fr, _STATIC_CHARS)
     fr, lay, ignored, six = _select(fr, armor_ok), lay[armor_ok], ignored[armor_ok], six[armor_ok]
@@ -388,19 +397,23 @@ def _statics_and_ignored(
     n_bad = int(np.count_nonzero(~good))
     ignored_line = fr.line[good & ignored].astype(np.int64)
     parts, lines = [], []
+    aids = empty_positions(0)
+    aids_line = empty
     for layout in StaticLayout:
         rows = np.flatnonzero(good & (lay == int(layout)))
         if len(rows):
             matrix = np.unpackbits(six[rows][:, :, None], axis=2)[:, :, 2:].reshape(len(rows), -1)
             parts.append(decode_static_bits(layout, matrix, fr.time[rows], feed))
             lines.append(fr.line[rows].astype(np.int64))
+            if layout == StaticLayout.AIDS:  # type 21 also makes a position row
+                aids, aids_line = aids_positions(matrix, fr.time[rows], feed), lines[-1]
     if parts:
         line = np.concatenate(lines)
         order = np.argsort(line, kind="stable")
         statics, static_line = np.concatenate(parts)[order], line[order]
     else:
         statics, static_line = empty_statics(0), empty
-    return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad
+    return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad, aids, aids_line
 
 
 def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:

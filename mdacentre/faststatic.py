@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from pyais.constants import ShipType
 
-from .batch import TrackKind, empty_statics, make_key
+from .batch import TrackKind, empty_positions, empty_statics, make_key
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -33,6 +33,7 @@ class StaticLayout(IntEnum):
     TYPE5 = 422  # up to the end of the destination
     PART_A = 160  # type 24 part A: name
     PART_B = 162  # type 24 part B: up to the end of the dimensions / mothership MMSI
+    AIDS = 272  # type 21 aid to navigation without a name extension (exactly 272 bits)
 
 
 def leading_bytes(value: int, nbits: int, width: int) -> bytes:
@@ -115,9 +116,10 @@ def decode_static_bits(layout: StaticLayout, bits: U8, t: npt.ArrayLike, feed: i
         return out
     b = _Bits(np.ascontiguousarray(bits[:, : int(layout)]))
     mmsi = b.num(8, 30)
-    out["kind"] = int(TrackKind.VESSEL)
+    kind = int(TrackKind.AID_TO_NAVIGATION if layout == StaticLayout.AIDS else TrackKind.VESSEL)
+    out["kind"] = kind
     out["ident"] = mmsi
-    out["key"] = make_key(int(TrackKind.VESSEL), mmsi)
+    out["key"] = make_key(kind, mmsi)
     out["t"] = np.asarray(t, dtype=np.float64)
     out["feed"] = feed
     out["imo"] = 0
@@ -135,6 +137,10 @@ def decode_static_bits(layout: StaticLayout, bits: U8, t: npt.ArrayLike, feed: i
     elif layout == StaticLayout.PART_A:
         out["msg_type"] = 24
         out["name"] = b.text(40, 120)
+    elif layout == StaticLayout.AIDS:
+        out["msg_type"] = 21
+        out["name"] = b.text(43, 120)
+        out["length_m"], out["beam_m"] = _dims(b, 219)
     else:
         out["msg_type"] = 24
         out["ship_type"] = _ship_type(b.num(40, 8), fold=False)
@@ -145,3 +151,29 @@ def decode_static_bits(layout: StaticLayout, bits: U8, t: npt.ArrayLike, feed: i
         out["beam_m"] = np.where(aux, np.nan, beam)
     return out
 
+
+
+def aids_positions(bits: U8, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
+    """POSITION_DTYPE rows of type 21 messages (bits as for :func:`decode_static_bits`, AIDS layout).
+
+    Latitude and longitude are scaled as pyais scales them; 91 / 181 (not available) become NaN.
+    """
+    n = len(bits)
+    out = empty_positions(n)
+    if n == 0:
+        return out
+    b = _Bits(np.ascontiguousarray(bits[:, : int(StaticLayout.AIDS)]))
+    mmsi = b.num(8, 30)
+    kind = int(TrackKind.AID_TO_NAVIGATION)
+    out["kind"] = kind
+    out["ident"] = mmsi
+    out["key"] = make_key(kind, mmsi)
+    out["t"] = np.asarray(t, dtype=np.float64)
+    out["msg_type"] = 21
+    out["feed"] = feed
+    for name, start, width, na in (("lon", 164, 28, 181.0), ("lat", 192, 27, 91.0)):
+        raw = b.num(start, width)
+        raw = np.where(raw >= 1 << (width - 1), raw - (1 << width), raw)
+        deg = np.floor_divide(10 * raw + 3, 6) / 1e6
+        out[name] = np.where(deg == na, np.nan, deg)  # not available, as for the other reports
+    return out

@@ -68,7 +68,7 @@ def pyais_expected(line: bytes) -> tuple[int, float, float, float, float, float,
     lat, lon = nan_if(msg["lat"], 91.0), nan_if(msg["lon"], 181.0)
     if mtype == 27:
         sog, cog, heading = nan_if(msg["speed"], 63), nan_if(msg["course"], 511), math.nan
-    elif mtype in (4, 11):
+    elif mtype in (4, 11, 21):
         sog = cog = heading = math.nan
     else:
         sog, cog = nan_if(msg["speed"], 102.3), nan_if(msg["course"], 360.0)
@@ -138,9 +138,11 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     assert result.rejects.get(Reject.BAD_CHECKSUM, 0) == len(handled) - len(good)
     assert set(result.rejects) <= {Reject.BAD_CHECKSUM}
     # static reports and ignored types are handled too (their fields: tests/test_ais_decode.py)
-    assert all(pyais_type(lines[i]) in (5, 24) for i in result.static_line.tolist())
-    assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 24) for i in result.ignored_line.tolist())
-    not_positions = {lines[i] for i in np.concatenate([result.static_line, result.ignored_line]).tolist()}
+    assert all(pyais_type(lines[i]) in (5, 21, 24) for i in result.static_line.tolist())
+    assert all(pyais_type(lines[i]) == 21 for i in result.aids_line.tolist())  # a position and a static row
+    assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 21, 24) for i in result.ignored_line.tolist())
+    statics_only = result.static_line[~np.isin(result.static_line, result.aids_line)]
+    not_positions = {lines[i] for i in np.concatenate([statics_only, result.ignored_line]).tolist()}
     decoded = [line for line in good if line not in not_positions]
     assert len(result.positions) == len(decoded)
     for line, row in zip(decoded, result.positions, strict=True):
@@ -150,6 +152,7 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     if len(result.positions):
         base = np.isin(result.positions["msg_type"], (4, 11))
         kind = np.where(base, TrackKind.BASE_STATION, TrackKind.VESSEL)
+        kind = np.where(result.positions["msg_type"] == 21, TrackKind.AID_TO_NAVIGATION, kind)
         assert (result.positions["kind"] == kind).all()
         assert (result.positions["key"] == make_key(kind, result.positions["ident"])).all()
         assert (result.positions["feed"] == 7).all()
