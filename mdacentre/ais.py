@@ -71,7 +71,7 @@ from .batch import (
     empty_statics,
     make_key,
 )
-from .fastais import FastResult, IntArray, decode_lines_fast
+from .fastais import FastResult, IntArray, decode_lines_fast, pair_key
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
 from .nmea import Frame, LineKind, frame_lines, parse_trailer, split_lines
@@ -256,6 +256,8 @@ class AisDecoder:
             receive_time,
             self.feed,
             first_follows_gatehouse=not math.isnan(self._header_time),
+            pending_keys=pending if (pending := self._pending_pair_keys()) is not None else np.zeros(0, np.int64),
+            pairs=pending is not None,
         )
         trailer_station = self._apply_trailers(lines, fr)
         pos, line = fr.positions, fr.line
@@ -285,9 +287,22 @@ class AisDecoder:
             self._count(out, reason, n)
         self.fast_lines += int(fr.handled.sum())
         self.outcomes[Outcome.MESSAGE] += len(fr.positions) + len(fr.statics) - len(fr.aids_line)
+        if len(fr.pair_line):
+            self._count(out, Outcome.FRAGMENT, len(fr.pair_line))  # the first sentence of each
         if len(fr.ignored_line):
             self._count(out, Outcome.IGNORED_TYPE, len(fr.ignored_line))
         return fr
+
+    def _pending_pair_keys(self) -> IntArray | None:
+        """Keys of the two-sentence messages being assembled (the fast path leaves those alone).
+
+        None when the table of pending messages is (nearly) full: the general path would evict
+        one on the next new message, so the fast path pairs nothing then.
+        """
+        if len(self._pending) >= MAX_PENDING - 1:
+            return None
+        keys = [pair_key(k[1], k[3], k[2]) for k in self._pending if len(k) == 5 and k[0] == "" and k[4] == 2]
+        return np.asarray(keys, dtype=np.int64)
 
     @staticmethod
     def _apply_trailers(lines: list[bytes], fr: FastResult) -> dict[int, str]:

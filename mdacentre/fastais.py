@@ -57,6 +57,7 @@ _COLON = ord(":")
 _ZERO = ord("0")
 _NINE = ord("9")
 _ONE = ord("1")
+_TWO = ord("2")
 _FIVE = ord("5")
 
 # --- limits --------------------------------------------------------------------------------
@@ -202,6 +203,8 @@ class FastResult:
     dollar: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # lines starting with '$'
     # lines of type 21 messages: each made one position row and one static row
     aids_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # second lines of the two-sentence messages decoded here (their first line is the one before)
+    pair_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -261,6 +264,8 @@ def decode_lines_fast(
     *,
     first_follows_gatehouse: bool = False,
     trailing: bool = True,
+    pending_keys: IntArray | None = None,
+    pairs: bool = True,
 ) -> FastResult:
     """Decode the common AIS position reports of ``lines`` in one vectorised pass.
 
@@ -280,7 +285,9 @@ def decode_lines_fast(
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
     joined = b"\n".join(lines) + b"\n" + b"\x00" * _PAD
     buf = np.frombuffer(joined, dtype=np.uint8)
-    return _decode_buffer(buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse, trailing)
+    return _decode_buffer(
+        buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse, trailing, pending_keys, pairs
+    )
 
 
 # --- the pipeline --------------------------------------------------------------------------
@@ -297,6 +304,9 @@ class _Frames:
     star: IntArray  # offset of '*'
     time: F64Array  # event time
     trailer: BoolArray  # fields follow the checksum (USCG / exactEarth style)
+    part: IntArray  # 0 single sentence, 1 or 2: fragment of a two-sentence message
+    key: IntArray  # talker, sequence id and channel as one number (-1: not pairable here)
+    tagged: BoolArray  # the line starts with a tag block
 
 
 def _decode_buffer(
@@ -307,11 +317,20 @@ def _decode_buffer(
     feed: int,
     follows_gh: bool,
     trailing: bool = True,
+    pending_keys: IntArray | None = None,
+    pairs: bool = True,
 ) -> FastResult:
     n = len(starts)
     handled = np.zeros(n, dtype=bool)
     cand = _candidates(buf, starts, ends, follows_gh)
     frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), trailing)
+    # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
+    if pairs:
+        pair_statics, pair_line, pair_lines = _pairs(buf, frames, feed, pending_keys)
+        handled[pair_lines] = True
+    else:
+        pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
+    frames = _select(frames, frames.part == 0)
     trailer_line = frames.line[frames.trailer].astype(np.int64)
     # the first payload character is the message type: drop other types before the heavy work
     values, valid = _armor_tables()
@@ -346,6 +365,10 @@ def _decode_buffer(
         pos_line = np.concatenate([pos_line, aids_line])[order]
     other = _other_nmea(buf, starts, ends)
     trailer_line = trailer_line[handled[trailer_line]]
+    if len(pair_statics):
+        order = np.argsort(np.concatenate([static_line, pair_line]), kind="stable")
+        statics = np.concatenate([statics, pair_statics])[order]
+        static_line = np.concatenate([static_line, pair_line])[order]
     return FastResult(
         positions,
         handled,
@@ -358,7 +381,69 @@ def _decode_buffer(
         trailer_line,
         np.asarray(buf[starts] == _DOLLAR),
         aids_line,
+        pair_line,
     )
+
+
+def _pairs(
+    buf: U8Array, frames: _Frames, feed: int, pending_keys: IntArray | None
+) -> tuple[StaticArray, IntArray, IntArray]:
+    """Two-sentence type 5 messages on adjacent lines, decoded as the general path would.
+
+    Only the plain case is taken: no tag block, no trailing fields, one-character sequence id and
+    channel, part 1 directly followed by part 2 of the same talker, sequence id and channel,
+    both checksums right, valid armour, 422 to 1008 bits. The key of a message the general path
+    is still assembling (``pending_keys``, see :func:`pair_key`) is left to it. Returns the
+    static rows, the line of each (the second sentence, where the general path emits it) and
+    every line taken.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    plain = (frames.part > 0) & ~frames.tagged & ~frames.trailer & (frames.key >= 0)
+    j = np.flatnonzero(plain[:-1] & plain[1:])
+    if len(j) == 0:
+        return empty_statics(0), empty, empty
+    j = j[(frames.part[j] == 1) & (frames.part[j + 1] == 2) & (frames.line[j + 1] == frames.line[j] + 1)]
+    j = j[frames.key[j] == frames.key[j + 1]]
+    if pending_keys is not None and len(pending_keys):
+        j = j[~np.isin(frames.key[j], pending_keys)]
+    values, valid = _armor_tables()
+    first = buf[frames.payload[j]]
+    j = j[valid[first] & (values[first] == 5)]
+    bits = (frames.length[j] + frames.length[j + 1]) * 6 - frames.fill[j + 1]
+    j = j[(bits >= int(StaticLayout.TYPE5)) & (bits <= _MAX_BITS) & (frames.length[j] < _STATIC_CHARS)]
+    if len(j) == 0:
+        return empty_statics(0), empty, empty
+    a, b = _select(frames, _mask(len(frames.line), j)), _select(frames, _mask(len(frames.line), j + 1))
+    six_a, ok_a = _payload_sixbits(buf, a, _STATIC_CHARS)
+    six_b, ok_b = _payload_sixbits(buf, b, _STATIC_CHARS)
+    good = ok_a & ok_b & _checksum_ok(buf, a) & _checksum_ok(buf, b)
+    if not good.any():
+        return empty_statics(0), empty, empty
+    six_a, six_b, len_a = six_a[good], six_b[good], a.length[good]
+    col = np.arange(_STATIC_CHARS)[None, :]
+    from_b = col >= len_a[:, None]
+    rows = np.arange(len(len_a))[:, None]
+    six = np.where(from_b, six_b[rows, np.clip(col - len_a[:, None], 0, _STATIC_CHARS - 1)], six_a)
+    matrix = np.unpackbits(six.astype(np.uint8)[:, :, None], axis=2)[:, :, 2:].reshape(len(six), -1)
+    statics = decode_static_bits(StaticLayout.TYPE5, matrix, a.time[good], feed)
+    taken = np.concatenate([a.line[good], b.line[good]]).astype(np.int64)
+    return statics, b.line[good].astype(np.int64), taken
+
+
+def pair_key(address: bytes, seq: bytes, channel: bytes) -> int:
+    """The number :func:`_pairs` gives an (address ``AIVDM``, sequence id, channel); -1 if it never pairs such."""
+    if len(address) != 5 or len(seq) > 1 or len(channel) > 1 or (seq and not seq.isdigit()):
+        return -1
+    s = 10 if not seq else seq[0] - _ZERO
+    c = channel[0] if channel else 0
+    own = 1 if address[4:5] == b"O" else 0
+    return (address[0] << 24) | (address[1] << 16) | (own << 12) | (s << 8) | c
+
+
+def _mask(n: int, idx: IntArray) -> BoolArray:
+    m = np.zeros(n, dtype=bool)
+    m[idx] = True
+    return m
 
 
 # message types no later stage reads: counted (ignored_type), not decoded
@@ -488,7 +573,18 @@ def _frame(
     ok &= (buf[s] == _BANG) & (c1 == s + 6) & talker_ok[buf[s + 1]] & talker_ok[buf[s + 2]]
     ok &= (buf[s + 3] == ord("V")) & (buf[s + 4] == ord("D"))
     ok &= (buf[s + 5] == ord("M")) | (buf[s + 5] == ord("O"))
-    ok &= (c2 == c1 + 2) & (buf[c1 + 1] == _ONE) & (c3 == c2 + 2) & (buf[c2 + 1] == _ONE)
+    ok &= (c2 == c1 + 2) & (c3 == c2 + 2)
+    count, num = buf[c1 + 1], buf[c2 + 1]
+    single = (count == _ONE) & (num == _ONE)
+    two_part = (count == _TWO) & ((num == _ONE) | (num == _TWO))
+    ok &= single | two_part
+    # sequence id (0-9, or none: 10) and channel (one byte, or none: 0) of two-part messages
+    seq = np.where(c4 == c3 + 1, 10, np.where(c4 == c3 + 2, buf[c3 + 1].astype(np.int64) - _ZERO, -1))
+    chan = np.where(c5 == c4 + 1, 0, np.where(c5 == c4 + 2, buf[c4 + 1].astype(np.int64), -1))
+    # talker and formatter (VDM / VDO) belong to the general path's key of a message too
+    talker = (buf[s + 1].astype(np.int64) << 8) | buf[s + 2]
+    own = (buf[s + 5] == ord("O")).astype(np.int64)
+    key = np.where((seq >= 0) & (chan >= 0), (talker << 16) | (own << 12) | (seq << 8) | chan, -1)
     ok &= _all_in_class(buf, c3 + 1, c4 - c3 - 1, _MAX_SEQ_DIGITS, digit)
     ok &= _all_in_class(buf, c4 + 1, c5 - c4 - 1, _MAX_CHANNEL_CHARS, channel_ok)
     length = c6 - c5 - 1
@@ -526,6 +622,9 @@ def _frame(
         star=(c6 + 2)[ok],
         time=time[ok],
         trailer=(tail != end)[ok],
+        part=np.where(two_part, num.astype(np.int64) - _ZERO, 0)[ok],
+        key=key[ok],
+        tagged=has_tb[ok],
     )
 
 
@@ -644,6 +743,9 @@ def _select(fr: _Frames, keep: BoolArray) -> _Frames:
         star=fr.star[keep],
         time=fr.time[keep],
         trailer=fr.trailer[keep],
+        part=fr.part[keep],
+        key=fr.key[keep],
+        tagged=fr.tagged[keep],
     )
 
 

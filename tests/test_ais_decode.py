@@ -482,3 +482,25 @@ def test_header_scope_ends_at_any_next_line_with_or_without_fast_path() -> None:
         b = dec.decode(data, 7.0)
         assert b.positions["t"].tolist() == pytest.approx([7.0, base + 20, 7.0]), fast
         assert b.rejects == {Reject.OTHER_NMEA: 3} and dec.outcomes["header"] == 2
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [[T5_1], [T5_1, T5_2]],  # a new part 1 under the key of a waiting part 1: the old one is orphaned
+        [[T5_1], [T5_2, T5_1, T5_2]],  # the waiting message completes, then a whole pair
+        [[T5_1, T5_2, T5_2]],  # a pair, then a part 2 alone
+        [[T5_1, T5_1.replace("AIVDM", "AIVDO"), T5_2]],  # VDM and VDO parts never pair
+    ],
+    ids=["collision", "completion", "lone-part-2", "vdm-vdo"],
+)
+def test_two_sentence_pairs_follow_the_general_path(chunks: list[list[str]]) -> None:
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    for n, chunk in enumerate(chunks):
+        data = b"\n".join(nmea(s) for s in chunk)
+        a, b = fast.decode(data, 10.0 + n), slow.decode(data, 10.0 + n)
+        assert a.rejects == b.rejects
+        assert len(a.statics) == len(b.statics)
+        for name in a.statics.dtype.names or ():
+            np.testing.assert_array_equal(a.statics[name], b.statics[name], err_msg=name)
+    assert fast.outcomes == slow.outcomes and fast.outcomes["message"] >= 1

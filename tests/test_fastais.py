@@ -138,11 +138,16 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     assert result.rejects.get(Reject.BAD_CHECKSUM, 0) == len(handled) - len(good)
     assert set(result.rejects) <= {Reject.BAD_CHECKSUM}
     # static reports and ignored types are handled too (their fields: tests/test_ais_decode.py)
-    assert all(pyais_type(lines[i]) in (5, 21, 24) for i in result.static_line.tolist())
+    pairs = result.pair_line  # second sentences of two-sentence type 5 messages
+    single_statics = result.static_line[~np.isin(result.static_line, pairs)]
+    assert all(pyais_type(lines[i]) in (5, 21, 24) for i in single_statics.tolist())
+    for i in pairs.tolist():
+        assert int(pyais.decode(sentence_part(lines[i - 1]), sentence_part(lines[i])).msg_type) == 5
     assert all(pyais_type(lines[i]) == 21 for i in result.aids_line.tolist())  # a position and a static row
     assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 21, 24) for i in result.ignored_line.tolist())
     statics_only = result.static_line[~np.isin(result.static_line, result.aids_line)]
-    not_positions = {lines[i] for i in np.concatenate([statics_only, result.ignored_line]).tolist()}
+    taken = np.concatenate([statics_only, pairs - 1, result.ignored_line])
+    not_positions = {lines[i] for i in taken.tolist()}
     decoded = [line for line in good if line not in not_positions]
     assert len(result.positions) == len(decoded)
     for line, row in zip(decoded, result.positions, strict=True):
