@@ -249,7 +249,7 @@ class AisDecoder:
         """The NumPy fast path over ``lines``, held to the general path's rules.
 
         Returns its result with the position rows cleaned as the general path would (bad values
-        removed and counted). Lines with trailing fields stay with the general path.
+        removed and counted, trailing-field times applied, two-sentence pairs counted).
         """
         fr = decode_lines_fast(
             lines,
