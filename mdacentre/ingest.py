@@ -405,10 +405,12 @@ class FeedSource:
             try:
                 data = await asyncio.to_thread(fetch)
                 self.health.connected = True
+                self.health.last_error = ""  # recovered: the map and /api/feeds stop showing it
                 await self._emit(data, None)
             except OSError as exc:
                 self.health.connected = False
                 self.health.last_error = f"http: {exc}"
+                self.metrics.inc("mda_feed_errors_total", 1, {"feed": self.spec.name})
             await self._sleep_or_stop(stop, self.spec.interval_s)
 
     @staticmethod

@@ -211,6 +211,7 @@ def test_http_poll_fetches_aircraft_json_and_survives_a_server_error() -> None:
     snapshot = {"now": 1768435200.0, "aircraft": [{"hex": "0c6358", "lat": 17.9, "lon": -76.8, "alt_baro": 3000,
                                                   "gs": 180, "track": 90, "seen_pos": 0.5, "flight": "BWA2838 "}]}  # fmt: skip
     hits: list[int] = []
+    errors_seen: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server API
@@ -239,6 +240,7 @@ def test_http_poll_fetches_aircraft_json_and_survives_a_server_error() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(src.run(stop))
         got = [await asyncio.wait_for(q.get(), 5), await asyncio.wait_for(q.get(), 5)]
+        errors_seen.append(src.health.last_error)  # after the failed poll and a good one: cleared
         stop.set()
         await asyncio.wait_for(task, 5)
         return got, src
@@ -247,7 +249,9 @@ def test_http_poll_fetches_aircraft_json_and_survives_a_server_error() -> None:
         chunks, src = asyncio.run(main())
     finally:
         server.shutdown()
-    assert len(hits) >= 3 and "500" in src.health.last_error
+    # the failed poll is counted, and the error clears once the feed answers again
+    assert len(hits) >= 3 and src.metrics.get("mda_feed_errors_total", {"feed": "readsb"}) == 1
+    assert errors_seen == [""]
     from mdacentre.flightfiles import parse_aircraft_json
 
     b = parse_aircraft_json(chunks[1].data, chunks[1].receive_time, feed=1)
