@@ -37,6 +37,7 @@ from fastapi import FastAPI, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .alerts import AlertStatus, Level
 from .batch import TrackKind
 from .errors import MdaError
 from .metrics import Metrics
@@ -79,21 +80,8 @@ class MapStateError(MdaError):
     """A track, alert or zone document handed to the map state is malformed."""
 
 
-class Level(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-
-class AlertStatus(StrEnum):
-    OPEN = "open"
-    UPDATED = "updated"
-    ACKNOWLEDGED = "acknowledged"
-    CLOSED = "closed"
-    EXPIRED = "expired"
-    RETRACTED = "retracted"
+LEVELS = [lv.label for lv in Level]  # the alert levels as they appear in JSON
+STATUSES = [st.value for st in AlertStatus]
 
 
 class MessageType(StrEnum):
@@ -139,9 +127,9 @@ def check_track(track: dict[str, Any]) -> None:
         raise MapStateError(f"track {key}: 'lat' and 'lon' must be numbers in degrees, got {lat!r}, {lon!r}")
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
         raise MapStateError(f"track {key}: position ({lat}, {lon}) is outside -90..90 / -180..180 degrees")
-    if track.get("level", Level.INFO.value) not in {lv.value for lv in Level}:
+    if track.get("level", Level.INFO.label) not in LEVELS:
         raise MapStateError(
-            f"track {key}: level {track.get('level')!r} must be one of {[lv.value for lv in Level]}"
+            f"track {key}: level {track.get('level')!r} must be one of {LEVELS}"
         )
 
 
@@ -149,10 +137,10 @@ def check_alert(alert: dict[str, Any]) -> None:
     """Raise :class:`MapStateError` unless ``alert`` has an id, a known status and level, and a track."""
     if not alert.get("id"):
         raise MapStateError(f"alert {alert!r} needs a non-empty 'id'")
-    if alert.get("status") not in {s.value for s in AlertStatus}:
-        raise MapStateError(f"alert {alert['id']}: status must be one of {[s.value for s in AlertStatus]}")
-    if alert.get("level") not in {lv.value for lv in Level}:
-        raise MapStateError(f"alert {alert['id']}: level must be one of {[lv.value for lv in Level]}")
+    if alert.get("status") not in STATUSES:
+        raise MapStateError(f"alert {alert['id']}: status must be one of {STATUSES}")
+    if alert.get("level") not in LEVELS:
+        raise MapStateError(f"alert {alert['id']}: level must be one of {LEVELS}")
     if not isinstance(alert.get("track"), dict):
         raise MapStateError(f"alert {alert['id']}: 'track' must be an object with kind, id, lat, lon")
 
