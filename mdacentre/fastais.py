@@ -263,7 +263,6 @@ def decode_lines_fast(
     feed: int = 0,
     *,
     first_follows_gatehouse: bool = False,
-    trailing: bool = True,
     pending_keys: IntArray | None = None,
     pairs: bool = True,
 ) -> FastResult:
@@ -272,8 +271,6 @@ def decode_lines_fast(
     ``receive_time`` (Unix seconds) is the event time of lines without a tag-block ``c:``.
     A line right after a Gatehouse ``$PGHP`` header is left to the general path (the header
     carries its time); set ``first_follows_gatehouse`` when the previous batch ended with one.
-    With ``trailing=False`` lines with USCG-style fields after the checksum are left to the
-    general path (which reads their station and time).
     Never raises for bad input: lines it does not understand stay unhandled.
     """
     n = len(lines)
@@ -286,7 +283,7 @@ def decode_lines_fast(
     joined = b"\n".join(lines) + b"\n" + b"\x00" * _PAD
     buf = np.frombuffer(joined, dtype=np.uint8)
     return _decode_buffer(
-        buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse, trailing, pending_keys, pairs
+        buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse, pending_keys, pairs
     )
 
 
@@ -316,14 +313,13 @@ def _decode_buffer(
     receive_time: float,
     feed: int,
     follows_gh: bool,
-    trailing: bool = True,
     pending_keys: IntArray | None = None,
     pairs: bool = True,
 ) -> FastResult:
     n = len(starts)
     handled = np.zeros(n, dtype=bool)
     cand = _candidates(buf, starts, ends, follows_gh)
-    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), trailing)
+    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time))
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
     if pairs:
         pair_statics, pair_line, pair_lines = _pairs(buf, frames, feed, pending_keys)
@@ -552,9 +548,7 @@ def _next_at_or_after(positions: IntArray, at: IntArray, beyond: int) -> IntArra
     return padded[np.searchsorted(positions, at)]
 
 
-def _frame(
-    buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float, allow_trailing: bool = True
-) -> _Frames:
+def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float) -> _Frames:
     """Check the sentence structure and return the offsets of the lines that pass."""
     beyond = _sentinel(buf)
     ok = np.ones(len(s0), dtype=bool)
@@ -598,7 +592,7 @@ def _frame(
     # bits as 0, which cannot change a field value: every field read lies inside the payload
     # trailing fields carry a time and a station that only count without a tag block (the tag
     # block's c: would win, and its absence is not known here): tagged lines with them go slow
-    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA) & allow_trailing & ~has_tb)
+    ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA) & ~has_tb)
     trailing = ok & (tail != end)
     if trailing.any():  # a '*' there would make pyais read the fill bits from it
         stars = np.flatnonzero(buf == _STAR)

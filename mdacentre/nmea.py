@@ -317,15 +317,6 @@ def parse_trailer(trailer: bytes) -> tuple[float, str]:
     return epoch, station
 
 
-def is_other_nmea(line: bytes) -> bool:
-    """A stripped ``$`` sentence with a plausible address other than ``PGHP`` (counted as other_nmea)."""
-    if line[:1] != b"$":
-        return False
-    comma = line.find(b",")
-    address = line[1:comma] if comma > 0 else b""
-    return address != b"PGHP" and _plausible_address(address)
-
-
 def _frame_dollar(line: bytes) -> tuple[Frame, bytes | None]:
     comma = line.find(b",")
     address = line[1:comma] if comma > 0 else b""
