@@ -49,7 +49,6 @@ from __future__ import annotations
 import base64
 import gzip
 import math
-import re
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,14 +66,16 @@ from .batch import (
     STATIC_DTYPE,
     Batch,
     TrackKind,
+    concat_rows,
     empty_positions,
     empty_statics,
     make_key,
+    take_rows,
 )
-from .fastais import FastResult, IntArray, decode_lines_fast, pair_key
+from .fastais import FastResult, IntArray, LineBuffer, decode_lines_fast, pair_key, station_counts, tag_blocks
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
-from .nmea import Frame, LineKind, frame_lines, parse_trailer, split_lines
+from .nmea import Frame, LineKind, frame_lines, has_glued_sentences, parse_trailer, split_lines
 
 NAN = math.nan
 FT_PER_M = 3.280839895
@@ -214,11 +215,17 @@ class AisDecoder:
         """Decode whole lines (``\\n`` or ``\\r\\n`` separated; a last line without newline counts)."""
         out = _Out()
         self._expire(receive_time - self.fragment_timeout_s, out)
-        lines, repaired = split_lines(data)
-        self.repaired_lines += repaired
+        lines: list[bytes] | LineBuffer
+        if self.fast and not has_glued_sentences(data):  # the common case: no per-line objects
+            lines = LineBuffer.of_chunk(data) if data else []
+        else:
+            lines, repaired = split_lines(data)
+            self.repaired_lines += repaired
+            if self.fast:
+                lines = LineBuffer.of_lines(lines)
         fast: FastResult | None = None
         rest_index: list[int] | range = range(len(lines))
-        if self.fast and lines:
+        if isinstance(lines, LineBuffer) and len(lines):
             fast = self._decode_fast(lines, receive_time, out)
             # other NMEA sentences ($GPGGA, $AIALR ...) need no decoder, only counting; one right
             # after a possible $PGHP header ('$' and not other) stays: it ends that header's scope
@@ -231,7 +238,11 @@ class AisDecoder:
             if n_other:
                 self._count(out, Reject.OTHER_NMEA, n_other)
             rest_index = np.flatnonzero(~(counted | fast.handled)).tolist()
-        rest = [lines[i] for i in rest_index] if not isinstance(rest_index, range) else lines
+        rest = (
+            [lines[i] for i in rest_index]
+            if isinstance(lines, LineBuffer) or isinstance(rest_index, list)
+            else lines
+        )
         slow_line: list[int] = []
         slow_static_line: list[int] = []
         for i, frame in zip(rest_index, frame_lines(rest), strict=True):
@@ -245,7 +256,7 @@ class AisDecoder:
             batch.statics = _merge_by_line(fast.statics, fast.static_line, batch.statics, slow_static_line)
         return batch
 
-    def _decode_fast(self, lines: list[bytes], receive_time: float, out: _Out) -> FastResult:
+    def _decode_fast(self, lines: LineBuffer, receive_time: float, out: _Out) -> FastResult:
         """The NumPy fast path over ``lines``, held to the general path's rules.
 
         Returns its result with the position rows cleaned as the general path would (bad values
@@ -256,7 +267,9 @@ class AisDecoder:
             receive_time,
             self.feed,
             first_follows_gatehouse=not math.isnan(self._header_time),
-            pending_keys=pending if (pending := self._pending_pair_keys()) is not None else np.zeros(0, np.int64),
+            pending_keys=pending
+            if (pending := self._pending_pair_keys()) is not None
+            else np.zeros(0, np.int64),
             pairs=pending is not None,
         )
         trailer_station = self._apply_trailers(lines, fr)
@@ -272,16 +285,18 @@ class AisDecoder:
         bad = ~unknown & ((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0))
         n_bad = int(bad.sum())
         # a type 21 message made a position and a static row: one message, one station count
-        static_only = fr.static_line[~np.isin(fr.static_line, fr.aids_line)] if len(fr.aids_line) else fr.static_line
+        static_only = (
+            fr.static_line[~np.isin(fr.static_line, fr.aids_line)] if len(fr.aids_line) else fr.static_line
+        )
         # stations as the general path counts them: every complete message, bad values too
         self._count_stations(lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station)
         if n_bad:
             bad_lines = line[bad]
-            fr.positions, fr.line = pos[~bad], line[~bad]
+            fr.positions, fr.line = take_rows(pos, ~bad), line[~bad]
             self._count(out, Reject.BAD_VALUE, n_bad)
             if len(fr.aids_line):  # a bad type 21 position refuses the whole message
                 keep = ~np.isin(fr.static_line, bad_lines)
-                fr.statics, fr.static_line = fr.statics[keep], fr.static_line[keep]
+                fr.statics, fr.static_line = take_rows(fr.statics, keep), fr.static_line[keep]
                 fr.aids_line = fr.aids_line[~np.isin(fr.aids_line, bad_lines)]
         for reason, n in fr.rejects.items():
             self._count(out, reason, n)
@@ -305,7 +320,7 @@ class AisDecoder:
         return np.asarray(keys, dtype=np.int64)
 
     @staticmethod
-    def _apply_trailers(lines: list[bytes], fr: FastResult) -> dict[int, str]:
+    def _apply_trailers(lines: LineBuffer, fr: FastResult) -> dict[int, str]:
         """Event times of untagged lines with trailing fields, as the general path reads them.
 
         Returns the receiving station named in the trailers, by line.
@@ -330,38 +345,29 @@ class AisDecoder:
                     rows["t"][j] = when
         return stations
 
-    def _count_stations(self, lines: list[bytes], line: IntArray, trailer_station: dict[int, str]) -> None:
+    def _count_stations(self, lines: LineBuffer, line: IntArray, trailer_station: dict[int, str]) -> None:
         """The receiving station of each message (tag block ``s:``, trailer, else the feed), and tag checksums.
 
-        Same counts as the general path's :func:`~mdacentre.nmea.parse_tag_block`, without its
-        per-byte Python loop: the checksums of all tag blocks are one NumPy XOR reduction.
+        Same counts as the general path's :func:`~mdacentre.nmea.parse_tag_block`, read from the
+        chunk's buffer by :func:`~mdacentre.fastais.tag_blocks` without a loop per line.
         """
         if trailer_station:
             named = [trailer_station[i] for i in line.tolist() if i in trailer_station]
             for name, n in Counter(named).items():
                 self.heard_by[name] += n
             line = line[~np.isin(line, np.fromiter(trailer_station, dtype=np.int64))]
-        tagged = [lines[i] for i in line.tolist() if lines[i][:1] == b"\\"]
+        lb = lines
+        tagged = line[lb.buf[lb.starts[line]] == ord("\\")]
         self.heard_by[self._default_station] += len(line) - len(tagged)
-        if not tagged:
+        if len(tagged) == 0:
             return
-        bodies: list[bytes] = []
-        sums: list[int] = []
-        stations: list[bytes] = []
-        for raw in tagged:  # the fast path only takes lines whose tag block is well formed
-            end = raw.find(b"\\", 1)
-            star = raw.rfind(b"*", 0, end)
-            bodies.append(raw[1:star])
-            sums.append(int(raw[star + 1 : end], 16))
-            m = _TAG_SOURCE.search(raw, 0, star)
-            stations.append(m.group(1) if m else b"")
-        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
-        flat = np.frombuffer(b"".join(bodies) + b"\0", dtype=np.uint8)
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        xor = np.bitwise_xor.reduceat(flat, starts)
-        xor[lengths == 0] = 0
-        self.tag_checksum_mismatch += int(np.count_nonzero(xor != np.asarray(sums)))
-        for st, n in Counter(stations).items():
+        # the fast path only takes lines whose tag block is well formed and closed
+        s0 = lb.starts[tagged]
+        backslashes = np.flatnonzero(lb.buf == ord("\\"))
+        tb_end = backslashes[np.searchsorted(backslashes, s0 + 1)]
+        blocks = tag_blocks(lb.buf, s0, tb_end)
+        self.tag_checksum_mismatch += int(np.count_nonzero(~blocks.checksum_ok))
+        for st, n in station_counts(lb.buf, blocks).items():
             self.heard_by[st.decode("ascii", "replace") or self._default_station] += n
 
     def flush(self, now: float) -> Batch:
@@ -654,7 +660,7 @@ class AisDecoder:
             for lay, (blobs, times, seq) in out.deferred.items():
                 parts.append(decode_statics(lay, blobs, times, self.feed))
                 seqs.append(np.asarray(seq, dtype=np.int64))
-            statics = np.concatenate(parts)[np.argsort(np.concatenate(seqs), kind="stable")]
+            statics = take_rows(concat_rows(parts), np.argsort(np.concatenate(seqs), kind="stable"))
         if len(positions):
             positions["key"] = make_key(positions["kind"], positions["ident"])
         if len(statics):
@@ -683,17 +689,16 @@ def imdg_class_from_cargo_bits(bv: Any, start: int, end: int) -> float:
     return NAN
 
 
-_TAG_SOURCE = re.compile(rb"[\\\\,]s:([^,*\\\\]*)")  # tag block s: (source station) value
-
-
-def _merge_by_line(fast: np.ndarray, fast_line: IntArray, slow: np.ndarray, slow_line: list[int]) -> np.ndarray:
+def _merge_by_line(
+    fast: np.ndarray, fast_line: IntArray, slow: np.ndarray, slow_line: list[int]
+) -> np.ndarray:
     """Rows of the fast and the general path in input-line order (stable within a line)."""
     if len(fast) == 0:
         return slow
     if len(slow) == 0:
         return fast
     order = np.argsort(np.concatenate([fast_line, np.asarray(slow_line, dtype=np.int64)]), kind="stable")
-    return np.concatenate([fast, slow])[order]
+    return take_rows(concat_rows([fast, slow]), order)
 
 
 def _static_layout(msg_type: int, value: int, nbits: int) -> StaticLayout | None:

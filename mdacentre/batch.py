@@ -84,7 +84,36 @@ PositionArray = npt.NDArray[np.void]
 StaticArray = npt.NDArray[np.void]
 
 
-def make_key(kind: int | npt.NDArray[np.integer], ident: int | npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
+def _as_void(a: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
+    """The rows of a structured array as opaque fixed-size items (same memory, no copy)."""
+    return a.view(np.dtype((np.void, a.dtype.itemsize)))
+
+
+def take_rows(a: npt.NDArray[np.void], index: npt.ArrayLike) -> npt.NDArray[np.void]:
+    """``a[index]`` for a structured array, copied as whole rows.
+
+    NumPy copies structured rows field by field in fancy indexing, masking and concatenation
+    (10-30x slower than moving the same bytes); these helpers move opaque rows instead.
+    """
+    idx = np.asarray(index)
+    if idx.dtype == np.bool_:
+        return _as_void(a)[idx].view(a.dtype)
+    return np.take(_as_void(a), idx.astype(np.intp, copy=False)).view(a.dtype)
+
+
+def concat_rows(arrays: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
+    """``np.concatenate`` of structured arrays of one dtype, copied as whole rows."""
+    if not arrays:
+        raise ValueError("concat_rows needs at least one array")
+    dtype = arrays[0].dtype
+    if any(a.dtype != dtype for a in arrays):
+        return np.concatenate(arrays)
+    return np.concatenate([_as_void(a) for a in arrays]).view(dtype)
+
+
+def make_key(
+    kind: int | npt.NDArray[np.integer], ident: int | npt.NDArray[np.integer]
+) -> npt.NDArray[np.int64]:
     """Track key from kind and identity (works on scalars and arrays)."""
     return (np.asarray(kind, dtype=np.int64) << 32) | np.asarray(ident, dtype=np.int64)
 
@@ -133,8 +162,8 @@ class Batch:
             for k, v in b.rejects.items():
                 rejects[k] = rejects.get(k, 0) + v
         return Batch(
-            positions=np.concatenate([b.positions for b in batches]) if batches else empty_positions(),
-            statics=np.concatenate([b.statics for b in batches]) if batches else empty_statics(),
+            positions=concat_rows([b.positions for b in batches]) if batches else empty_positions(),
+            statics=concat_rows([b.statics for b in batches]) if batches else empty_statics(),
             rejects=rejects,
             lines=sum(b.lines for b in batches),
         )

@@ -36,7 +36,16 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mdacentre.batch import PositionArray, StaticArray, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.batch import (
+    PositionArray,
+    StaticArray,
+    TrackKind,
+    concat_rows,
+    empty_positions,
+    empty_statics,
+    make_key,
+    take_rows,
+)
 from mdacentre.faststatic import StaticLayout, aids_positions, decode_static_bits
 from mdacentre.metrics import Reject
 
@@ -258,7 +267,7 @@ def split_lines(data: bytes) -> list[bytes]:
 
 
 def decode_lines_fast(
-    lines: Sequence[bytes],
+    lines: Sequence[bytes] | LineBuffer,
     receive_time: float,
     feed: int = 0,
     *,
@@ -273,18 +282,56 @@ def decode_lines_fast(
     carries its time); set ``first_follows_gatehouse`` when the previous batch ended with one.
     Never raises for bad input: lines it does not understand stay unhandled.
     """
-    n = len(lines)
-    if n == 0:
+    lb = lines if isinstance(lines, LineBuffer) else LineBuffer.of_lines(lines)
+    if len(lb) == 0:
         return FastResult(empty_positions(0), np.zeros(0, dtype=bool), {})
-    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
-    starts = np.empty(n, dtype=np.int64)
-    starts[0] = 0
-    np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    joined = b"\n".join(lines) + b"\n" + b"\x00" * _PAD
-    buf = np.frombuffer(joined, dtype=np.uint8)
     return _decode_buffer(
-        buf, starts, starts + lengths, receive_time, feed, first_follows_gatehouse, pending_keys, pairs
+        lb.buf, lb.starts, lb.ends, receive_time, feed, first_follows_gatehouse, pending_keys, pairs
     )
+
+
+@dataclass(frozen=True)
+class LineBuffer:
+    """A chunk of lines held as one byte buffer with the offsets of each line (no per-line objects).
+
+    ``buf`` is the chunk followed by zero padding; line ``i`` is ``buf[starts[i]:ends[i]]``
+    without its ``\r\n`` or ``\n`` terminator.
+    """
+
+    data: bytes
+    buf: U8Array
+    starts: IntArray
+    ends: IntArray
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.data[int(self.starts[i]) : int(self.ends[i])]
+
+    @classmethod
+    def of_lines(cls, lines: Sequence[bytes]) -> LineBuffer:
+        n = len(lines)
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+        starts = np.zeros(n, dtype=np.int64)
+        if n:
+            np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        data = b"\n".join(lines) + b"\n"
+        return cls(data, np.frombuffer(data + b"\x00" * _PAD, dtype=np.uint8), starts, starts + lengths)
+
+    @classmethod
+    def of_chunk(cls, data: bytes) -> LineBuffer:
+        """Lines split on ``\n`` with a ``\r`` before it dropped; a last line without newline counts."""
+        buf = np.frombuffer(data + b"\n" + b"\x00" * _PAD, dtype=np.uint8)
+        nl = np.flatnonzero(buf[: len(data) + 1] == ord("\n"))
+        if data.endswith(b"\n"):
+            nl = nl[:-1]  # the newline added above closes nothing
+        starts = np.zeros(len(nl), dtype=np.int64)
+        starts[1:] = nl[:-1] + 1
+        ends = nl.astype(np.int64)
+        cr = np.flatnonzero((ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r")))
+        ends[cr] -= 1
+        return cls(data, buf, starts, ends)
 
 
 # --- the pipeline --------------------------------------------------------------------------
@@ -357,13 +404,13 @@ def _decode_buffer(
     pos_line = frames.line[good_sum].astype(np.int64)
     if len(aids):  # type 21 positions join the others, in line order
         order = np.argsort(np.concatenate([pos_line, aids_line]), kind="stable")
-        positions = np.concatenate([positions, aids])[order]
+        positions = take_rows(concat_rows([positions, aids]), order)
         pos_line = np.concatenate([pos_line, aids_line])[order]
     other = _other_nmea(buf, starts, ends)
     trailer_line = trailer_line[handled[trailer_line]]
     if len(pair_statics):
         order = np.argsort(np.concatenate([static_line, pair_line]), kind="stable")
-        statics = np.concatenate([statics, pair_statics])[order]
+        statics = take_rows(concat_rows([statics, pair_statics]), order)
         static_line = np.concatenate([static_line, pair_line])[order]
     return FastResult(
         positions,
@@ -491,7 +538,7 @@ def _statics_and_ignored(
     if parts:
         line = np.concatenate(lines)
         order = np.argsort(line, kind="stable")
-        statics, static_line = np.concatenate(parts)[order], line[order]
+        statics, static_line = take_rows(concat_rows(parts), order), line[order]
     else:
         statics, static_line = empty_statics(0), empty
     return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad, aids, aids_line
@@ -603,9 +650,9 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
         ok[extra] &= _printable(buf, s0[extra], end[extra])
     time = np.full(len(s0), receive_time, dtype=np.float64)
     if has_tb.any():
-        tb_ok, tb_time = _tag_time(buf, s0[has_tb], tb_end[has_tb])
-        ok[has_tb] &= tb_ok
-        time[has_tb] = np.where(np.isnan(tb_time), receive_time, tb_time)
+        tb = tag_blocks(buf, s0[has_tb], tb_end[has_tb])
+        ok[has_tb] &= tb.usable
+        time[has_tb] = np.where(np.isnan(tb.time), receive_time, tb.time)
     return _Frames(
         line=line[ok],
         start=s[ok],
@@ -642,37 +689,105 @@ def _all_in_class(buf: U8Array, at: IntArray, count: IntArray, limit: int, klass
     return ok
 
 
-def _tag_time(buf: U8Array, s0: IntArray, tb_end: IntArray) -> tuple[BoolArray, F64Array]:
-    """Parse ``c:`` (seconds or milliseconds) in the tag blocks [s0, tb_end].
+@dataclass
+class TagBlocks:
+    """Tag blocks ``\\key:value,...*hh\\`` read as :func:`mdacentre.nmea.parse_tag_block` reads them.
 
-    Returns (usable, time); time is NaN for a tag block without ``c:`` (still usable).
-    Blocks with a malformed ``c:`` or with a ``g:`` group are not usable.
+    One entry per block; ``usable`` is False for every block the fast path leaves to the general
+    path: malformed ones (which it refuses), and those with a ``g:`` group, a one-digit checksum,
+    a second ``*``, a repeated ``c:`` or ``s:``, or a ``c:`` that is not 1-13 digits.
     """
+
+    usable: BoolArray
+    time: F64Array  # c: in seconds, NaN without c:
+    checksum_ok: BoolArray
+    source_start: IntArray  # offset of the s: value, -1 without s:
+    source_len: IntArray
+
+
+def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray) -> TagBlocks:
+    """Read the tag blocks that open at ``s0`` (a backslash) and close at ``tb_end`` (the next one)."""
+    k = len(s0)
     beyond = _sentinel(buf)
-    after_sep = np.zeros(len(buf), dtype=bool)
-    after_sep[1:] = (buf[:-1] == _COMMA) | (buf[:-1] == _BACKSLASH)
-    colon_next = np.zeros(len(buf), dtype=bool)
-    colon_next[:-1] = buf[1:] == _COLON
-    keyed = after_sep & colon_next
-    c_pos = _next_at_or_after(np.flatnonzero(keyed & (buf == ord("c"))), s0 + 1, beyond)
-    g_pos = _next_at_or_after(np.flatnonzero(keyed & (buf == ord("g"))), s0 + 1, beyond)
-    has_c = c_pos < tb_end
-    usable = g_pos >= tb_end
-    seps = np.flatnonzero((buf == _COMMA) | (buf == _STAR) | (buf == _BACKSLASH))
-    v0 = np.where(has_c, c_pos + 2, tb_end)
-    ndig = _next_at_or_after(seps, v0, beyond) - v0
+    stars = np.flatnonzero(buf == _STAR)
+    hi_star = np.searchsorted(stars, tb_end)
+    one_star = hi_star - np.searchsorted(stars, s0) == 1
+    star = np.where(one_star, stars[np.maximum(hi_star - 1, 0)] if len(stars) else tb_end, tb_end)
+    hexv = _hex_table()
+    usable = one_star & (tb_end - star == 3) & (star > s0 + 1)
+    usable &= (hexv[buf[np.minimum(star + 1, beyond)]] >= 0) & (hexv[buf[np.minimum(star + 2, beyond)]] >= 0)
+    # items: one after the opening backslash, one after each comma of the body
+    commas = np.flatnonzero(buf == _COMMA)
+    lo, hi = np.searchsorted(commas, s0), np.searchsorted(commas, star)
+    n_commas = np.where(usable, hi - lo, 0)
+    owner = np.repeat(np.arange(k), n_commas + 1)
+    first_item = np.zeros(len(owner), dtype=bool)
+    first_item[np.cumsum(n_commas + 1)[:-1]] = True
+    if len(owner):
+        first_item[0] = True
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(n_commas + 1) - (n_commas + 1), n_commas + 1)
+    commas_p = np.concatenate((commas, [beyond]))
+    item = np.where(first_item, s0[owner] + 1, commas_p[np.minimum(lo[owner] + rank - 1, len(commas))] + 1)
+    colons = np.flatnonzero(buf == _COLON)
+    seps = np.flatnonzero((buf == _COMMA) | (buf == _STAR))
+    item_end = _next_at_or_after(seps, item, beyond)
+    colon = _next_at_or_after(colons, item, beyond)
+    good_item = (colon > item) & (colon < item_end)
+    is_c = (colon == item + 1) & (buf[item] == ord("c"))
+    is_s = (colon == item + 1) & (buf[item] == ord("s"))
+    is_g = (colon == item + 1) & (buf[item] == ord("g"))
+    usable &= np.bincount(owner, ~good_item | is_g, minlength=k) == 0
+    usable &= (np.bincount(owner, is_c, minlength=k) <= 1) & (np.bincount(owner, is_s, minlength=k) <= 1)
+    # c: digits, as seconds or milliseconds
+    has_c = np.zeros(k, dtype=bool)
+    v0 = np.zeros(k, dtype=np.int64)
+    ndig = np.zeros(k, dtype=np.int64)
+    c_items = np.flatnonzero(is_c)
+    has_c[owner[c_items]] = True
+    v0[owner[c_items]] = item[c_items] + 2
+    ndig[owner[c_items]] = item_end[c_items] - item[c_items] - 2
     _, _, digit = _byte_class_tables()
     usable &= ~has_c | ((ndig >= 1) & _all_in_class(buf, v0, ndig, _MAX_TIME_DIGITS, digit))
-    value = np.zeros(len(s0), dtype=np.int64)
+    value = np.zeros(k, dtype=np.int64)
     for j in range(_MAX_TIME_DIGITS):
         take = j < ndig
-        d = buf[np.minimum(v0 + j, len(buf) - 1)].astype(np.int64) - _ZERO
+        d = buf[np.minimum(v0 + j, beyond)].astype(np.int64) - _ZERO
         value = np.where(take, value * 10 + d, value)
-    seconds = np.where(value >= _MS_THRESHOLD, value / 1000.0, value.astype(np.float64))
-    return usable, np.where(has_c, seconds, np.nan)
+    seconds = np.where(value > _MS_THRESHOLD, value / 1000.0, value.astype(np.float64))
+    # s: source station
+    src_start = np.full(k, -1, dtype=np.int64)
+    src_len = np.zeros(k, dtype=np.int64)
+    s_items = np.flatnonzero(is_s)
+    src_start[owner[s_items]] = item[s_items] + 2
+    src_len[owner[s_items]] = item_end[s_items] - item[s_items] - 2
+    # checksum of the body
+    checksum_ok = np.zeros(k, dtype=bool)
+    rows = np.flatnonzero(usable)
+    if len(rows):
+        idx = np.empty(2 * len(rows), dtype=np.int64)
+        idx[0::2] = s0[rows] + 1
+        idx[1::2] = star[rows]
+        actual = np.bitwise_xor.reduceat(buf, idx)[0::2]
+        expected = hexv[buf[star[rows] + 1]] * 16 + hexv[buf[star[rows] + 2]]
+        checksum_ok[rows] = actual.astype(np.int16) == expected
+    return TagBlocks(usable, np.where(has_c, seconds, np.nan), checksum_ok, src_start, src_len)
 
 
-def _payload_sixbits(buf: U8Array, fr: _Frames, width: int = _WORDS * _WORD_CHARS) -> tuple[U8Array, BoolArray]:
+def station_counts(buf: U8Array, blocks: TagBlocks) -> dict[bytes, int]:
+    """How many blocks name each ``s:`` station (b"" for blocks without one)."""
+    width = int(blocks.source_len.max(initial=0))
+    if width == 0:
+        return {b"": len(blocks.usable)} if len(blocks.usable) else {}
+    cols = np.arange(width)
+    at = np.minimum(np.maximum(blocks.source_start, 0)[:, None] + cols[None, :], len(buf) - 1)
+    raw = np.where(cols[None, :] < blocks.source_len[:, None], buf[at], 0).astype(np.uint8)
+    names, counts = np.unique(np.ascontiguousarray(raw).view(f"S{width}").reshape(-1), return_counts=True)
+    return {bytes(name): int(n) for name, n in zip(names.tolist(), counts.tolist(), strict=True)}
+
+
+def _payload_sixbits(
+    buf: U8Array, fr: _Frames, width: int = _WORDS * _WORD_CHARS
+) -> tuple[U8Array, BoolArray]:
     """Six-bit values of the first ``width`` payload characters (zero-padded), grouped by length.
 
     Also returns whether every payload character is valid AIS armour ('0'-'W', '`'-'w').

@@ -504,3 +504,43 @@ def test_two_sentence_pairs_follow_the_general_path(chunks: list[list[str]]) -> 
         for name in a.statics.dtype.names or ():
             np.testing.assert_array_equal(a.statics[name], b.statics[name], err_msg=name)
     assert fast.outcomes == slow.outcomes and fast.outcomes["message"] >= 1
+
+
+def _tagged(inner: str, checksum: str | None = None) -> bytes:
+    """A position sentence behind the tag block ``\\inner*hh\\`` (the right checksum unless given)."""
+    digits = checksum if checksum is not None else f"{xor_checksum(inner.encode()):02X}"
+    return b"\\" + inner.encode() + (b"*" + digits.encode() if digits else b"") + b"\\" + nmea(POS)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _tagged("s:rBase,c:1700000000"),
+        _tagged("c:1700000000123,s:2573145"),
+        _tagged("s:rBase,c:1700000000", checksum="00"),  # wrong tag checksum: counted, still used
+        _tagged("c:1700000000", checksum=""),  # no checksum: the general path refuses the block
+        _tagged("c:1700000000", checksum="4"),  # one-digit checksum
+        _tagged("s:a*b,c:1700000000"),  # a second '*': the last one closes the body
+        _tagged("s:a,s:b,c:1700000000"),  # repeated s: the last one wins
+        _tagged("c:1,c:1700000000"),  # repeated c:
+        _tagged("c:100000000000"),  # exactly the seconds/milliseconds threshold
+        _tagged("c:100000000001"),
+        _tagged("x,c:1700000000"),  # an item without a key
+        _tagged(":y,c:1700000000"),  # an empty key
+        _tagged(",c:1700000000"),  # an empty item
+        _tagged("c:17000.5"),  # a time that is not an integer
+        _tagged("c:1700000000,s:"),  # an empty station
+        _tagged("n:3,d:dest,c:1700000000,s:st:1"),  # other keys, a ':' inside a value
+        _tagged(""),  # an empty body
+    ],
+)
+def test_tag_blocks_read_alike_with_and_without_fast_path(line: bytes) -> None:
+    """Every tag block is read by the fast path exactly as the general path reads it, or left to it."""
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    data = b"\n".join([line, nmea(POS), line])
+    a, b = fast.decode(data, 7.0), slow.decode(data, 7.0)
+    assert a.rejects == b.rejects
+    assert a.positions["t"].tolist() == b.positions["t"].tolist()
+    assert fast.outcomes == slow.outcomes
+    assert fast.heard_by == slow.heard_by
+    assert fast.tag_checksum_mismatch == slow.tag_checksum_mismatch
