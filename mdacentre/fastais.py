@@ -46,7 +46,7 @@ from mdacentre.batch import (
     make_key,
     take_rows,
 )
-from mdacentre.faststatic import StaticLayout, aids_positions, decode_static_bits
+from mdacentre.faststatic import SixBits, StaticLayout, aids_positions, decode_static_fields
 from mdacentre.metrics import Reject
 
 IntArray = npt.NDArray[np.int64]
@@ -467,8 +467,7 @@ def _pairs(
     from_b = col >= len_a[:, None]
     rows = np.arange(len(len_a))[:, None]
     six = np.where(from_b, six_b[rows, np.clip(col - len_a[:, None], 0, _STATIC_CHARS - 1)], six_a)
-    matrix = np.unpackbits(six.astype(np.uint8)[:, :, None], axis=2)[:, :, 2:].reshape(len(six), -1)
-    statics = decode_static_bits(StaticLayout.TYPE5, matrix, a.time[good], feed)
+    statics = decode_static_fields(StaticLayout.TYPE5, SixBits(six.astype(np.uint8)), a.time[good], feed)
     taken = np.concatenate([a.line[good], b.line[good]]).astype(np.int64)
     return statics, b.line[good].astype(np.int64), taken
 
@@ -530,11 +529,11 @@ def _statics_and_ignored(
     for layout in StaticLayout:
         rows = np.flatnonzero(good & (lay == int(layout)))
         if len(rows):
-            matrix = np.unpackbits(six[rows][:, :, None], axis=2)[:, :, 2:].reshape(len(rows), -1)
-            parts.append(decode_static_bits(layout, matrix, fr.time[rows], feed))
+            fields = SixBits(six[rows])
+            parts.append(decode_static_fields(layout, fields, fr.time[rows], feed))
             lines.append(fr.line[rows].astype(np.int64))
             if layout == StaticLayout.AIDS:  # type 21 also makes a position row
-                aids, aids_line = aids_positions(matrix, fr.time[rows], feed), lines[-1]
+                aids, aids_line = aids_positions(fields, fr.time[rows], feed), lines[-1]
     if parts:
         line = np.concatenate(lines)
         order = np.argsort(line, kind="stable")

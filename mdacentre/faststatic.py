@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -42,30 +43,62 @@ def leading_bytes(value: int, nbits: int, width: int) -> bytes:
     return ((value >> (nbits - width)) << (nbytes * 8 - width)).to_bytes(nbytes, "big")
 
 
+class FieldReader(Protocol):
+    """Reads bit fields of many messages at once (one message per row)."""
+
+    def num(self, start: int, width: int) -> I64: ...
+
+    def text(self, start: int, width: int) -> npt.NDArray[np.str_]: ...
+
+
+def _clean_text(codes: I64) -> npt.NDArray[np.str_]:
+    """6-bit text codes (n, k) as pyais + the decoder clean them: trailing '@' and blanks cut, leading blanks cut."""
+    n, k = codes.shape
+    raw = _SIXBIT_ASCII[codes]  # ASCII codes, never 0
+    keep = (raw != ord("@")) & (raw != ord(" "))
+    last = np.where(keep.any(axis=1), k - np.argmax(keep[:, ::-1], axis=1), 0)
+    raw = np.where(np.arange(k)[None, :] < last[:, None], raw, 0).astype(np.uint8)  # NULs: S dtype cuts them
+    out = np.ascontiguousarray(raw).view(f"S{k}").reshape(n).astype(f"U{k}")
+    lead = np.flatnonzero(raw[:, 0] == ord(" "))
+    for i in lead.tolist():  # rare: leading blanks
+        out[i] = str(out[i]).lstrip(" ")
+    return out
+
+
 @dataclass
 class _Bits:
-    bits: U8  # (n, width) of 0/1
+    """Fields from a (messages x bits) matrix of 0/1."""
+
+    bits: U8
 
     def num(self, start: int, width: int) -> I64:
         weights = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
         return np.asarray(self.bits[:, start : start + width].astype(np.int64) @ weights)
 
     def text(self, start: int, width: int) -> npt.NDArray[np.str_]:
-        """6-bit text as pyais + the decoder clean it: trailing '@' and blanks cut, leading blanks cut."""
-        n, k = len(self.bits), width // 6
-        raw = _SIXBIT_ASCII[self.num_groups(start, width)]  # (n, k) ASCII codes, never 0
-        keep = (raw != ord("@")) & (raw != ord(" "))
-        last = np.where(keep.any(axis=1), k - np.argmax(keep[:, ::-1], axis=1), 0)
-        raw = np.where(np.arange(k)[None, :] < last[:, None], raw, 0).astype(np.uint8)  # NULs: S dtype cuts them
-        out = np.ascontiguousarray(raw).view(f"S{k}").reshape(n).astype(f"U{k}")
-        lead = np.flatnonzero(raw[:, 0] == ord(" "))
-        for i in lead.tolist():  # rare: leading blanks
-            out[i] = str(out[i]).lstrip(" ")
-        return out
-
-    def num_groups(self, start: int, width: int) -> I64:
         groups = self.bits[:, start : start + width].reshape(len(self.bits), width // 6, 6).astype(np.int64)
-        return np.asarray(groups @ np.array([32, 16, 8, 4, 2, 1], dtype=np.int64))
+        return _clean_text(np.asarray(groups @ np.array([32, 16, 8, 4, 2, 1], dtype=np.int64)))
+
+
+@dataclass
+class SixBits:
+    """Fields from a (messages x characters) matrix of the payloads' 6-bit values (no bit matrix)."""
+
+    six: U8
+
+    def num(self, start: int, width: int) -> I64:
+        j0, j1 = start // 6, (start + width - 1) // 6
+        acc = np.zeros(len(self.six), dtype=np.int64)
+        for j in range(j0, j1 + 1):  # at most 7 characters: widths here are <= 30 bits
+            acc = (acc << 6) | self.six[:, j]
+        return (acc >> ((j1 + 1) * 6 - start - width)) & ((1 << width) - 1)
+
+    def text(self, start: int, width: int) -> npt.NDArray[np.str_]:
+        j0, r, k = start // 6, start % 6, width // 6
+        chars = self.six[:, j0 : j0 + k + 1].astype(np.int64)
+        if r == 0:
+            return _clean_text(chars[:, :k])
+        return _clean_text(((chars[:, :k] << r) | (chars[:, 1 : k + 1] >> (6 - r))) & 63)
 
 
 def _matrix(blobs: list[bytes], width: int) -> _Bits:
@@ -74,7 +107,7 @@ def _matrix(blobs: list[bytes], width: int) -> _Bits:
     return _Bits(np.unpackbits(raw, axis=1)[:, :width])
 
 
-def _dims(b: _Bits, at: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _dims(b: FieldReader, at: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     length = (b.num(at, 9) + b.num(at + 9, 9)).astype(np.float64)
     beam = (b.num(at + 18, 6) + b.num(at + 24, 6)).astype(np.float64)
     return np.where(length > 0, length, np.nan), np.where(beam > 0, beam, np.nan)
@@ -105,16 +138,15 @@ def decode_statics(
     """STATIC_DTYPE rows for messages of one layout (``blobs`` from :func:`leading_bytes`)."""
     if len(blobs) == 0:
         return empty_statics(0)
-    return decode_static_bits(layout, _matrix(blobs, int(layout)).bits, t, feed)
+    return decode_static_fields(layout, _matrix(blobs, int(layout)), t, feed)
 
 
-def decode_static_bits(layout: StaticLayout, bits: U8, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
-    """STATIC_DTYPE rows from a (messages x bits) matrix of 0/1 holding at least ``layout`` bits."""
-    n = len(bits)
+def decode_static_fields(layout: StaticLayout, b: FieldReader, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
+    """STATIC_DTYPE rows from messages holding at least ``layout`` bits."""
+    n = len(np.asarray(t))
     out = empty_statics(n)
     if n == 0:
         return out
-    b = _Bits(np.ascontiguousarray(bits[:, : int(layout)]))
     mmsi = b.num(8, 30)
     kind = int(TrackKind.AID_TO_NAVIGATION if layout == StaticLayout.AIDS else TrackKind.VESSEL)
     out["kind"] = kind
@@ -153,16 +185,15 @@ def decode_static_bits(layout: StaticLayout, bits: U8, t: npt.ArrayLike, feed: i
 
 
 
-def aids_positions(bits: U8, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
-    """POSITION_DTYPE rows of type 21 messages (bits as for :func:`decode_static_bits`, AIDS layout).
+def aids_positions(b: FieldReader, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
+    """POSITION_DTYPE rows of type 21 messages (fields as for :func:`decode_static_fields`).
 
     Latitude and longitude are scaled as pyais scales them; 91 / 181 (not available) become NaN.
     """
-    n = len(bits)
+    n = len(np.asarray(t))
     out = empty_positions(n)
     if n == 0:
         return out
-    b = _Bits(np.ascontiguousarray(bits[:, : int(StaticLayout.AIDS)]))
     mmsi = b.num(8, 30)
     kind = int(TrackKind.AID_TO_NAVIGATION)
     out["kind"] = kind
