@@ -72,13 +72,21 @@ from .batch import (
     make_key,
     take_rows,
 )
-from .fastais import FastResult, IntArray, LineBuffer, decode_lines_fast, pair_key, station_counts, tag_blocks
+from .fastais import (
+    FT_PER_M,
+    FastResult,
+    IntArray,
+    LineBuffer,
+    decode_lines_fast,
+    pair_key,
+    station_counts,
+    tag_blocks,
+)
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
 from .nmea import Frame, LineKind, frame_lines, has_glued_sentences, parse_trailer, split_lines
 
 NAN = math.nan
-FT_PER_M = 3.280839895
 IGNORED_TYPE = "ignored_type"  # non-error outcome; proposed as Reject.IGNORED_TYPE
 MAX_PENDING = 10_000  # fragment groups kept at most; the oldest are expired beyond that
 MAX_MESSAGE_BITS = 1008  # 5 slots; longer reassembled messages are refused as too_long

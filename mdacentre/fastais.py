@@ -92,6 +92,7 @@ class Layout(IntEnum):
     CLASS_B = 1  # type 18
     LONG_RANGE = 2  # type 27
     BASE = 3  # types 4 and 11 (base station position and UTC/date response)
+    SAR = 4  # type 9 (search and rescue aircraft)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class _Spec:
     sog_div: float
     cog_na: int
     cog_div: float
+    alt: tuple[int, int] | None = None  # altitude in metres (type 9), 4095 not available
 
 
 _MMSI = (8, 30)
@@ -170,6 +172,21 @@ _SPECS: dict[Layout, _Spec] = {
         cog_na=0,
         cog_div=1.0,
     ),
+    Layout.SAR: _Spec(
+        status=None,
+        sog=(50, 10),
+        lon=(61, 28),
+        lat=(89, 27),
+        cog=(116, 12),
+        heading=None,
+        min_bits=128,
+        lat_lon_num=10,
+        sog_na=1023,
+        sog_div=1.0,
+        cog_na=3600,
+        cog_div=10.0,
+        alt=(38, 12),
+    ),
 }
 _TYPE_LAYOUT: dict[int, Layout] = {
     1: Layout.CLASS_A,
@@ -181,8 +198,11 @@ _TYPE_LAYOUT: dict[int, Layout] = {
     27: Layout.LONG_RANGE,
     4: Layout.BASE,
     11: Layout.BASE,
+    9: Layout.SAR,
 }
 _HEADING_NA = 511
+_ALT_NA = 4095
+FT_PER_M = 3.280839895
 _LAT_NA_DEG = 91.0
 _LON_NA_DEG = 181.0
 
@@ -511,7 +531,7 @@ def _statics_and_ignored(
     lay[(msg_type == 5) & (bits >= int(StaticLayout.TYPE5))] = int(StaticLayout.TYPE5)
     lay[(msg_type == 24) & (part == 0) & (bits >= int(StaticLayout.PART_A))] = int(StaticLayout.PART_A)
     lay[(msg_type == 24) & (part == 1) & (bits >= int(StaticLayout.PART_B))] = int(StaticLayout.PART_B)
-    lay[(msg_type == 21) & (bits == int(StaticLayout.AIDS))] = int(StaticLayout.AIDS)
+    lay[(msg_type == 21) & (bits >= int(StaticLayout.AIDS))] = int(StaticLayout.AIDS)
     ignored = np.isin(msg_type, _IGNORED_TYPES)
     take = sized & ((lay >= 0) | ignored)
     empty = np.zeros(0, dtype=np.int64)
@@ -530,7 +550,8 @@ def _statics_and_ignored(
         rows = np.flatnonzero(good & (lay == int(layout)))
         if len(rows):
             fields = SixBits(six[rows])
-            parts.append(decode_static_fields(layout, fields, fr.time[rows], feed))
+            nbits = fr.length[rows] * 6 - fr.fill[rows]
+            parts.append(decode_static_fields(layout, fields, fr.time[rows], feed, nbits))
             lines.append(fr.line[rows].astype(np.int64))
             if layout == StaticLayout.AIDS:  # type 21 also makes a position row
                 aids, aids_line = aids_positions(fields, fr.time[rows], feed), lines[-1]
@@ -544,14 +565,21 @@ def _statics_and_ignored(
 
 
 def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
-    """``$`` lines whose address (up to the first comma) is 3-6 printable characters, not ``PGHP``."""
+    """Sentences that are NMEA but not AIS, as the general path counts them (``other_nmea``).
+
+    ``$`` lines whose address (up to the first comma) is 3-6 printable characters, not ``PGHP``;
+    and ``!`` lines (``!AIPWR``, ``!AIALR`` ...) with such an address that is not ``ccVDM`` /
+    ``ccVDO``, whose first ``*`` is followed by two hex digits and then the end or a comma.
+    """
     other = np.zeros(len(starts), dtype=bool)
-    dollar = np.flatnonzero(buf[starts] == _DOLLAR)
-    if len(dollar) == 0:
+    first = buf[starts]
+    lines = np.flatnonzero((first == _DOLLAR) | (first == _BANG))
+    if len(lines) == 0:
         return other
-    s0, e0 = starts[dollar], ends[dollar]
+    s0, e0 = starts[lines], ends[lines]
+    beyond = _sentinel(buf)
     commas = np.flatnonzero(buf == _COMMA)
-    comma = _next_at_or_after(commas, s0 + 1, _sentinel(buf))
+    comma = _next_at_or_after(commas, s0 + 1, beyond)
     n_addr = comma - s0 - 1
     ok = (comma < e0) & (n_addr >= 3) & (n_addr <= 6)
     printable = np.zeros(256, dtype=bool)
@@ -559,9 +587,16 @@ def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
     for k in range(6):  # every address byte printable and not blank
         at = np.minimum(s0 + 1 + k, len(buf) - 1)
         ok &= (k >= n_addr) | printable[buf[at]]
+    dollar = buf[s0] == _DOLLAR
     pghp = (n_addr == 4) & (buf[s0 + 1] == ord("P")) & (buf[s0 + 2] == ord("G"))
     pghp &= (buf[s0 + 3] == ord("H")) & (buf[s0 + 4] == ord("P"))
-    other[dollar] = ok & ~pghp
+    ais = (n_addr == 5) & (buf[s0 + 3] == ord("V")) & (buf[s0 + 4] == ord("D"))
+    ais &= (buf[s0 + 5] == ord("M")) | (buf[s0 + 5] == ord("O"))
+    star = _next_at_or_after(np.flatnonzero(buf == _STAR), s0, beyond)
+    hexv = _hex_table()
+    framed = (star < e0) & (hexv[buf[star + 1]] >= 0) & (hexv[buf[star + 2]] >= 0) & (star + 2 < e0)
+    framed &= (star + 3 == e0) | (buf[star + 3] == _COMMA)
+    other[lines] = ok & np.where(dollar, ~pghp, ~ais & framed)
     return other
 
 
@@ -876,7 +911,9 @@ def _rows(words: U64Array, msg_type: IntArray, layout: IntArray, time: F64Array,
     if len(words) == 0:
         return out
     mmsi = _field(words, *_MMSI)
-    kind = np.where(layout == int(Layout.BASE), int(TrackKind.BASE_STATION), int(TrackKind.VESSEL))
+    kind = np.full(len(layout), int(TrackKind.VESSEL), dtype=np.int64)
+    kind[layout == int(Layout.BASE)] = int(TrackKind.BASE_STATION)
+    kind[layout == int(Layout.SAR)] = int(TrackKind.SAR_AIRCRAFT)
     out["kind"] = kind
     out["ident"] = mmsi
     out["key"] = make_key(kind, mmsi)
@@ -908,3 +945,6 @@ def _fill_layout(out: PositionArray, rows: IntArray, words: U64Array, spec: _Spe
         out["heading"][rows] = np.where(heading == _HEADING_NA, np.nan, heading)
     if spec.status is not None:
         out["nav_status"][rows] = _field(words, *spec.status)
+    if spec.alt is not None:
+        alt = _field(words, *spec.alt)
+        out["alt_ft"][rows] = np.where(alt == _ALT_NA, np.nan, alt * FT_PER_M)

@@ -34,7 +34,7 @@ class StaticLayout(IntEnum):
     TYPE5 = 422  # up to the end of the destination
     PART_A = 160  # type 24 part A: name
     PART_B = 162  # type 24 part B: up to the end of the dimensions / mothership MMSI
-    AIDS = 272  # type 21 aid to navigation without a name extension (exactly 272 bits)
+    AIDS = 272  # type 21 aid to navigation (a name extension may follow)
 
 
 def leading_bytes(value: int, nbits: int, width: int) -> bytes:
@@ -93,12 +93,32 @@ class SixBits:
             acc = (acc << 6) | self.six[:, j]
         return (acc >> ((j1 + 1) * 6 - start - width)) & ((1 << width) - 1)
 
-    def text(self, start: int, width: int) -> npt.NDArray[np.str_]:
-        j0, r, k = start // 6, start % 6, width // 6
-        chars = self.six[:, j0 : j0 + k + 1].astype(np.int64)
+    def chars(self, start: int, count: int) -> I64:
+        """The ``count`` 6-bit groups from bit ``start``, as an (n, count) array."""
+        j0, r = start // 6, start % 6
+        six = self.six[:, j0 : j0 + count + 1].astype(np.int64)
         if r == 0:
-            return _clean_text(chars[:, :k])
-        return _clean_text(((chars[:, :k] << r) | (chars[:, 1 : k + 1] >> (6 - r))) & 63)
+            return six[:, :count]
+        return ((six[:, :count] << r) | (six[:, 1 : count + 1] >> (6 - r))) & 63
+
+    def text(self, start: int, width: int) -> npt.NDArray[np.str_]:
+        return _clean_text(self.chars(start, width // 6))
+
+
+_NAME_EXT_AT = 272  # type 21: the name extension follows the 272 bits of the fixed part
+_NAME_EXT_CHARS = 15  # pyais reads 6-bit groups starting at 272, 278, ... 356 (a width of 88 bits)
+
+
+def _name_extension(b: SixBits, nbits: I64) -> npt.NDArray[np.str_]:
+    """Type 21 name extension as pyais reads it from a message of ``nbits`` bits.
+
+    Groups past the end read as 0 ('@'); a group cut by the end is the bits that remain,
+    right-aligned; fill bits are not message bits.
+    """
+    codes = b.chars(_NAME_EXT_AT, _NAME_EXT_CHARS)
+    at = _NAME_EXT_AT + 6 * np.arange(_NAME_EXT_CHARS)[None, :]
+    cut = np.clip(at + 6 - nbits[:, None], 0, 6)  # bits of each group beyond the message
+    return _clean_text(np.where(cut < 6, codes >> cut, 0))
 
 
 def _matrix(blobs: list[bytes], width: int) -> _Bits:
@@ -141,8 +161,14 @@ def decode_statics(
     return decode_static_fields(layout, _matrix(blobs, int(layout)), t, feed)
 
 
-def decode_static_fields(layout: StaticLayout, b: FieldReader, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
-    """STATIC_DTYPE rows from messages holding at least ``layout`` bits."""
+def decode_static_fields(
+    layout: StaticLayout, b: FieldReader, t: npt.ArrayLike, feed: int, nbits: I64 | None = None
+) -> npt.NDArray[np.void]:
+    """STATIC_DTYPE rows from messages holding at least ``layout`` bits.
+
+    ``nbits`` (the length of each message) is needed for the name extension of type 21 when
+    ``b`` is a :class:`SixBits` holding more than 272 bits.
+    """
     n = len(np.asarray(t))
     out = empty_statics(n)
     if n == 0:
@@ -171,7 +197,11 @@ def decode_static_fields(layout: StaticLayout, b: FieldReader, t: npt.ArrayLike,
         out["name"] = b.text(40, 120)
     elif layout == StaticLayout.AIDS:
         out["msg_type"] = 21
-        out["name"] = b.text(43, 120)
+        name = b.text(43, 120)
+        if isinstance(b, SixBits) and nbits is not None and bool((nbits > _NAME_EXT_AT).any()):
+            # name and extension, each cleaned, joined (the name column keeps 20 characters)
+            name = np.char.add(name, _name_extension(b, nbits))
+        out["name"] = name
         out["length_m"], out["beam_m"] = _dims(b, 219)
     else:
         out["msg_type"] = 24

@@ -544,3 +544,56 @@ def test_tag_blocks_read_alike_with_and_without_fast_path(line: bytes) -> None:
     assert fast.outcomes == slow.outcomes
     assert fast.heard_by == slow.heard_by
     assert fast.tag_checksum_mismatch == slow.tag_checksum_mismatch
+
+
+def _armour(bits: str) -> tuple[str, int]:
+    """A bit string as an AIS payload and its fill bits."""
+    fill = -len(bits) % 6
+    bits += "0" * fill
+    chars = []
+    for i in range(0, len(bits), 6):
+        v = int(bits[i : i + 6], 2)
+        chars.append(chr(v + 48 if v < 40 else v + 56))
+    return "".join(chars), fill
+
+
+@pytest.mark.parametrize("extra", range(0, 100, 1))
+def test_aid_to_navigation_name_extension_of_any_length(extra: int) -> None:
+    """Type 21 with 0-99 bits after the fixed 272: name and extension as pyais reads them."""
+    rng = np.random.default_rng(extra)
+    bits = "".join(rng.choice(["0", "1"], size=272 + extra).tolist())
+    bits = "010101" + bits[6:]  # message type 21
+    name = "".join(f"{v:06b}" for v in rng.integers(1, 40, size=20))  # letters, digits, blanks
+    bits = bits[:43] + name + bits[163:164] + "0" * 55 + bits[219:]  # a valid position (0, 0)
+    payload, fill = _armour(bits)
+    data = nmea(f"AIVDM,1,1,,A,{payload},{fill}")
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    a, b = fast.decode(data, 1.0), slow.decode(data, 1.0)
+    assert fast.fast_lines == 1
+    assert a.rejects == b.rejects and fast.outcomes == slow.outcomes
+    assert a.statics["name"].tolist() == b.statics["name"].tolist() and len(b.statics) == 1
+    for col in ("lat", "lon", "kind", "ident"):
+        np.testing.assert_array_equal(a.positions[col], b.positions[col])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"!AIPWR,UNIT=0,POWER=1*05",
+        b"!AIALR,120000,001,A,V,AIS: Tx malfunction*05,1700000000,rStation",
+        b"!AIPWR,UNIT=0*0",  # one hex digit
+        b"!AIPWR,UNIT=0",  # no checksum
+        b"!AIPWR,UNIT=0*05x",  # something glued after the checksum
+        b"!AB*12",  # no comma: the address runs to the end
+        b"!A B,1*12",  # a blank in the address
+        b"!TOOLONGX,1*12",
+        b"!AIVDX,1,1*12",
+        b"!AIVDM,1*12",  # AIS, badly framed
+    ],
+)
+def test_other_bang_sentences_counted_alike_with_and_without_fast_path(line: bytes) -> None:
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    data = b"\n".join([line, nmea(POS), line])
+    a, b = fast.decode(data, 7.0), slow.decode(data, 7.0)
+    assert a.rejects == b.rejects and fast.outcomes == slow.outcomes
+    assert len(a.positions) == len(b.positions) == 1

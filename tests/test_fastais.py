@@ -25,7 +25,7 @@ AIS_DIR = REPO.parent / "shared" / "data" / "ais"
 AIS_FILES = sorted(AIS_DIR.iterdir()) if AIS_DIR.is_dir() else []
 needs_data = pytest.mark.skipif(not AIS_FILES, reason=f"shared AIS data not found at {AIS_DIR}")
 
-FAST_TYPES = (1, 2, 3, 4, 11, 18, 27)  # 19 carries static data too: left to the general path
+FAST_TYPES = (1, 2, 3, 4, 9, 11, 18, 27)  # 19 carries static data too: left to the general path
 ENCODED_TYPES = (1, 2, 3, 18, 27)
 RECEIVE_TIME = 1_700_000_000.5
 ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
@@ -61,8 +61,8 @@ def nan_if(value: object, sentinel: float) -> float:
     return math.nan if f == sentinel else f
 
 
-def pyais_expected(line: bytes) -> tuple[int, float, float, float, float, float, int, int]:
-    """(mmsi, lat, lon, sog, cog, heading, nav_status, type) from pyais, sentinels as NaN."""
+def pyais_expected(line: bytes) -> tuple[int, float, float, float, float, float, int, int, float]:
+    """(mmsi, lat, lon, sog, cog, heading, nav_status, type, altitude ft) from pyais, sentinels as NaN."""
     msg: dict[str, Any] = pyais.decode(sentence_part(line)).asdict()
     mtype = int(msg["msg_type"])
     lat, lon = nan_if(msg["lat"], 91.0), nan_if(msg["lon"], 181.0)
@@ -70,12 +70,15 @@ def pyais_expected(line: bytes) -> tuple[int, float, float, float, float, float,
         sog, cog, heading = nan_if(msg["speed"], 63), nan_if(msg["course"], 511), math.nan
     elif mtype in (4, 11, 21):
         sog = cog = heading = math.nan
+    elif mtype == 9:  # SAR aircraft: knots in whole units, no heading
+        sog, cog, heading = nan_if(msg["speed"], 1023), nan_if(msg["course"], 360.0), math.nan
     else:
         sog, cog = nan_if(msg["speed"], 102.3), nan_if(msg["course"], 360.0)
         heading = nan_if(msg["heading"], 511)
     status = int(msg["status"]) if mtype in (1, 2, 3, 27) else -1
     f32 = np.float32
-    return (int(msg["mmsi"]), lat, lon, float(f32(sog)), float(f32(cog)), float(f32(heading)), status, mtype)
+    alt = float(f32(nan_if(msg["alt"], 4095) * 3.280839895)) if mtype == 9 else math.nan
+    return (int(msg["mmsi"]), lat, lon, float(f32(sog)), float(f32(cog)), float(f32(heading)), status, mtype, alt)
 
 
 def pyais_type(line: bytes) -> int:
@@ -86,7 +89,7 @@ def pyais_type(line: bytes) -> int:
         return -1
 
 
-def row_values(row: np.void) -> tuple[int, float, float, float, float, float, int, int]:
+def row_values(row: np.void) -> tuple[int, float, float, float, float, float, int, int, float]:
     return (
         int(row["ident"]),
         float(row["lat"]),
@@ -96,6 +99,7 @@ def row_values(row: np.void) -> tuple[int, float, float, float, float, float, in
         float(row["heading"]),
         int(row["nav_status"]),
         int(row["msg_type"]),
+        float(row["alt_ft"]),
     )
 
 
@@ -158,10 +162,11 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
         base = np.isin(result.positions["msg_type"], (4, 11))
         kind = np.where(base, TrackKind.BASE_STATION, TrackKind.VESSEL)
         kind = np.where(result.positions["msg_type"] == 21, TrackKind.AID_TO_NAVIGATION, kind)
+        kind = np.where(result.positions["msg_type"] == 9, TrackKind.SAR_AIRCRAFT, kind)
         assert (result.positions["kind"] == kind).all()
         assert (result.positions["key"] == make_key(kind, result.positions["ident"])).all()
         assert (result.positions["feed"] == 7).all()
-        assert np.isnan(result.positions["alt_ft"]).all()
+        assert np.isnan(result.positions["alt_ft"][result.positions["msg_type"] != 9]).all()
 
 
 @needs_data
@@ -209,7 +214,7 @@ def test_negative_latitude_and_longitude() -> None:
         heading=270,
     )
     (row,) = decode_one(line).positions
-    assert row_values(row) == (
+    assert row_values(row)[:8] == (
         366123456,
         -12.0625,
         -61.7525,
@@ -222,12 +227,23 @@ def test_negative_latitude_and_longitude() -> None:
     assert row["key"] == (int(TrackKind.VESSEL) << 32) | 366123456
 
 
+def test_sar_aircraft_altitude_speed_and_course() -> None:
+    line = position_line(msg_type=9, mmsi=111232511, alt=303, speed=122, lon=-66.25, lat=17.5, course=92.7)
+    (row,) = decode_one(line).positions
+    assert row["kind"] == TrackKind.SAR_AIRCRAFT and row["ident"] == 111232511 and row["msg_type"] == 9
+    assert row["alt_ft"] == np.float32(303 * 3.280839895) and row["sog"] == 122.0
+    assert row["cog"] == np.float32(92.7) and np.isnan(row["heading"]) and row["nav_status"] == -1
+    assert (row["lat"], row["lon"]) == (17.5, -66.25)
+    (unknown,) = decode_one(position_line(msg_type=9, mmsi=111232511, alt=4095, speed=1023, course=360)).positions
+    assert np.isnan(unknown["alt_ft"]) and np.isnan(unknown["sog"]) and np.isnan(unknown["cog"])
+
+
 def test_class_b_has_no_nav_status() -> None:
     line = position_line(
         msg_type=18, mmsi=338123000, speed=5.5, lon=-66.1, lat=18.45, course=90.0, heading=88
     )
     (row,) = decode_one(line).positions
-    assert row_values(row) == (338123000, 18.45, -66.1, 5.5, 90.0, 88.0, -1, 18)
+    assert row_values(row)[:8] == (338123000, 18.45, -66.1, 5.5, 90.0, 88.0, -1, 18)
 
 
 def test_not_available_sentinels_become_nan() -> None:
@@ -243,7 +259,7 @@ def test_type27_long_range_units() -> None:
     line = position_line(msg_type=27, mmsi=538001234, status=0, lon=-61.75, lat=-12.5, speed=21, course=45)
     (row,) = decode_one(line).positions
     # lat/lon in 1/600 degree, speed in whole knots, course in whole degrees, no heading
-    assert same(row_values(row), (538001234, -12.5, -61.75, 21.0, 45.0, math.nan, 0, 27))
+    assert same(row_values(row)[:8], (538001234, -12.5, -61.75, 21.0, 45.0, math.nan, 0, 27))
     na = position_line(msg_type=27, mmsi=538001234, status=1, lon=181, lat=91, speed=63, course=511)
     (row,) = decode_one(na).positions
     assert np.isnan([row["lat"], row["lon"], row["sog"], row["cog"], row["heading"]]).all()
