@@ -81,6 +81,7 @@ from .fastais import (
     pair_key,
     station_counts,
     tag_blocks,
+    trailer_times,
 )
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
@@ -331,26 +332,26 @@ class AisDecoder:
     def _apply_trailers(lines: LineBuffer, fr: FastResult) -> dict[int, str]:
         """Event times of untagged lines with trailing fields, as the general path reads them.
 
-        Returns the receiving station named in the trailers, by line.
+        A trailer that is one number (``,1327664821``) is read in NumPy; others (stations,
+        several fields) by :func:`~mdacentre.nmea.parse_trailer`. Returns the receiving station
+        named in the trailers, by line.
         """
-        if len(fr.trailer_line) == 0:
+        tl = fr.trailer_line
+        if len(tl) == 0:
             return {}
-        times: dict[int, float] = {}
+        times, simple = trailer_times(lines.buf, fr.trailer_at, lines.ends[tl])
         stations: dict[int, str] = {}
-        for i in fr.trailer_line.tolist():
-            raw = lines[i]
-            star = raw.rfind(b"*")
-            t, st = parse_trailer(raw[star + 3 :])
-            if not math.isnan(t):
-                times[i] = t
+        for m in np.flatnonzero(~simple).tolist():
+            i = int(tl[m])
+            t, st = parse_trailer(lines.data[int(fr.trailer_at[m]) : int(lines.ends[i])])
+            times[m] = t
             if st:
                 stations[i] = st
         for rows, ln in ((fr.positions, fr.line), (fr.statics, fr.static_line)):
-            hit = np.flatnonzero(np.isin(ln, fr.trailer_line))
-            for j in hit.tolist():
-                when = times.get(int(ln[j]))
-                if when is not None:
-                    rows["t"][j] = when
+            k = np.minimum(np.searchsorted(tl, ln), len(tl) - 1)
+            hit = (tl[k] == ln) & ~np.isnan(times[k])
+            if hit.any():
+                rows["t"][hit] = times[k[hit]]
         return stations
 
     def _count_stations(self, lines: LineBuffer, line: IntArray, trailer_station: dict[int, str]) -> None:

@@ -234,6 +234,7 @@ class FastResult:
     aids_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # second lines of the two-sentence messages decoded here (their first line is the one before)
     pair_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    trailer_at: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # offset of each trailer's ','
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -354,6 +355,33 @@ class LineBuffer:
         return cls(data, buf, starts, ends)
 
 
+class Marks:
+    """Offsets of the separator bytes of one buffer, each kind found once, on first use."""
+
+    def __init__(self, buf: U8Array) -> None:
+        self.buf = buf
+
+    @functools.cached_property
+    def commas(self) -> IntArray:
+        return np.flatnonzero(self.buf == _COMMA)
+
+    @functools.cached_property
+    def stars(self) -> IntArray:
+        return np.flatnonzero(self.buf == _STAR)
+
+    @functools.cached_property
+    def backslashes(self) -> IntArray:
+        return np.flatnonzero(self.buf == _BACKSLASH)
+
+    @functools.cached_property
+    def colons(self) -> IntArray:
+        return np.flatnonzero(self.buf == _COLON)
+
+    @functools.cached_property
+    def commas_and_stars(self) -> IntArray:
+        return np.flatnonzero((self.buf == _COMMA) | (self.buf == _STAR))
+
+
 # --- the pipeline --------------------------------------------------------------------------
 @dataclass
 class _Frames:
@@ -385,8 +413,9 @@ def _decode_buffer(
 ) -> FastResult:
     n = len(starts)
     handled = np.zeros(n, dtype=bool)
+    marks = Marks(buf)
     cand = _candidates(buf, starts, ends, follows_gh)
-    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time))
+    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
     if pairs:
         pair_statics, pair_line, pair_lines = _pairs(buf, frames, feed, pending_keys)
@@ -395,6 +424,7 @@ def _decode_buffer(
         pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
     frames = _select(frames, frames.part == 0)
     trailer_line = frames.line[frames.trailer].astype(np.int64)
+    trailer_at = frames.star[frames.trailer] + 3
     # the first payload character is the message type: drop other types before the heavy work
     values, valid = _armor_tables()
     first = buf[frames.payload]
@@ -426,7 +456,8 @@ def _decode_buffer(
         order = np.argsort(np.concatenate([pos_line, aids_line]), kind="stable")
         positions = take_rows(concat_rows([positions, aids]), order)
         pos_line = np.concatenate([pos_line, aids_line])[order]
-    other = _other_nmea(buf, starts, ends)
+    other = _other_nmea(buf, starts, ends, ~handled, marks)
+    trailer_at = trailer_at[handled[trailer_line]]
     trailer_line = trailer_line[handled[trailer_line]]
     if len(pair_statics):
         order = np.argsort(np.concatenate([static_line, pair_line]), kind="stable")
@@ -445,6 +476,7 @@ def _decode_buffer(
         np.asarray(buf[starts] == _DOLLAR),
         aids_line,
         pair_line,
+        trailer_at,
     )
 
 
@@ -564,7 +596,7 @@ def _statics_and_ignored(
     return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad, aids, aids_line
 
 
-def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
+def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray, todo: BoolArray, marks: Marks) -> BoolArray:
     """Sentences that are NMEA but not AIS, as the general path counts them (``other_nmea``).
 
     ``$`` lines whose address (up to the first comma) is 3-6 printable characters, not ``PGHP``;
@@ -573,13 +605,12 @@ def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
     """
     other = np.zeros(len(starts), dtype=bool)
     first = buf[starts]
-    lines = np.flatnonzero((first == _DOLLAR) | (first == _BANG))
+    lines = np.flatnonzero(((first == _DOLLAR) | (first == _BANG)) & todo)
     if len(lines) == 0:
         return other
     s0, e0 = starts[lines], ends[lines]
     beyond = _sentinel(buf)
-    commas = np.flatnonzero(buf == _COMMA)
-    comma = _next_at_or_after(commas, s0 + 1, beyond)
+    comma = _next_at_or_after(marks.commas, s0 + 1, beyond)
     n_addr = comma - s0 - 1
     ok = (comma < e0) & (n_addr >= 3) & (n_addr <= 6)
     printable = np.zeros(256, dtype=bool)
@@ -592,7 +623,7 @@ def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray) -> BoolArray:
     pghp &= (buf[s0 + 3] == ord("H")) & (buf[s0 + 4] == ord("P"))
     ais = (n_addr == 5) & (buf[s0 + 3] == ord("V")) & (buf[s0 + 4] == ord("D"))
     ais &= (buf[s0 + 5] == ord("M")) | (buf[s0 + 5] == ord("O"))
-    star = _next_at_or_after(np.flatnonzero(buf == _STAR), s0, beyond)
+    star = _next_at_or_after(marks.stars, s0, beyond)
     hexv = _hex_table()
     framed = (star < e0) & (hexv[buf[star + 1]] >= 0) & (hexv[buf[star + 2]] >= 0) & (star + 2 < e0)
     framed &= (star + 3 == e0) | (buf[star + 3] == _COMMA)
@@ -629,19 +660,18 @@ def _next_at_or_after(positions: IntArray, at: IntArray, beyond: int) -> IntArra
     return padded[np.searchsorted(positions, at)]
 
 
-def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float) -> _Frames:
+def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float, marks: Marks) -> _Frames:
     """Check the sentence structure and return the offsets of the lines that pass."""
     beyond = _sentinel(buf)
     ok = np.ones(len(s0), dtype=bool)
     has_tb = buf[s0] == _BACKSLASH
     tb_end = s0 - 1
     if has_tb.any():
-        backslashes = np.flatnonzero(buf == _BACKSLASH)
-        tb_end = np.where(has_tb, _next_at_or_after(backslashes, s0 + 1, beyond), s0 - 1)
+        tb_end = np.where(has_tb, _next_at_or_after(marks.backslashes, s0 + 1, beyond), s0 - 1)
         ok &= tb_end < end - _MIN_LINE + 1
     s = np.where(ok, tb_end + 1, s0)
     talker_ok, channel_ok, digit = _byte_class_tables()
-    commas = np.flatnonzero(buf == _COMMA)
+    commas = marks.commas
     first = np.searchsorted(commas, s)
     padded = np.concatenate((commas, np.full(6, beyond, dtype=commas.dtype)))
     c1, c2, c3, c4, c5, c6 = (padded[first + j] for j in range(6))
@@ -676,15 +706,14 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
     ok &= (tail == end) | ((tail < end) & (buf[tail] == _COMMA) & ~has_tb)
     trailing = ok & (tail != end)
     if trailing.any():  # a '*' there would make pyais read the fill bits from it
-        stars = np.flatnonzero(buf == _STAR)
-        ok[trailing] = _next_at_or_after(stars, tail[trailing], beyond) >= end[trailing]
+        ok[trailing] = _next_at_or_after(marks.stars, tail[trailing], beyond) >= end[trailing]
     # the sentence fields are checked byte by byte above; tag blocks and trailing fields not yet
     extra = has_tb | (tail != end)
     if extra.any():
         ok[extra] &= _printable(buf, s0[extra], end[extra])
     time = np.full(len(s0), receive_time, dtype=np.float64)
     if has_tb.any():
-        tb = tag_blocks(buf, s0[has_tb], tb_end[has_tb])
+        tb = tag_blocks(buf, s0[has_tb], tb_end[has_tb], marks)
         ok[has_tb] &= tb.usable
         time[has_tb] = np.where(np.isnan(tb.time), receive_time, tb.time)
     return _Frames(
@@ -739,11 +768,12 @@ class TagBlocks:
     source_len: IntArray
 
 
-def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray) -> TagBlocks:
+def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray, marks: Marks | None = None) -> TagBlocks:
     """Read the tag blocks that open at ``s0`` (a backslash) and close at ``tb_end`` (the next one)."""
+    marks = marks if marks is not None else Marks(buf)
     k = len(s0)
     beyond = _sentinel(buf)
-    stars = np.flatnonzero(buf == _STAR)
+    stars = marks.stars
     hi_star = np.searchsorted(stars, tb_end)
     one_star = hi_star - np.searchsorted(stars, s0) == 1
     star = np.where(one_star, stars[np.maximum(hi_star - 1, 0)] if len(stars) else tb_end, tb_end)
@@ -751,7 +781,7 @@ def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray) -> TagBlocks:
     usable = one_star & (tb_end - star == 3) & (star > s0 + 1)
     usable &= (hexv[buf[np.minimum(star + 1, beyond)]] >= 0) & (hexv[buf[np.minimum(star + 2, beyond)]] >= 0)
     # items: one after the opening backslash, one after each comma of the body
-    commas = np.flatnonzero(buf == _COMMA)
+    commas = marks.commas
     lo, hi = np.searchsorted(commas, s0), np.searchsorted(commas, star)
     n_commas = np.where(usable, hi - lo, 0)
     owner = np.repeat(np.arange(k), n_commas + 1)
@@ -762,8 +792,7 @@ def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray) -> TagBlocks:
     rank = np.arange(len(owner)) - np.repeat(np.cumsum(n_commas + 1) - (n_commas + 1), n_commas + 1)
     commas_p = np.concatenate((commas, [beyond]))
     item = np.where(first_item, s0[owner] + 1, commas_p[np.minimum(lo[owner] + rank - 1, len(commas))] + 1)
-    colons = np.flatnonzero(buf == _COLON)
-    seps = np.flatnonzero((buf == _COMMA) | (buf == _STAR))
+    colons, seps = marks.colons, marks.commas_and_stars
     item_end = _next_at_or_after(seps, item, beyond)
     colon = _next_at_or_after(colons, item, beyond)
     good_item = (colon > item) & (colon < item_end)
@@ -805,6 +834,27 @@ def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray) -> TagBlocks:
         expected = hexv[buf[star[rows] + 1]] * 16 + hexv[buf[star[rows] + 2]]
         checksum_ok[rows] = actual.astype(np.int16) == expected
     return TagBlocks(usable, np.where(has_c, seconds, np.nan), checksum_ok, src_start, src_len)
+
+
+_MAX_TRAILER_DIGITS = 15
+
+
+def trailer_times(buf: U8Array, at: IntArray, end: IntArray) -> tuple[F64Array, BoolArray]:
+    """Epochs of the trailers ``,<digits>`` that hold one number only, as :func:`mdacentre.nmea.parse_trailer` reads them.
+
+    ``at`` is the offset of the comma after the checksum, ``end`` the end of the line. Returns the
+    epoch (NaN when the number is no time) and which trailers had that simple form; the others
+    must be read by ``parse_trailer``.
+    """
+    _, _, digit = _byte_class_tables()
+    n = end - at - 1
+    simple = (n >= 1) & _all_in_class(buf, at + 1, n, _MAX_TRAILER_DIGITS, digit)
+    value = np.zeros(len(at), dtype=np.float64)
+    for j in range(_MAX_TRAILER_DIGITS):
+        d = buf[np.minimum(at + 1 + j, len(buf) - 1)].astype(np.float64) - _ZERO
+        value = np.where(j < n, value * 10 + d, value)
+    epoch = np.where(value > _MS_THRESHOLD, value / 1000.0, value)
+    return np.where((value > 1e8) & (value < 1e13), epoch, np.nan), simple
 
 
 def station_counts(buf: U8Array, blocks: TagBlocks) -> dict[bytes, int]:

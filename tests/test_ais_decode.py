@@ -597,3 +597,29 @@ def test_other_bang_sentences_counted_alike_with_and_without_fast_path(line: byt
     a, b = fast.decode(data, 7.0), slow.decode(data, 7.0)
     assert a.rejects == b.rejects and fast.outcomes == slow.outcomes
     assert len(a.positions) == len(b.positions) == 1
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [
+        ",1327664821",
+        ",1327664821123",  # milliseconds
+        ",100000000000",  # exactly the seconds/milliseconds threshold
+        ",b003669794,1272412827",  # USCG: station, then time
+        ",rExactEarth,1272412827,",
+        ",12",  # a number that is no time
+        ",",
+        ",abc",
+        ",1e9",
+        ",00001327664821",
+        ",9999999999999999",  # 16 digits
+    ],
+)
+def test_trailing_fields_read_alike_with_and_without_fast_path(trailer: str) -> None:
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    data = b"\n".join([nmea(POS, trailer=trailer), nmea(POS), nmea(POS, trailer=trailer)])
+    a, b = fast.decode(data, 7.0), slow.decode(data, 7.0)
+    assert a.rejects == b.rejects and fast.outcomes == slow.outcomes
+    assert a.positions["t"].tolist() == b.positions["t"].tolist()
+    assert fast.heard_by == slow.heard_by
+    assert fast.fast_lines >= 1
