@@ -34,7 +34,6 @@ from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from mdacentre.batch import (
     PositionArray,
@@ -378,6 +377,11 @@ class Marks:
         return np.flatnonzero(self.buf == _COLON)
 
     @functools.cached_property
+    def sixes(self) -> U8Array:
+        """Six-bit value of every byte, 255 where the byte is not AIS armour."""
+        return np.take(_armor_lut(), self.buf)
+
+    @functools.cached_property
     def commas_and_stars(self) -> IntArray:
         return np.flatnonzero((self.buf == _COMMA) | (self.buf == _STAR))
 
@@ -418,7 +422,7 @@ def _decode_buffer(
     frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
     if pairs:
-        pair_statics, pair_line, pair_lines = _pairs(buf, frames, feed, pending_keys)
+        pair_statics, pair_line, pair_lines = _pairs(buf, frames, feed, pending_keys, marks)
         handled[pair_lines] = True
     else:
         pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
@@ -431,12 +435,12 @@ def _decode_buffer(
     msg_type = np.where(valid[first], values[first], 0).astype(np.int64)
     layout = _layout_of(msg_type, frames.length * 6 - frames.fill)
     statics, static_line, ignored_line, s_handled, s_bad, aids, aids_line = _statics_and_ignored(
-        buf, frames, msg_type, values, valid, feed
+        buf, frames, msg_type, values, valid, feed, marks
     )
     handled[s_handled] = True
     keep = layout >= 0
     frames, msg_type, layout = _select(frames, keep), msg_type[keep], layout[keep]
-    six, armor_ok = _payload_sixbits(buf, frames)
+    six, armor_ok = _payload_sixbits(buf, frames, marks=marks)
     frames, msg_type, layout, six = (
         _select(frames, armor_ok),
         msg_type[armor_ok],
@@ -481,7 +485,7 @@ def _decode_buffer(
 
 
 def _pairs(
-    buf: U8Array, frames: _Frames, feed: int, pending_keys: IntArray | None
+    buf: U8Array, frames: _Frames, feed: int, pending_keys: IntArray | None, marks: Marks
 ) -> tuple[StaticArray, IntArray, IntArray]:
     """Two-sentence type 5 messages on adjacent lines, decoded as the general path would.
 
@@ -509,8 +513,8 @@ def _pairs(
     if len(j) == 0:
         return empty_statics(0), empty, empty
     a, b = _select(frames, _mask(len(frames.line), j)), _select(frames, _mask(len(frames.line), j + 1))
-    six_a, ok_a = _payload_sixbits(buf, a, _STATIC_CHARS)
-    six_b, ok_b = _payload_sixbits(buf, b, _STATIC_CHARS)
+    six_a, ok_a = _payload_sixbits(buf, a, _STATIC_CHARS, marks)
+    six_b, ok_b = _payload_sixbits(buf, b, _STATIC_CHARS, marks)
     good = ok_a & ok_b & _checksum_ok(buf, a) & _checksum_ok(buf, b)
     if not good.any():
         return empty_statics(0), empty, empty
@@ -548,7 +552,7 @@ _STATIC_CHARS = 71  # 426 bits >= StaticLayout.TYPE5
 
 
 def _statics_and_ignored(
-    buf: U8Array, frames: _Frames, msg_type: IntArray, values: U8Array, valid: BoolArray, feed: int
+    buf: U8Array, frames: _Frames, msg_type: IntArray, values: U8Array, valid: BoolArray, feed: int, marks: Marks
 ) -> tuple[StaticArray, IntArray, IntArray, IntArray, int, PositionArray, IntArray]:
     """Single-sentence static reports decoded, and ignored-type messages checked and counted.
 
@@ -570,7 +574,7 @@ def _statics_and_ignored(
     if not take.any():
         return empty_statics(0), empty, empty, empty, 0, empty_positions(0), empty
     fr, lay, ignored = _select(frames, take), lay[take], ignored[take]
-    six, armor_ok = _payload_sixbits(buf, fr, _STATIC_CHARS)
+    six, armor_ok = _payload_sixbits(buf, fr, _STATIC_CHARS, marks)
     fr, lay, ignored, six = _select(fr, armor_ok), lay[armor_ok], ignored[armor_ok], six[armor_ok]
     good = _checksum_ok(buf, fr)
     n_bad = int(np.count_nonzero(~good))
@@ -870,23 +874,24 @@ def station_counts(buf: U8Array, blocks: TagBlocks) -> dict[bytes, int]:
 
 
 def _payload_sixbits(
-    buf: U8Array, fr: _Frames, width: int = _WORDS * _WORD_CHARS
+    buf: U8Array, fr: _Frames, width: int = _WORDS * _WORD_CHARS, marks: Marks | None = None
 ) -> tuple[U8Array, BoolArray]:
-    """Six-bit values of the first ``width`` payload characters (zero-padded), grouped by length.
+    """Six-bit values of the first ``width`` payload characters (zero past the payload's end).
 
     Also returns whether every payload character is valid AIS armour ('0'-'W', '`'-'w').
     """
+    sixes = (marks if marks is not None else Marks(buf)).sixes
     m = len(fr.line)
-    lut = _armor_lut()
-    six = np.zeros((m, width), dtype=np.uint8)
-    ok = np.zeros(m, dtype=bool)
+    if m == 0:
+        return np.zeros((0, width), dtype=np.uint8), np.zeros(0, dtype=bool)
     limit = _DECODED_CHARS if width == _WORDS * _WORD_CHARS else width
-    for length in np.flatnonzero(np.bincount(fr.length, minlength=1)).tolist():
-        rows = np.flatnonzero(fr.length == length)
-        chars = np.take(lut, sliding_window_view(buf, length)[fr.payload[rows]])
-        ok[rows] = (chars < 64).all(axis=1)
-        keep = min(length, limit)
-        six[rows, :keep] = chars[:, :keep]
+    cols = np.arange(width)
+    six = sixes[np.minimum(fr.payload[:, None] + cols[None, :], len(buf) - 1)]
+    six[cols[None, :] >= np.minimum(fr.length, limit)[:, None]] = 0
+    idx = np.empty(2 * m, dtype=np.int64)
+    idx[0::2] = fr.payload
+    idx[1::2] = fr.payload + fr.length
+    ok = np.maximum.reduceat(sixes, idx)[0::2] < 64
     return six, ok
 
 
