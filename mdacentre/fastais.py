@@ -34,6 +34,7 @@ from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from mdacentre.batch import (
     PositionArray,
@@ -81,7 +82,7 @@ _MS_THRESHOLD = 100_000_000_000  # c: values at or above this are milliseconds
 # shortest line that can be a handled sentence: "!AIVDM,1,1,,,X,0*hh"
 _MIN_LINE = 19
 # padding appended to the joined buffer so that fixed-offset reads never leave it
-_PAD = 64
+_PAD = 128  # more than the widest window read from a payload (_STATIC_CHARS)
 
 
 class Layout(IntEnum):
@@ -885,9 +886,11 @@ def _payload_sixbits(
     if m == 0:
         return np.zeros((0, width), dtype=np.uint8), np.zeros(0, dtype=bool)
     limit = _DECODED_CHARS if width == _WORDS * _WORD_CHARS else width
-    cols = np.arange(width)
-    six = sixes[np.minimum(fr.payload[:, None] + cols[None, :], len(buf) - 1)]
-    six[cols[None, :] >= np.minimum(fr.length, limit)[:, None]] = 0
+    six = np.zeros((m, width), dtype=np.uint8)
+    six[:, :limit] = sliding_window_view(sixes, limit)[np.minimum(fr.payload, len(buf) - limit)]
+    short = np.flatnonzero(fr.length < limit)
+    if len(short):
+        six[short] = np.where(np.arange(width)[None, :] < fr.length[short, None], six[short], 0)
     idx = np.empty(2 * m, dtype=np.int64)
     idx[0::2] = fr.payload
     idx[1::2] = fr.payload + fr.length
