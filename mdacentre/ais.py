@@ -85,7 +85,7 @@ from .fastais import (
 )
 from .faststatic import StaticLayout, decode_statics, leading_bytes
 from .metrics import Reject
-from .nmea import Frame, LineKind, frame_lines, has_glued_sentences, parse_trailer, split_lines
+from .nmea import Frame, LineKind, frame_lines, parse_trailer, split_lines
 
 NAN = math.nan
 IGNORED_TYPE = "ignored_type"  # non-error outcome; proposed as Reject.IGNORED_TYPE
@@ -224,10 +224,10 @@ class AisDecoder:
         """Decode whole lines (``\\n`` or ``\\r\\n`` separated; a last line without newline counts)."""
         out = _Out()
         self._expire(receive_time - self.fragment_timeout_s, out)
-        lines: list[bytes] | LineBuffer
-        if self.fast and not has_glued_sentences(data):  # the common case: no per-line objects
-            lines = LineBuffer.of_chunk(data) if data else []
-        else:
+        lines: list[bytes] | LineBuffer = []
+        if self.fast and data:  # one buffer and line offsets: no per-line objects
+            lines = LineBuffer.of_chunk(data)
+        if not isinstance(lines, LineBuffer) or lines.has_glued_sentences():
             lines, repaired = split_lines(data)
             self.repaired_lines += repaired
             if self.fast:
@@ -372,9 +372,9 @@ class AisDecoder:
             return
         # the fast path only takes lines whose tag block is well formed and closed
         s0 = lb.starts[tagged]
-        backslashes = np.flatnonzero(lb.buf == ord("\\"))
+        backslashes = lb.marks.backslashes
         tb_end = backslashes[np.searchsorted(backslashes, s0 + 1)]
-        blocks = tag_blocks(lb.buf, s0, tb_end)
+        blocks = tag_blocks(lb.buf, s0, tb_end, lb.marks)
         self.tag_checksum_mismatch += int(np.count_nonzero(~blocks.checksum_ok))
         for st, n in station_counts(lb.buf, blocks).items():
             self.heard_by[st.decode("ascii", "replace") or self._default_station] += n

@@ -307,7 +307,7 @@ def decode_lines_fast(
     if len(lb) == 0:
         return FastResult(empty_positions(0), np.zeros(0, dtype=bool), {})
     return _decode_buffer(
-        lb.buf, lb.starts, lb.ends, receive_time, feed, first_follows_gatehouse, pending_keys, pairs
+        lb.buf, lb.starts, lb.ends, receive_time, feed, first_follows_gatehouse, pending_keys, pairs, lb.marks
     )
 
 
@@ -316,7 +316,7 @@ class LineBuffer:
     """A chunk of lines held as one byte buffer with the offsets of each line (no per-line objects).
 
     ``buf`` is the chunk followed by zero padding; line ``i`` is ``buf[starts[i]:ends[i]]``
-    without its ``\r\n`` or ``\n`` terminator.
+    without its ``\\r\\n`` or ``\\n`` terminator.
     """
 
     data: bytes
@@ -330,6 +330,21 @@ class LineBuffer:
     def __getitem__(self, i: int) -> bytes:
         return self.data[int(self.starts[i]) : int(self.ends[i])]
 
+    @functools.cached_property
+    def marks(self) -> Marks:
+        return Marks(self.buf)
+
+    def has_glued_sentences(self) -> bool:
+        """True when a checksum is directly followed by another sentence or tag block (see
+        :func:`mdacentre.nmea.split_lines`, which repairs such lines)."""
+        buf, at = self.buf, self.marks.stars
+        hexv = _hex_table()
+        at = at[(hexv[buf[at + 1]] >= 0) & (hexv[buf[at + 2]] >= 0)]
+        nxt = buf[at + 3]
+        alpha = ((buf[at + 4] | 0x20) >= ord("a")) & ((buf[at + 4] | 0x20) <= ord("z"))
+        glued = (nxt == _BANG) | (nxt == _DOLLAR) | ((nxt == _BACKSLASH) & alpha & (buf[at + 5] == _COLON))
+        return bool(glued.any())
+
     @classmethod
     def of_lines(cls, lines: Sequence[bytes]) -> LineBuffer:
         n = len(lines)
@@ -342,7 +357,7 @@ class LineBuffer:
 
     @classmethod
     def of_chunk(cls, data: bytes) -> LineBuffer:
-        """Lines split on ``\n`` with a ``\r`` before it dropped; a last line without newline counts."""
+        """Lines split on ``\\n`` with a ``\\r`` before it dropped; a last line without newline counts."""
         buf = np.frombuffer(data + b"\n" + b"\x00" * _PAD, dtype=np.uint8)
         nl = np.flatnonzero(buf[: len(data) + 1] == ord("\n"))
         if data.endswith(b"\n"):
@@ -415,10 +430,11 @@ def _decode_buffer(
     follows_gh: bool,
     pending_keys: IntArray | None = None,
     pairs: bool = True,
+    marks: Marks | None = None,
 ) -> FastResult:
     n = len(starts)
     handled = np.zeros(n, dtype=bool)
-    marks = Marks(buf)
+    marks = marks if marks is not None else Marks(buf)
     cand = _candidates(buf, starts, ends, follows_gh)
     frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path

@@ -85,11 +85,6 @@ class Frame:
     header_next_checksum: int = -1  # $PGHP: checksum of the sentence it describes, -1 unknown
 
 
-def has_glued_sentences(data: bytes) -> bool:
-    """True when some line of ``data`` holds more than one sentence (:func:`split_lines` repairs them)."""
-    return _GLUE_ANY.search(data) is not None
-
-
 def split_lines(data: bytes) -> tuple[list[bytes], int]:
     """Split a chunk of whole lines on ``\\n`` (``\\r`` stripped); a last line without a newline counts.
 
