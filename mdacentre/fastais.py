@@ -37,6 +37,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mdacentre.batch import (
+    POSITION_DTYPE,
     PositionArray,
     StaticArray,
     TrackKind,
@@ -980,45 +981,57 @@ def _checksum_ok(buf: U8Array, fr: _Frames) -> BoolArray:
 
 
 def _rows(words: U64Array, msg_type: IntArray, layout: IntArray, time: F64Array, feed: int) -> PositionArray:
-    """POSITION_DTYPE rows from the packed payload words."""
-    out = empty_positions(len(words))
-    if len(words) == 0:
-        return out
+    """POSITION_DTYPE rows from the packed payload words (each column computed whole, then written once)."""
+    n = len(words)
+    if n == 0:
+        return empty_positions(0)
     mmsi = _field(words, *_MMSI)
-    kind = np.full(len(layout), int(TrackKind.VESSEL), dtype=np.int64)
+    kind = np.full(n, int(TrackKind.VESSEL), dtype=np.int64)
     kind[layout == int(Layout.BASE)] = int(TrackKind.BASE_STATION)
     kind[layout == int(Layout.SAR)] = int(TrackKind.SAR_AIRCRAFT)
-    out["kind"] = kind
-    out["ident"] = mmsi
-    out["key"] = make_key(kind, mmsi)
-    out["t"] = time
-    out["msg_type"] = msg_type
-    out["feed"] = feed
+    cols = {
+        name: np.full(n, np.nan, dtype=np.float64) for name in ("lat", "lon", "sog", "cog", "heading", "alt_ft")
+    }
+    nav = np.full(n, -1, dtype=np.int64)
     for lay in Layout:
         rows = np.flatnonzero(layout == int(lay))
         if len(rows):
-            _fill_layout(out, rows, words[rows], _SPECS[lay])
+            _fill_layout(cols, nav, rows, words[rows], _SPECS[lay])
+    out = np.empty(n, dtype=POSITION_DTYPE)
+    out["key"] = make_key(kind, mmsi)
+    out["kind"] = kind
+    out["ident"] = mmsi
+    out["t"] = time
+    for name, col in cols.items():
+        out[name] = col
+    out["nav_status"] = nav
+    out["msg_type"] = msg_type
+    out["vrate_fpm"] = np.nan
+    out["squawk"] = -1
+    out["on_ground"] = -1
+    out["feed"] = feed
     return out
 
 
-def _fill_layout(out: PositionArray, rows: IntArray, words: U64Array, spec: _Spec) -> None:
+def _fill_layout(cols: dict[str, F64Array], nav: IntArray, rows: IntArray, words: U64Array, spec: _Spec) -> None:
     lon_raw = _signed(words, *spec.lon)
     lat_raw = _signed(words, *spec.lat)
     lon = np.floor_divide(spec.lat_lon_num * lon_raw + 3, 6) / 1e6
     lat = np.floor_divide(spec.lat_lon_num * lat_raw + 3, 6) / 1e6
-    out["lon"][rows] = np.where(lon == _LON_NA_DEG, np.nan, lon)
-    out["lat"][rows] = np.where(lat == _LAT_NA_DEG, np.nan, lat)
+    cols["lon"][rows] = np.where(lon == _LON_NA_DEG, np.nan, lon)
+    cols["lat"][rows] = np.where(lat == _LAT_NA_DEG, np.nan, lat)
     if spec.sog is not None:
         sog = _field(words, *spec.sog)
-        out["sog"][rows] = np.where(sog == spec.sog_na, np.nan, sog / spec.sog_div)
+        cols["sog"][rows] = np.where(sog == spec.sog_na, np.nan, sog / spec.sog_div)
     if spec.cog is not None:
         cog = _field(words, *spec.cog)
-        out["cog"][rows] = np.where(cog == spec.cog_na, np.nan, cog / spec.cog_div)
+        cols["cog"][rows] = np.where(cog == spec.cog_na, np.nan, cog / spec.cog_div)
     if spec.heading is not None:
         heading = _field(words, *spec.heading)
-        out["heading"][rows] = np.where(heading == _HEADING_NA, np.nan, heading)
+        cols["heading"][rows] = np.where(heading == _HEADING_NA, np.nan, heading)
     if spec.status is not None:
-        out["nav_status"][rows] = _field(words, *spec.status)
+        nav[rows] = _field(words, *spec.status)
     if spec.alt is not None:
         alt = _field(words, *spec.alt)
-        out["alt_ft"][rows] = np.where(alt == _ALT_NA, np.nan, alt * FT_PER_M)
+        cols["alt_ft"][rows] = np.where(alt == _ALT_NA, np.nan, alt * FT_PER_M)
+

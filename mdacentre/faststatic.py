@@ -57,8 +57,8 @@ def _clean_text(codes: I64) -> npt.NDArray[np.str_]:
     raw = _SIXBIT_ASCII[codes]  # ASCII codes, never 0
     keep = (raw != ord("@")) & (raw != ord(" "))
     last = np.where(keep.any(axis=1), k - np.argmax(keep[:, ::-1], axis=1), 0)
-    raw = np.where(np.arange(k)[None, :] < last[:, None], raw, 0).astype(np.uint8)  # NULs: S dtype cuts them
-    out = np.ascontiguousarray(raw).view(f"S{k}").reshape(n).astype(f"U{k}")
+    raw = np.where(np.arange(k)[None, :] < last[:, None], raw, 0).astype("<u4")  # NULs: U dtype cuts them
+    out = raw.view(f"<U{k}").reshape(n)  # UCS-4 code points are the string itself
     lead = np.flatnonzero(raw[:, 0] == ord(" "))
     for i in lead.tolist():  # rare: leading blanks
         out[i] = str(out[i]).lstrip(" ")
@@ -136,12 +136,12 @@ def _dims(b: FieldReader, at: int) -> tuple[npt.NDArray[np.float64], npt.NDArray
 def _eta(month: I64, day: I64, hour: I64, minute: I64) -> npt.NDArray[np.str_]:
     """"MM-DD HH:MM" as broadcast ("" for the not-available pattern 0-0 24:60), built as bytes."""
     n = len(month)
-    chars = np.empty((n, 11), dtype=np.uint8)
+    chars = np.empty((n, 11), dtype="<u4")
     for col, v in ((0, month), (3, day), (6, hour), (9, minute)):
         chars[:, col] = 48 + v // 10 % 10
         chars[:, col + 1] = 48 + v % 10
     chars[:, 2], chars[:, 5], chars[:, 8] = ord("-"), ord(" "), ord(":")
-    out = chars.view("S11").reshape(n).astype("U11")
+    out = chars.view("<U11").reshape(n).copy()
     unset = (month == 0) & (day == 0) & (hour == 24) & (minute == 60)
     out[unset] = ""
     return out
