@@ -376,15 +376,28 @@ class SpoofDetector:
             return
         calm = real & ~jump
         opened = np.fromiter(set(self.open_jump) | set(self.open_conflict), dtype=np.int64)
-        calm &= np.isin(keys, opened)  # only tracks with something open can close it
-        for k in np.flatnonzero(calm).tolist():
-            key = int(keys[k])
-            t = float(e_t[k])
-            for cat, book in ((JUMP, self.open_jump), (CONFLICT, self.open_conflict)):
-                last = book.get(key)
-                if last is not None and t - last >= self.cfg.quiet_s:
-                    del book[key]
-                    cleared.append(((cat, key, ""), t))
+        calm_idx = np.flatnonzero(calm & np.isin(keys, opened))  # only tracks with something open can close it
+        if len(calm_idx) == 0:
+            return
+        ck, ct = keys[calm_idx], e_t[calm_idx]
+        # per category, the first calm row of each open key that comes quiet_s after its last event
+        closing: list[tuple[int, int, str, int, float]] = []
+        for order, (cat, book) in enumerate(((JUMP, self.open_jump), (CONFLICT, self.open_conflict))):
+            if not book:
+                continue
+            bk = np.fromiter(book.keys(), dtype=np.int64, count=len(book))
+            bt = np.fromiter(book.values(), dtype=np.float64, count=len(book))
+            srt = np.argsort(bk)
+            bk, bt = bk[srt], bt[srt]
+            at = np.minimum(np.searchsorted(bk, ck), len(bk) - 1)
+            quiet = np.flatnonzero((bk[at] == ck) & (ct - bt[at] >= self.cfg.quiet_s))
+            _, first = np.unique(ck[quiet], return_index=True)
+            for j in quiet[first].tolist():
+                closing.append((int(calm_idx[j]), order, cat, int(ck[j]), float(ct[j])))
+        for _k, _o, cat, key, t in sorted(closing):  # row order, as a row-by-row pass would close them
+            book = self.open_jump if cat == JUMP else self.open_conflict
+            del book[key]
+            cleared.append(((cat, key, ""), t))
 
     def _carry(
         self,
