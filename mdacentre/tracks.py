@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .batch import POSITION_DTYPE, STATIC_DTYPE, PositionArray, StaticArray, TrackKind
+from .batch import POSITION_DTYPE, STATIC_DTYPE, PositionArray, StaticArray, TrackKind, take_rows
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -164,15 +164,14 @@ class TrackTable:
     def update(self, positions: PositionArray, statics: StaticArray) -> UpdateResult:
         """Apply a batch. Positions are applied in event-time order per track."""
         valid = np.isfinite(positions["lat"]) & np.isfinite(positions["lon"]) & np.isfinite(positions["t"])
-        pos = positions[valid]
-        order = np.lexsort((pos["t"], pos["key"]))
-        pos = pos[order]
+        pos = take_rows(positions, valid)
+        pos = take_rows(pos, np.lexsort((pos["t"], pos["key"])))
         prow, new_p = self.lookup_or_insert(pos["key"])
         c = self.cols
         # Late reports: older than what the track already shows.
         not_late = ~(pos["t"] < np.nan_to_num(c["t"][prow], nan=-np.inf))
         late = int((~not_late).sum())
-        pos_ok, prow_ok = pos[not_late], prow[not_late]
+        pos_ok, prow_ok = take_rows(pos, not_late), prow[not_late]
         if len(pos_ok):
             # Last report per track in this batch (pos is sorted by key, then t).
             last = np.ones(len(pos_ok), dtype=bool)
@@ -187,7 +186,7 @@ class TrackTable:
             c["prev_t"][lr] = np.where(has_prev_in_batch, pos_ok["t"][prev_idx], c["t"][lr])
             c["prev_lat"][lr] = np.where(has_prev_in_batch, pos_ok["lat"][prev_idx], c["lat"][lr])
             c["prev_lon"][lr] = np.where(has_prev_in_batch, pos_ok["lon"][prev_idx], c["lon"][lr])
-            src = pos_ok[last]
+            src = take_rows(pos_ok, last)
             c["t"][lr] = src["t"]
             for name in _POSITION_COLUMNS:
                 c[name][lr] = src[name]
@@ -195,13 +194,15 @@ class TrackTable:
             sq = src["squawk"]
             c["squawk"][lr] = np.where(sq >= 0, sq, c["squawk"][lr])
             c["feed"][lr] = src["feed"]
-            np.add.at(c["n_positions"], prow_ok, 1)
+            starts = np.flatnonzero(first)
+            counts = np.diff(np.append(starts, len(prow_ok)))
+            c["n_positions"][prow_ok[starts]] += counts.astype(c["n_positions"].dtype)
             self._touch(prow_ok, pos_ok["t"])
 
         srow = np.empty(0, dtype=np.int64)
         new_s = np.empty(0, dtype=np.int64)
         if len(statics):
-            st = statics[np.lexsort((statics["t"], statics["key"]))]
+            st = take_rows(statics, np.lexsort((statics["t"], statics["key"])))
             srow, new_s = self.lookup_or_insert(st["key"])
             self._apply_statics(st, srow)
             self._touch(srow, st["t"])
@@ -211,9 +212,11 @@ class TrackTable:
         return UpdateResult(rows=touched, new_rows=new_rows, positions=pos_ok, position_rows=prow_ok, late=late)
 
     def _touch(self, rows: IntArray, t: npt.NDArray[np.float64]) -> None:
+        """First and last report times; ``rows`` come grouped (every row's entries together)."""
         c = self.cols
-        np.fmax.at(c["last_t"], rows, t)
-        np.fmin.at(c["first_t"], rows, t)
+        starts, r = _groups(rows)
+        c["last_t"][r] = np.fmax(c["last_t"][r], np.fmax.reduceat(t, starts))
+        c["first_t"][r] = np.fmin(c["first_t"][r], np.fmin.reduceat(t, starts))
 
     def _apply_statics(self, st: StaticArray, rows: IntArray) -> None:
         """Merge identity fields: a known value is never replaced by 'unknown'."""
@@ -236,7 +239,8 @@ class TrackTable:
         sq = st["squawk"] >= 0
         if sq.any():
             c["squawk"][rows[sq]] = st["squawk"][sq]
-        np.fmax.at(c["static_t"], rows, st["t"])
+        starts, r = _groups(rows)
+        c["static_t"][r] = np.fmax(c["static_t"][r], np.fmax.reduceat(st["t"], starts))
 
     # -- eviction ----------------------------------------------------------------
     def evict_older_than(self, cutoff_t: float) -> IntArray:
@@ -259,3 +263,13 @@ class TrackTable:
 
     def is_vessel(self, rows: IntArray) -> BoolArray:
         return np.asarray(self.cols["kind"][rows] == TrackKind.VESSEL)
+
+
+def _groups(rows: IntArray) -> tuple[IntArray, IntArray]:
+    """Start of each run of equal values in ``rows`` (grouped, as sorted by key), and the run's value."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    starts = np.flatnonzero(first)
+    return starts, rows[starts]
