@@ -52,10 +52,27 @@ class WatchKind(StrEnum):
     CALLSIGN = "callsign"  # radio call sign
 
 
+_WHITESPACE_NOT_SPACE = np.array([c for c in range(0x3001) if chr(c).isspace() and c != 32], dtype=np.uint32)
+
+
 def normalise_names(values: npt.ArrayLike) -> npt.NDArray[np.str_]:
     """Upper case, surrounding blanks removed, inner runs of blanks reduced to one space."""
     a = np.char.upper(np.char.strip(np.asarray(values, dtype=np.str_)))
-    return np.asarray([" ".join(str(s).split()) for s in a], dtype=np.str_) if a.size else a
+    if a.size == 0:
+        return a
+    width = a.dtype.itemsize // 4
+    if width == 0:
+        return a
+    codes = np.ascontiguousarray(a).view(np.uint32).reshape(a.size, width)
+    odd = np.isin(codes, _WHITESPACE_NOT_SPACE).any(axis=1)  # what str.split() also splits on
+    odd |= ((codes[:, 1:] == 32) & (codes[:, :-1] == 32)).any(axis=1)
+    runs = np.flatnonzero(odd)
+    if len(runs) == 0:  # the common case: nothing to collapse, no loop per name
+        return a
+    out = a.astype(object)
+    for i in runs.tolist():
+        out[i] = " ".join(str(a[i]).split())
+    return np.asarray(out.tolist(), dtype=np.str_)
 
 
 @dataclass(frozen=True)

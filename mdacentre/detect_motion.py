@@ -133,9 +133,14 @@ class GoFastDetector:
         fast = small & (sog > c.min_speed_kn) & (sog <= c.max_speed_kn) & consistent
         slow = np.isfinite(sog) & (sog < c.clear_speed_kn)
         keys = pos["key"]
-        for i in np.flatnonzero(slow).tolist():
+        closing = slow & ~fast
+        if self.open and closing.any():
+            closing &= np.isin(keys, np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
+        else:
+            closing[:] = False
+        for i in np.flatnonzero(closing).tolist():
             key = int(keys[i])
-            if key in self.open and not fast[i]:
+            if key in self.open:
                 zid = self.open.pop(key)[2]
                 cleared.append(((GO_FAST, key, zid), float(pos["t"][i])))
         fi = np.flatnonzero(fast)

@@ -77,7 +77,7 @@ class UpdateResult:
     def vessels(self) -> tuple[PositionArray, IntArray]:
         """The vessel reports and their rows (computed once per step, shared by the detectors: read-only)."""
         sel = np.flatnonzero(self.positions["kind"] == int(TrackKind.VESSEL))
-        return self.positions[sel], self.position_rows[sel].astype(np.int64)
+        return take_rows(self.positions, sel), self.position_rows[sel].astype(np.int64)
 
 
 class TrackTable:

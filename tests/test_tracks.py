@@ -58,3 +58,12 @@ def test_counts_and_times_match_a_row_by_row_model() -> None:
             assert c["static_t"][row] == rec["st"], key
         if rec["t"] > -math.inf:
             assert c["t"][row] == rec["t"], key
+
+
+def test_watch_names_normalised_as_str_split_would() -> None:
+    from mdacentre.conditions import normalise_names
+
+    values = [" ab  c ", "x", "a\tb", "é  e", "a \n b", "a\u00a0 b", "q\x0b\x0bw", "a b", "", "a\u3000b", "sea   star"]
+    expected = [" ".join(v.upper().split()) for v in values]
+    assert normalise_names(values).tolist() == expected
+    assert normalise_names([]).tolist() == []
