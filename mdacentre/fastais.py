@@ -254,13 +254,6 @@ def _armor_tables() -> tuple[U8Array, BoolArray]:
 
 
 @functools.cache
-def _armor_lut() -> U8Array:
-    """Six-bit value of every byte, 255 for bytes that are not AIS armour."""
-    values, valid = _armor_tables()
-    return np.where(valid, values, 255).astype(np.uint8)
-
-
-@functools.cache
 def _hex_table() -> npt.NDArray[np.int16]:
     """Value of a hex digit byte, -1 for anything else."""
     table = np.full(256, -1, dtype=np.int16)
@@ -394,9 +387,10 @@ class Marks:
         return np.flatnonzero(self.buf == _COLON)
 
     @functools.cached_property
-    def sixes(self) -> U8Array:
-        """Six-bit value of every byte, 255 where the byte is not AIS armour."""
-        return np.take(_armor_lut(), self.buf)
+    def not_armour(self) -> U8Array:
+        """1 where the byte is not AIS armour ('0'-'W', '`'-'w'), else 0 (arithmetic, no table)."""
+        b = self.buf
+        return ((b - np.uint8(48)) > 71) | ((b - np.uint8(88)) < 8)  # uint8 wraps below 48
 
     @functools.cached_property
     def commas_and_stars(self) -> IntArray:
@@ -898,20 +892,22 @@ def _payload_sixbits(
 
     Also returns whether every payload character is valid AIS armour ('0'-'W', '`'-'w').
     """
-    sixes = (marks if marks is not None else Marks(buf)).sixes
+    not_armour = (marks if marks is not None else Marks(buf)).not_armour
     m = len(fr.line)
     if m == 0:
         return np.zeros((0, width), dtype=np.uint8), np.zeros(0, dtype=bool)
     limit = _DECODED_CHARS if width == _WORDS * _WORD_CHARS else width
     six = np.zeros((m, width), dtype=np.uint8)
-    six[:, :limit] = sliding_window_view(sixes, limit)[np.minimum(fr.payload, len(buf) - limit)]
+    raw = sliding_window_view(buf, limit)[np.minimum(fr.payload, len(buf) - limit)] - np.uint8(48)
+    raw -= (raw > 39) * np.uint8(8)  # '`'-'w' follow '0'-'W' after a gap of 8 (invalid bytes: see ok)
+    six[:, :limit] = raw
     short = np.flatnonzero(fr.length < limit)
     if len(short):
         six[short] = np.where(np.arange(width)[None, :] < fr.length[short, None], six[short], 0)
     idx = np.empty(2 * m, dtype=np.int64)
     idx[0::2] = fr.payload
     idx[1::2] = fr.payload + fr.length
-    ok = np.maximum.reduceat(sixes, idx)[0::2] < 64
+    ok = np.logical_or.reduceat(not_armour, idx)[0::2] == 0
     return six, ok
 
 
