@@ -387,8 +387,8 @@ class Marks:
         return np.flatnonzero(self.buf == _COLON)
 
     @functools.cached_property
-    def not_armour(self) -> U8Array:
-        """1 where the byte is not AIS armour ('0'-'W', '`'-'w'), else 0 (arithmetic, no table)."""
+    def not_armour(self) -> BoolArray:
+        """True where the byte is not AIS armour ('0'-'W', '`'-'w') (arithmetic, no table)."""
         b = self.buf
         return ((b - np.uint8(48)) > 71) | ((b - np.uint8(88)) < 8)  # uint8 wraps below 48
 
