@@ -763,8 +763,12 @@ def _printable(buf: U8Array, s0: IntArray, end: IntArray) -> BoolArray:
 def _all_in_class(buf: U8Array, at: IntArray, count: IntArray, limit: int, klass: BoolArray) -> BoolArray:
     """True where 0 <= count <= limit and the ``count`` bytes from ``at`` are all in ``klass``."""
     ok = (count >= 0) & (count <= limit)
+    rows = np.flatnonzero(count > 0)  # most fields here are empty or one byte: look only where needed
     for j in range(limit):
-        ok &= (j >= count) | klass[buf[np.minimum(at + j, len(buf) - 1)]]
+        if len(rows) == 0:
+            break
+        ok[rows] &= klass[buf[np.minimum(at[rows] + j, len(buf) - 1)]]
+        rows = rows[count[rows] > j + 1]
     return ok
 
 
