@@ -398,22 +398,41 @@ class Marks:
 
 
 # --- the pipeline --------------------------------------------------------------------------
-@dataclass
-class _Frames:
-    """Offsets of the candidate sentences (one entry per candidate line)."""
+_FRAME_FIELDS = ("line", "start", "end", "payload", "length", "fill", "star", "trailer", "part", "key", "tagged")
 
-    line: IntArray  # index of the input line
-    start: IntArray  # offset of '!'
-    end: IntArray  # offset one past the last byte of the line
-    payload: IntArray  # offset of the first payload character
-    length: IntArray  # payload length in characters
-    fill: IntArray  # fill bits
-    star: IntArray  # offset of '*'
-    time: F64Array  # event time
-    trailer: BoolArray  # fields follow the checksum (USCG / exactEarth style)
-    part: IntArray  # 0 single sentence, 1 or 2: fragment of a two-sentence message
-    key: IntArray  # talker, sequence id and channel as one number (-1: not pairable here)
-    tagged: BoolArray  # the line starts with a tag block
+
+class _Frames:
+    """Offsets of the candidate sentences, one column per candidate line, kept as one matrix so that
+    selecting candidates is one copy:
+
+    ``line`` index of the input line; ``start`` offset of '!'; ``end`` one past the line's last byte;
+    ``payload`` offset of the first payload character; ``length`` payload characters; ``fill`` fill
+    bits; ``star`` offset of '*'; ``trailer`` 1 when fields follow the checksum (USCG / exactEarth);
+    ``part`` 0 for a single sentence, 1 or 2 for a fragment of a two-sentence message; ``key``
+    talker, sequence id and channel as one number (-1: not pairable here); ``tagged`` 1 when the
+    line starts with a tag block. ``time`` is the event time.
+    """
+
+    __slots__ = ("data", "time")
+
+    def __init__(self, data: IntArray, time: F64Array) -> None:
+        self.data = data
+        self.time = time
+
+    def select(self, keep: BoolArray | IntArray) -> _Frames:
+        return _Frames(self.data[:, keep], self.time[keep])
+
+    line = property(lambda self: self.data[0])
+    start = property(lambda self: self.data[1])
+    end = property(lambda self: self.data[2])
+    payload = property(lambda self: self.data[3])
+    length = property(lambda self: self.data[4])
+    fill = property(lambda self: self.data[5])
+    star = property(lambda self: self.data[6])
+    trailer = property(lambda self: self.data[7] != 0)
+    part = property(lambda self: self.data[8])
+    key = property(lambda self: self.data[9])
+    tagged = property(lambda self: self.data[10] != 0)
 
 
 def _decode_buffer(
@@ -438,7 +457,7 @@ def _decode_buffer(
         handled[pair_lines] = True
     else:
         pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
-    frames = _select(frames, frames.part == 0)
+    frames = frames.select(frames.part == 0)
     trailer_line = frames.line[frames.trailer].astype(np.int64)
     trailer_at = frames.star[frames.trailer] + 3
     # the first payload character is the message type: drop other types before the heavy work
@@ -451,10 +470,10 @@ def _decode_buffer(
     )
     handled[s_handled] = True
     keep = layout >= 0
-    frames, msg_type, layout = _select(frames, keep), msg_type[keep], layout[keep]
+    frames, msg_type, layout = frames.select(keep), msg_type[keep], layout[keep]
     six, armor_ok = _payload_sixbits(buf, frames, marks=marks)
     frames, msg_type, layout, six = (
-        _select(frames, armor_ok),
+        frames.select(armor_ok),
         msg_type[armor_ok],
         layout[armor_ok],
         six[armor_ok],
@@ -524,7 +543,7 @@ def _pairs(
     j = j[(bits >= int(StaticLayout.TYPE5)) & (bits <= _MAX_BITS) & (frames.length[j] < _STATIC_CHARS)]
     if len(j) == 0:
         return empty_statics(0), empty, empty
-    a, b = _select(frames, _mask(len(frames.line), j)), _select(frames, _mask(len(frames.line), j + 1))
+    a, b = frames.select(j), frames.select(j + 1)
     six_a, ok_a = _payload_sixbits(buf, a, _STATIC_CHARS, marks)
     six_b, ok_b = _payload_sixbits(buf, b, _STATIC_CHARS, marks)
     good = ok_a & ok_b & _checksum_ok(buf, a) & _checksum_ok(buf, b)
@@ -548,12 +567,6 @@ def pair_key(address: bytes, seq: bytes, channel: bytes) -> int:
     c = channel[0] if channel else 0
     own = 1 if address[4:5] == b"O" else 0
     return (address[0] << 24) | (address[1] << 16) | (own << 12) | (s << 8) | c
-
-
-def _mask(n: int, idx: IntArray) -> BoolArray:
-    m = np.zeros(n, dtype=bool)
-    m[idx] = True
-    return m
 
 
 # message types no later stage reads: counted (ignored_type), not decoded
@@ -585,9 +598,9 @@ def _statics_and_ignored(
     empty = np.zeros(0, dtype=np.int64)
     if not take.any():
         return empty_statics(0), empty, empty, empty, 0, empty_positions(0), empty
-    fr, lay, ignored = _select(frames, take), lay[take], ignored[take]
+    fr, lay, ignored = frames.select(take), lay[take], ignored[take]
     six, armor_ok = _payload_sixbits(buf, fr, _STATIC_CHARS, marks)
-    fr, lay, ignored, six = _select(fr, armor_ok), lay[armor_ok], ignored[armor_ok], six[armor_ok]
+    fr, lay, ignored, six = fr.select(armor_ok), lay[armor_ok], ignored[armor_ok], six[armor_ok]
     good = _checksum_ok(buf, fr)
     n_bad = int(np.count_nonzero(~good))
     ignored_line = fr.line[good & ignored].astype(np.int64)
@@ -699,6 +712,7 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
     single = (count == _ONE) & (num == _ONE)
     two_part = (count == _TWO) & ((num == _ONE) | (num == _TWO))
     ok &= single | two_part
+    part = np.where(two_part, num.astype(np.int64) - _ZERO, 0)
     # sequence id (0-9, or none: 10) and channel (one byte, or none: 0) of two-part messages
     seq = np.where(c4 == c3 + 1, 10, np.where(c4 == c3 + 2, buf[c3 + 1].astype(np.int64) - _ZERO, -1))
     chan = np.where(c5 == c4 + 1, 0, np.where(c5 == c4 + 2, buf[c4 + 1].astype(np.int64), -1))
@@ -732,20 +746,12 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
         tb = tag_blocks(buf, s0[has_tb], tb_end[has_tb], marks)
         ok[has_tb] &= tb.usable
         time[has_tb] = np.where(np.isnan(tb.time), receive_time, tb.time)
-    return _Frames(
-        line=line[ok],
-        start=s[ok],
-        end=end[ok],
-        payload=(c5 + 1)[ok],
-        length=length[ok],
-        fill=(fill_ch - _ZERO)[ok],
-        star=(c6 + 2)[ok],
-        time=time[ok],
-        trailer=(tail != end)[ok],
-        part=np.where(two_part, num.astype(np.int64) - _ZERO, 0)[ok],
-        key=key[ok],
-        tagged=has_tb[ok],
-    )
+    columns = (line, s, end, c5 + 1, length, fill_ch - _ZERO, c6 + 2, tail != end, part, key, has_tb)
+    data = np.empty((len(_FRAME_FIELDS), len(s0)), dtype=np.int64)
+    for k, col in enumerate(columns):
+        data[k] = col
+    keep = np.flatnonzero(ok)
+    return _Frames(data[:, keep], time[keep])
 
 
 def _printable(buf: U8Array, s0: IntArray, end: IntArray) -> BoolArray:
@@ -948,23 +954,6 @@ def _layout_of(msg_type: IntArray, bits: IntArray) -> IntArray:
         hit = (msg_type == mtype) & (bits >= _SPECS[lay].min_bits)
         layout[hit] = int(lay)
     return layout
-
-
-def _select(fr: _Frames, keep: BoolArray) -> _Frames:
-    return _Frames(
-        line=fr.line[keep],
-        start=fr.start[keep],
-        end=fr.end[keep],
-        payload=fr.payload[keep],
-        length=fr.length[keep],
-        fill=fr.fill[keep],
-        star=fr.star[keep],
-        time=fr.time[keep],
-        trailer=fr.trailer[keep],
-        part=fr.part[keep],
-        key=fr.key[keep],
-        tagged=fr.tagged[keep],
-    )
 
 
 def _checksum_ok(buf: U8Array, fr: _Frames) -> BoolArray:
