@@ -295,7 +295,7 @@ class AisDecoder:
         n_bad = int(bad.sum())
         # a type 21 message made a position and a static row: one message, one station count
         static_only = (
-            fr.static_line[~np.isin(fr.static_line, fr.aids_line)] if len(fr.aids_line) else fr.static_line
+            fr.static_line[~np.isin(fr.static_line, fr.dual_line)] if len(fr.dual_line) else fr.static_line
         )
         # stations as the general path counts them: every complete message, bad values too
         self._count_stations(lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station)
@@ -303,14 +303,14 @@ class AisDecoder:
             bad_lines = line[bad]
             fr.positions, fr.line = take_rows(pos, ~bad), line[~bad]
             self._count(out, Reject.BAD_VALUE, n_bad)
-            if len(fr.aids_line):  # a bad type 21 position refuses the whole message
+            if len(fr.dual_line):  # a bad type 19 / 21 position refuses the whole message
                 keep = ~np.isin(fr.static_line, bad_lines)
                 fr.statics, fr.static_line = take_rows(fr.statics, keep), fr.static_line[keep]
-                fr.aids_line = fr.aids_line[~np.isin(fr.aids_line, bad_lines)]
+                fr.dual_line = fr.dual_line[~np.isin(fr.dual_line, bad_lines)]
         for reason, n in fr.rejects.items():
             self._count(out, reason, n)
         self.fast_lines += int(fr.handled.sum())
-        self.outcomes[Outcome.MESSAGE] += len(fr.positions) + len(fr.statics) - len(fr.aids_line)
+        self.outcomes[Outcome.MESSAGE] += len(fr.positions) + len(fr.statics) - len(fr.dual_line)
         if len(fr.pair_line):
             self._count(out, Outcome.FRAGMENT, len(fr.pair_line))  # the first sentence of each
         if len(fr.ignored_line):

@@ -47,7 +47,7 @@ from mdacentre.batch import (
     make_key,
     take_rows,
 )
-from mdacentre.faststatic import SixBits, StaticLayout, aids_positions, decode_static_fields
+from mdacentre.faststatic import SixBits, StaticLayout, decode_static_fields, dual_positions
 from mdacentre.metrics import Reject
 
 IntArray = npt.NDArray[np.int64]
@@ -231,8 +231,8 @@ class FastResult:
     # handled lines with fields after the checksum (their time and station: nmea.parse_trailer)
     trailer_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     dollar: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # lines starting with '$'
-    # lines of type 21 messages: each made one position row and one static row
-    aids_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # lines of type 19 and 21 messages: each made one position row and one static row
+    dual_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # second lines of the two-sentence messages decoded here (their first line is the one before)
     pair_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     trailer_at: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # offset of each trailer's ','
@@ -465,7 +465,7 @@ def _decode_buffer(
     first = buf[frames.payload]
     msg_type = np.where(valid[first], values[first], 0).astype(np.int64)
     layout = _layout_of(msg_type, frames.length * 6 - frames.fill)
-    statics, static_line, ignored_line, s_handled, s_bad, aids, aids_line = _statics_and_ignored(
+    statics, static_line, ignored_line, s_handled, s_bad, duals, dual_line = _statics_and_ignored(
         buf, frames, msg_type, values, valid, feed, marks
     )
     handled[s_handled] = True
@@ -487,10 +487,10 @@ def _decode_buffer(
     words = _pack_words(six[good_sum])
     positions = _rows(words, msg_type[good_sum], layout[good_sum], frames.time[good_sum], feed)
     pos_line = frames.line[good_sum].astype(np.int64)
-    if len(aids):  # type 21 positions join the others, in line order
-        order = np.argsort(np.concatenate([pos_line, aids_line]), kind="stable")
-        positions = take_rows(concat_rows([positions, aids]), order)
-        pos_line = np.concatenate([pos_line, aids_line])[order]
+    if len(duals):  # type 19 and 21 positions join the others, in line order
+        order = np.argsort(np.concatenate([pos_line, dual_line]), kind="stable")
+        positions = take_rows(concat_rows([positions, duals]), order)
+        pos_line = np.concatenate([pos_line, dual_line])[order]
     other = _other_nmea(buf, starts, ends, ~handled, marks)
     trailer_at = trailer_at[handled[trailer_line]]
     trailer_line = trailer_line[handled[trailer_line]]
@@ -509,7 +509,7 @@ def _decode_buffer(
         ignored_line,
         trailer_line,
         np.asarray(buf[starts] == _DOLLAR),
-        aids_line,
+        dual_line,
         pair_line,
         trailer_at,
     )
@@ -593,6 +593,7 @@ def _statics_and_ignored(
     lay[(msg_type == 24) & (part == 0) & (bits >= int(StaticLayout.PART_A))] = int(StaticLayout.PART_A)
     lay[(msg_type == 24) & (part == 1) & (bits >= int(StaticLayout.PART_B))] = int(StaticLayout.PART_B)
     lay[(msg_type == 21) & (bits >= int(StaticLayout.AIDS))] = int(StaticLayout.AIDS)
+    lay[(msg_type == 19) & (bits >= int(StaticLayout.TYPE19))] = int(StaticLayout.TYPE19)
     ignored = np.isin(msg_type, _IGNORED_TYPES)
     take = sized & ((lay >= 0) | ignored)
     empty = np.zeros(0, dtype=np.int64)
@@ -605,8 +606,8 @@ def _statics_and_ignored(
     n_bad = int(np.count_nonzero(~good))
     ignored_line = fr.line[good & ignored].astype(np.int64)
     parts, lines = [], []
-    aids = empty_positions(0)
-    aids_line = empty
+    dual: list[PositionArray] = []  # types 19 and 21 also make a position row
+    dual_lines: list[IntArray] = []
     for layout in StaticLayout:
         rows = np.flatnonzero(good & (lay == int(layout)))
         if len(rows):
@@ -614,15 +615,22 @@ def _statics_and_ignored(
             nbits = fr.length[rows] * 6 - fr.fill[rows]
             parts.append(decode_static_fields(layout, fields, fr.time[rows], feed, nbits))
             lines.append(fr.line[rows].astype(np.int64))
-            if layout == StaticLayout.AIDS:  # type 21 also makes a position row
-                aids, aids_line = aids_positions(fields, fr.time[rows], feed), lines[-1]
+            if layout in (StaticLayout.AIDS, StaticLayout.TYPE19):
+                dual.append(dual_positions(layout, fields, fr.time[rows], feed))
+                dual_lines.append(lines[-1])
+    if dual:
+        dual_line = np.concatenate(dual_lines)
+        order = np.argsort(dual_line, kind="stable")
+        duals, dual_line = take_rows(concat_rows(dual), order), dual_line[order]
+    else:
+        duals, dual_line = empty_positions(0), empty
     if parts:
         line = np.concatenate(lines)
         order = np.argsort(line, kind="stable")
         statics, static_line = take_rows(concat_rows(parts), order), line[order]
     else:
         statics, static_line = empty_statics(0), empty
-    return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad, aids, aids_line
+    return statics, static_line, ignored_line, fr.line.astype(np.int64), n_bad, duals, dual_line
 
 
 def _other_nmea(buf: U8Array, starts: IntArray, ends: IntArray, todo: BoolArray, marks: Marks) -> BoolArray:

@@ -35,6 +35,7 @@ class StaticLayout(IntEnum):
     PART_A = 160  # type 24 part A: name
     PART_B = 162  # type 24 part B: up to the end of the dimensions / mothership MMSI
     AIDS = 272  # type 21 aid to navigation (a name extension may follow)
+    TYPE19 = 312  # type 19 extended class B report (position and static data)
 
 
 def leading_bytes(value: int, nbits: int, width: int) -> bytes:
@@ -192,6 +193,11 @@ def decode_static_fields(
         draught = b.num(294, 8) / 10.0
         out["draught_m"] = np.where(draught == 0.0, np.nan, draught)
         out["destination"] = b.text(302, 120)
+    elif layout == StaticLayout.TYPE19:
+        out["msg_type"] = 19
+        out["name"] = b.text(143, 120)
+        out["ship_type"] = _ship_type(b.num(263, 8), fold=True)
+        out["length_m"], out["beam_m"] = _dims(b, 271)
     elif layout == StaticLayout.PART_A:
         out["msg_type"] = 24
         out["name"] = b.text(40, 120)
@@ -215,26 +221,34 @@ def decode_static_fields(
 
 
 
-def aids_positions(b: FieldReader, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
-    """POSITION_DTYPE rows of type 21 messages (fields as for :func:`decode_static_fields`).
-
-    Latitude and longitude are scaled as pyais scales them; 91 / 181 (not available) become NaN.
-    """
+def dual_positions(layout: StaticLayout, b: FieldReader, t: npt.ArrayLike, feed: int) -> npt.NDArray[np.void]:
+    """POSITION_DTYPE rows of the messages that carry a position besides their static data:
+    type 21 (aids to navigation) and type 19 (extended class B), scaled as pyais scales them;
+    "not available" values become NaN (a course of 360 or more and a heading of 511 too, later)."""
     n = len(np.asarray(t))
     out = empty_positions(n)
     if n == 0:
         return out
     mmsi = b.num(8, 30)
-    kind = int(TrackKind.AID_TO_NAVIGATION)
+    aids = layout == StaticLayout.AIDS
+    kind = int(TrackKind.AID_TO_NAVIGATION if aids else TrackKind.VESSEL)
     out["kind"] = kind
     out["ident"] = mmsi
     out["key"] = make_key(kind, mmsi)
     out["t"] = np.asarray(t, dtype=np.float64)
-    out["msg_type"] = 21
+    out["msg_type"] = 21 if aids else 19
     out["feed"] = feed
-    for name, start, width, na in (("lon", 164, 28, 181.0), ("lat", 192, 27, 91.0)):
+    lon_at, lat_at = (164, 192) if aids else (57, 85)
+    for name, start, width, na in (("lon", lon_at, 28, 181.0), ("lat", lat_at, 27, 91.0)):
         raw = b.num(start, width)
         raw = np.where(raw >= 1 << (width - 1), raw - (1 << width), raw)
         deg = np.floor_divide(10 * raw + 3, 6) / 1e6
         out[name] = np.where(deg == na, np.nan, deg)  # not available, as for the other reports
+    if not aids:
+        sog = b.num(46, 10)
+        out["sog"] = np.where(sog == 1023, np.nan, sog / 10.0)
+        cog = b.num(112, 12)
+        out["cog"] = np.where(cog == 3600, np.nan, cog / 10.0)
+        heading = b.num(124, 9)
+        out["heading"] = np.where(heading == 511, np.nan, heading)
     return out

@@ -623,3 +623,23 @@ def test_trailing_fields_read_alike_with_and_without_fast_path(trailer: str) -> 
     assert a.positions["t"].tolist() == b.positions["t"].tolist()
     assert fast.heard_by == slow.heard_by
     assert fast.fast_lines >= 1
+
+
+@pytest.mark.parametrize("nbits", [168, 300, 311, 312, 318, 400])
+def test_extended_class_b_alike_with_and_without_fast_path(nbits: int) -> None:
+    """Type 19 of the standard 312 bits (or more) takes the fast path; shorter ones the general path."""
+    rng = np.random.default_rng(nbits)
+    bits = "".join(rng.choice(["0", "1"], size=nbits).tolist())
+    name = "".join(f"{v:06b}" for v in rng.integers(1, 40, size=20))
+    bits = "010011" + bits[6:57] + "0" * 55 + bits[112:143] + name + bits[263:]  # type 19 at (0, 0)
+    bits = bits[:nbits]
+    payload, fill = _armour(bits)
+    data = nmea(f"AIVDM,1,1,,B,{payload},{fill}")
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    a, b = fast.decode(data, 1.0), slow.decode(data, 1.0)
+    assert fast.fast_lines == (1 if nbits >= 312 else 0)
+    assert a.rejects == b.rejects and fast.outcomes == slow.outcomes and fast.heard_by == slow.heard_by
+    for got, want in ((a.positions, b.positions), (a.statics, b.statics)):
+        assert len(got) == len(want)
+        for col in want.dtype.names or ():
+            np.testing.assert_array_equal(got[col], want[col], err_msg=col)

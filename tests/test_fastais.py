@@ -25,7 +25,7 @@ AIS_DIR = REPO.parent / "shared" / "data" / "ais"
 AIS_FILES = sorted(AIS_DIR.iterdir()) if AIS_DIR.is_dir() else []
 needs_data = pytest.mark.skipif(not AIS_FILES, reason=f"shared AIS data not found at {AIS_DIR}")
 
-FAST_TYPES = (1, 2, 3, 4, 9, 11, 18, 27)  # 19 carries static data too: left to the general path
+FAST_TYPES = (1, 2, 3, 4, 9, 11, 18, 27)  # and 19, 21: a position and a static row each (dual_line)
 ENCODED_TYPES = (1, 2, 3, 18, 27)
 RECEIVE_TIME = 1_700_000_000.5
 ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
@@ -144,12 +144,12 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     # static reports and ignored types are handled too (their fields: tests/test_ais_decode.py)
     pairs = result.pair_line  # second sentences of two-sentence type 5 messages
     single_statics = result.static_line[~np.isin(result.static_line, pairs)]
-    assert all(pyais_type(lines[i]) in (5, 21, 24) for i in single_statics.tolist())
+    assert all(pyais_type(lines[i]) in (5, 19, 21, 24) for i in single_statics.tolist())
     for i in pairs.tolist():
         assert int(pyais.decode(sentence_part(lines[i - 1]), sentence_part(lines[i])).msg_type) == 5
-    assert all(pyais_type(lines[i]) == 21 for i in result.aids_line.tolist())  # a position and a static row
-    assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 21, 24) for i in result.ignored_line.tolist())
-    statics_only = result.static_line[~np.isin(result.static_line, result.aids_line)]
+    assert all(pyais_type(lines[i]) in (19, 21) for i in result.dual_line.tolist())  # a position and a static row
+    assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 19, 21, 24) for i in result.ignored_line.tolist())
+    statics_only = result.static_line[~np.isin(result.static_line, result.dual_line)]
     taken = np.concatenate([statics_only, pairs - 1, result.ignored_line])
     not_positions = {lines[i] for i in taken.tolist()}
     decoded = [line for line in good if line not in not_positions]
@@ -324,8 +324,9 @@ def test_rows_follow_input_order_and_unhandled_indices() -> None:
     c = position_line(msg_type=18, mmsi=1003, lon=5.0, lat=6.0)
     d = position_line(msg_type=19, mmsi=1004, lon=5.0, lat=6.0)
     result = decode_lines_fast([a, b"junk", b, c, d], RECEIVE_TIME)
-    assert result.positions["ident"].tolist() == [1001, 1002, 1003]
-    assert result.unhandled_indices.tolist() == [1, 4]
+    assert result.positions["ident"].tolist() == [1001, 1002, 1003, 1004]  # 19: a position and a static row
+    assert result.statics["ident"].tolist() == [1004] and result.dual_line.tolist() == [4]
+    assert result.unhandled_indices.tolist() == [1]
 
 
 def test_split_lines_strips_carriage_returns() -> None:
