@@ -77,7 +77,9 @@ from .fastais import (
     FastResult,
     IntArray,
     LineBuffer,
+    TagBlocks,
     decode_lines_fast,
+    fragment_number,
     pair_key,
     station_counts,
     tag_blocks,
@@ -247,14 +249,13 @@ class AisDecoder:
             if n_other:
                 self._count(out, Reject.OTHER_NMEA, n_other)
             rest_index = np.flatnonzero(~(counted | fast.handled)).tolist()
-        rest = (
-            [lines[i] for i in rest_index]
-            if isinstance(lines, LineBuffer) or isinstance(rest_index, list)
-            else lines
-        )
+        if fast is not None and isinstance(lines, LineBuffer) and isinstance(rest_index, list):
+            rest_index, frames = self._settle_pairs(lines, fast, rest_index, out)
+        else:
+            frames = frame_lines(lines if isinstance(lines, list) else [])
         slow_line: list[int] = []
         slow_static_line: list[int] = []
-        for i, frame in zip(rest_index, frame_lines(rest), strict=True):
+        for i, frame in zip(rest_index, frames, strict=True):
             before, before_static = len(out.positions), out.n_static
             self._one(frame, receive_time, out)
             slow_line.extend([i] * (len(out.positions) - before))
@@ -293,10 +294,10 @@ class AisDecoder:
         lon[unknown] = np.nan
         bad = ~unknown & ((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0))
         n_bad = int(bad.sum())
-        # a type 21 message made a position and a static row: one message, one station count
-        static_only = (
-            fr.static_line[~np.isin(fr.static_line, fr.dual_line)] if len(fr.dual_line) else fr.static_line
-        )
+        # a type 19 / 21 message made a position and a static row: one message, one station count;
+        # two-sentence pairs are counted once settled (_settle_pairs)
+        not_single = np.concatenate([fr.dual_line, fr.pair_line])
+        static_only = fr.static_line[~np.isin(fr.static_line, not_single)] if len(not_single) else fr.static_line
         # stations as the general path counts them: every complete message, bad values too
         self._count_stations(lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station)
         if n_bad:
@@ -310,12 +311,48 @@ class AisDecoder:
         for reason, n in fr.rejects.items():
             self._count(out, reason, n)
         self.fast_lines += int(fr.handled.sum())
-        self.outcomes[Outcome.MESSAGE] += len(fr.positions) + len(fr.statics) - len(fr.dual_line)
-        if len(fr.pair_line):
-            self._count(out, Outcome.FRAGMENT, len(fr.pair_line))  # the first sentence of each
+        self.outcomes[Outcome.MESSAGE] += len(fr.positions) + len(fr.statics) - len(fr.dual_line) - len(fr.pair_line)
         if len(fr.ignored_line):
             self._count(out, Outcome.IGNORED_TYPE, len(fr.ignored_line))
         return fr
+
+    def _settle_pairs(
+        self, lines: LineBuffer, fr: FastResult, rest_index: list[int], out: _Out
+    ) -> tuple[list[int], list[Frame]]:
+        """Keep the two-sentence messages the fast path paired only where pairing them apart changes nothing.
+
+        A pair is kept when no fragment left to the general path in this chunk has its key (the
+        general path, reading line by line, would have orphaned or completed across them);
+        otherwise both its lines go back to the general path. Kept pairs are counted here: one
+        message, one fragment, the station of the first sentence, the tag checksums of both.
+        Returns the general path's lines and their frames.
+        """
+        frames = frame_lines([lines[i] for i in rest_index])
+        if len(fr.pair_line) == 0:
+            return rest_index, frames
+        rest_keys = [
+            fragment_number(self._group_key(f, ""))
+            for f in frames
+            if f.kind == LineKind.AIS and f.frag_cnt == 2
+        ]
+        if len(self._pending) + len(rest_keys) >= MAX_PENDING - 1:
+            drop = np.ones(len(fr.pair_line), dtype=bool)  # the general path may evict: leave it all
+        else:
+            drop = np.isin(fr.pair_key, np.asarray(rest_keys, dtype=np.int64))
+        if drop.any():
+            gone = fr.pair_line[drop]
+            keep = ~np.isin(fr.static_line, gone)
+            fr.statics, fr.static_line = take_rows(fr.statics, keep), fr.static_line[keep]
+            fr.pair_line, fr.pair_key = fr.pair_line[~drop], fr.pair_key[~drop]
+            self.fast_lines -= 2 * len(gone)
+            rest_index = sorted(rest_index + (gone - 1).tolist() + gone.tolist())
+            frames = frame_lines([lines[i] for i in rest_index])
+        kept = len(fr.pair_line)
+        if kept:
+            self.outcomes[Outcome.MESSAGE] += kept
+            self._count(out, Outcome.FRAGMENT, kept)  # the first sentence of each
+            self._count_stations(lines, fr.pair_line - 1, {}, checksum_only=fr.pair_line)
+        return rest_index, frames
 
     def _pending_pair_keys(self) -> IntArray | None:
         """Keys of the two-sentence messages being assembled (the fast path leaves those alone).
@@ -354,7 +391,13 @@ class AisDecoder:
                 rows["t"][hit] = times[k[hit]]
         return stations
 
-    def _count_stations(self, lines: LineBuffer, line: IntArray, trailer_station: dict[int, str]) -> None:
+    def _count_stations(
+        self,
+        lines: LineBuffer,
+        line: IntArray,
+        trailer_station: dict[int, str],
+        checksum_only: IntArray | None = None,
+    ) -> None:
         """The receiving station of each message (tag block ``s:``, trailer, else the feed), and tag checksums.
 
         Same counts as the general path's :func:`~mdacentre.nmea.parse_tag_block`, read from the
@@ -368,16 +411,25 @@ class AisDecoder:
         lb = lines
         tagged = line[lb.buf[lb.starts[line]] == ord("\\")]
         self.heard_by[self._default_station] += len(line) - len(tagged)
+        if checksum_only is not None and len(checksum_only):
+            # lines that are no message of their own (second sentences): their tag checksums only
+            more = checksum_only[lb.buf[lb.starts[checksum_only]] == ord("\\")]
+            if len(more):
+                self.tag_checksum_mismatch += int(np.count_nonzero(~self._tag_blocks(lb, more).checksum_ok))
         if len(tagged) == 0:
             return
-        # the fast path only takes lines whose tag block is well formed and closed
-        s0 = lb.starts[tagged]
-        backslashes = lb.marks.backslashes
-        tb_end = backslashes[np.searchsorted(backslashes, s0 + 1)]
-        blocks = tag_blocks(lb.buf, s0, tb_end, lb.marks)
+        blocks = self._tag_blocks(lb, tagged)
         self.tag_checksum_mismatch += int(np.count_nonzero(~blocks.checksum_ok))
         for st, n in station_counts(lb.buf, blocks).items():
             self.heard_by[st.decode("ascii", "replace") or self._default_station] += n
+
+    @staticmethod
+    def _tag_blocks(lb: LineBuffer, tagged: IntArray) -> TagBlocks:
+        """The tag blocks of ``tagged`` lines (the fast path only takes well formed, closed ones)."""
+        s0 = lb.starts[tagged]
+        backslashes = lb.marks.backslashes
+        tb_end = backslashes[np.searchsorted(backslashes, s0 + 1)]
+        return tag_blocks(lb.buf, s0, tb_end, lb.marks)
 
     def flush(self, now: float) -> Batch:
         """Expire fragments older than ``fragment_timeout_s`` (counted as ``orphan_fragment``)."""

@@ -235,6 +235,7 @@ class FastResult:
     dual_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # second lines of the two-sentence messages decoded here (their first line is the one before)
     pair_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_key: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # fragment_number of each
     trailer_at: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # offset of each trailer's ','
 
     @property
@@ -453,10 +454,11 @@ def _decode_buffer(
     frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
     if pairs:
-        pair_statics, pair_line, pair_lines = _pairs(buf, frames, feed, pending_keys, marks)
+        pair_statics, pair_line, pair_lines, pair_key = _pairs(buf, frames, feed, pending_keys, marks)
         handled[pair_lines] = True
     else:
         pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
+        pair_key = pair_line
     frames = frames.select(frames.part == 0)
     trailer_line = frames.line[frames.trailer].astype(np.int64)
     trailer_at = frames.star[frames.trailer] + 3
@@ -502,36 +504,37 @@ def _decode_buffer(
         positions,
         handled,
         rejects,
-        pos_line,
-        other,
-        statics,
-        static_line,
-        ignored_line,
-        trailer_line,
-        np.asarray(buf[starts] == _DOLLAR),
-        dual_line,
-        pair_line,
-        trailer_at,
+        line=pos_line,
+        other_nmea=other,
+        statics=statics,
+        static_line=static_line,
+        ignored_line=ignored_line,
+        trailer_line=trailer_line,
+        dollar=np.asarray(buf[starts] == _DOLLAR),
+        dual_line=dual_line,
+        pair_line=pair_line,
+        pair_key=pair_key,
+        trailer_at=trailer_at,
     )
 
 
 def _pairs(
     buf: U8Array, frames: _Frames, feed: int, pending_keys: IntArray | None, marks: Marks
-) -> tuple[StaticArray, IntArray, IntArray]:
+) -> tuple[StaticArray, IntArray, IntArray, IntArray]:
     """Two-sentence type 5 messages on adjacent lines, decoded as the general path would.
 
     Only the plain case is taken: no tag block, no trailing fields, one-character sequence id and
     channel, part 1 directly followed by part 2 of the same talker, sequence id and channel,
     both checksums right, valid armour, 422 to 1008 bits. The key of a message the general path
     is still assembling (``pending_keys``, see :func:`pair_key`) is left to it. Returns the
-    static rows, the line of each (the second sentence, where the general path emits it) and
-    every line taken.
+    static rows, the line of each (the second sentence, where the general path emits it),
+    every line taken and the key of each (:func:`fragment_number`).
     """
     empty = np.zeros(0, dtype=np.int64)
     plain = (frames.part > 0) & ~frames.tagged & ~frames.trailer & (frames.key >= 0)
     j = np.flatnonzero(plain[:-1] & plain[1:])
     if len(j) == 0:
-        return empty_statics(0), empty, empty
+        return empty_statics(0), empty, empty, empty
     j = j[(frames.part[j] == 1) & (frames.part[j + 1] == 2) & (frames.line[j + 1] == frames.line[j] + 1)]
     j = j[frames.key[j] == frames.key[j + 1]]
     if pending_keys is not None and len(pending_keys):
@@ -542,13 +545,13 @@ def _pairs(
     bits = (frames.length[j] + frames.length[j + 1]) * 6 - frames.fill[j + 1]
     j = j[(bits >= int(StaticLayout.TYPE5)) & (bits <= _MAX_BITS) & (frames.length[j] < _STATIC_CHARS)]
     if len(j) == 0:
-        return empty_statics(0), empty, empty
+        return empty_statics(0), empty, empty, empty
     a, b = frames.select(j), frames.select(j + 1)
     six_a, ok_a = _payload_sixbits(buf, a, _STATIC_CHARS, marks)
     six_b, ok_b = _payload_sixbits(buf, b, _STATIC_CHARS, marks)
     good = ok_a & ok_b & _checksum_ok(buf, a) & _checksum_ok(buf, b)
     if not good.any():
-        return empty_statics(0), empty, empty
+        return empty_statics(0), empty, empty, empty
     six_a, six_b, len_a = six_a[good], six_b[good], a.length[good]
     col = np.arange(_STATIC_CHARS)[None, :]
     from_b = col >= len_a[:, None]
@@ -556,7 +559,21 @@ def _pairs(
     six = np.where(from_b, six_b[rows, np.clip(col - len_a[:, None], 0, _STATIC_CHARS - 1)], six_a)
     statics = decode_static_fields(StaticLayout.TYPE5, SixBits(six.astype(np.uint8)), a.time[good], feed)
     taken = np.concatenate([a.line[good], b.line[good]]).astype(np.int64)
-    return statics, b.line[good].astype(np.int64), taken
+    return statics, b.line[good].astype(np.int64), taken, a.key[good]
+
+
+def fragment_number(key: tuple[object, ...]) -> int:
+    """The number the fast path gives the general path's key of a two-sentence message (-1: none).
+
+    Keys are ``(source, talker, channel, seq_id, count)``, or ``("g", group_id, total, seq_id)``
+    for tag-block groups. Only source-less keys of two sentences can be fast pairs (see
+    :func:`pair_key`); every other key gets -1, which no fast pair has.
+    """
+    if len(key) == 5 and key[0] == "" and key[4] == 2:
+        talker, channel, seq = key[1], key[2], key[3]
+        if isinstance(talker, bytes) and isinstance(channel, bytes) and isinstance(seq, bytes):
+            return pair_key(talker, seq, channel)
+    return -1
 
 
 def pair_key(address: bytes, seq: bytes, channel: bytes) -> int:

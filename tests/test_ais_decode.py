@@ -491,8 +491,11 @@ def test_header_scope_ends_at_any_next_line_with_or_without_fast_path() -> None:
         [[T5_1], [T5_2, T5_1, T5_2]],  # the waiting message completes, then a whole pair
         [[T5_1, T5_2, T5_2]],  # a pair, then a part 2 alone
         [[T5_1, T5_1.replace("AIVDM", "AIVDO"), T5_2]],  # VDM and VDO parts never pair
+        [[T5_1, POS, T5_1, T5_2, T5_2]],  # a waiting part 1 in the same chunk is orphaned by the pair
+        [[T5_2, POS, T5_1, T5_2]],  # a lone part 2 waits; the next part 1 completes it
+        [[T5_1, POS, T5_1, T5_2], [T5_2]],
     ],
-    ids=["collision", "completion", "lone-part-2", "vdm-vdo"],
+    ids=["collision", "completion", "lone-part-2", "vdm-vdo", "same-chunk-part-1", "same-chunk-part-2", "then-part-2"],
 )
 def test_two_sentence_pairs_follow_the_general_path(chunks: list[list[str]]) -> None:
     fast, slow = AisDecoder(), AisDecoder(fast=False)
@@ -503,6 +506,8 @@ def test_two_sentence_pairs_follow_the_general_path(chunks: list[list[str]]) -> 
         assert len(a.statics) == len(b.statics)
         for name in a.statics.dtype.names or ():
             np.testing.assert_array_equal(a.statics[name], b.statics[name], err_msg=name)
+    fast.flush(1e6)
+    slow.flush(1e6)
     assert fast.outcomes == slow.outcomes and fast.outcomes["message"] >= 1
 
 
