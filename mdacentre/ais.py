@@ -80,7 +80,6 @@ from .fastais import (
     TagBlocks,
     decode_lines_fast,
     fragment_number,
-    pair_key,
     station_counts,
     tag_blocks,
     trailer_times,
@@ -343,15 +342,16 @@ class AisDecoder:
             gone = fr.pair_line[drop]
             keep = ~np.isin(fr.static_line, gone)
             fr.statics, fr.static_line = take_rows(fr.statics, keep), fr.static_line[keep]
-            fr.pair_line, fr.pair_key = fr.pair_line[~drop], fr.pair_key[~drop]
+            back = fr.pair_first[drop]
+            fr.pair_line, fr.pair_first, fr.pair_key = fr.pair_line[~drop], fr.pair_first[~drop], fr.pair_key[~drop]
             self.fast_lines -= 2 * len(gone)
-            rest_index = sorted(rest_index + (gone - 1).tolist() + gone.tolist())
+            rest_index = sorted(rest_index + back.tolist() + gone.tolist())
             frames = frame_lines([lines[i] for i in rest_index])
         kept = len(fr.pair_line)
         if kept:
             self.outcomes[Outcome.MESSAGE] += kept
             self._count(out, Outcome.FRAGMENT, kept)  # the first sentence of each
-            self._count_stations(lines, fr.pair_line - 1, {}, checksum_only=fr.pair_line)
+            self._count_stations(lines, fr.pair_first, {}, checksum_only=fr.pair_line)
         return rest_index, frames
 
     def _pending_pair_keys(self) -> IntArray | None:
@@ -362,8 +362,8 @@ class AisDecoder:
         """
         if len(self._pending) >= MAX_PENDING - 1:
             return None
-        keys = [pair_key(k[1], k[3], k[2]) for k in self._pending if len(k) == 5 and k[0] == "" and k[4] == 2]
-        return np.asarray(keys, dtype=np.int64)
+        keys = [fragment_number(k) for k in self._pending]
+        return np.asarray([k for k in keys if k >= 0], dtype=np.int64)
 
     @staticmethod
     def _apply_trailers(lines: LineBuffer, fr: FastResult) -> dict[int, str]:
@@ -410,7 +410,8 @@ class AisDecoder:
             line = line[~np.isin(line, np.fromiter(trailer_station, dtype=np.int64))]
         lb = lines
         tagged = line[lb.buf[lb.starts[line]] == ord("\\")]
-        self.heard_by[self._default_station] += len(line) - len(tagged)
+        if len(line) > len(tagged):
+            self.heard_by[self._default_station] += len(line) - len(tagged)
         if checksum_only is not None and len(checksum_only):
             # lines that are no message of their own (second sentences): their tag checksums only
             more = checksum_only[lb.buf[lb.starts[checksum_only]] == ord("\\")]

@@ -49,6 +49,7 @@ from mdacentre.batch import (
 )
 from mdacentre.faststatic import SixBits, StaticLayout, decode_static_fields, dual_positions
 from mdacentre.metrics import Reject
+from mdacentre.nmea import MAX_FRAGMENTS as _MAX_FRAGMENTS
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -233,8 +234,9 @@ class FastResult:
     dollar: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # lines starting with '$'
     # lines of type 19 and 21 messages: each made one position row and one static row
     dual_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    # second lines of the two-sentence messages decoded here (their first line is the one before)
+    # second lines of the two-sentence messages decoded here (their first lines: pair_first)
     pair_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_first: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # line of each first sentence
     pair_key: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # fragment_number of each
     trailer_at: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # offset of each trailer's ','
 
@@ -454,11 +456,12 @@ def _decode_buffer(
     frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
     if pairs:
-        pair_statics, pair_line, pair_lines, pair_key = _pairs(buf, frames, feed, pending_keys, marks)
-        handled[pair_lines] = True
+        pair_statics, pair_line, pair_first, pair_key = _pairs(buf, frames, feed, pending_keys, marks)
+        handled[pair_line] = True
+        handled[pair_first] = True
     else:
         pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
-        pair_key = pair_line
+        pair_first = pair_key = pair_line
     frames = frames.select(frames.part == 0)
     trailer_line = frames.line[frames.trailer].astype(np.int64)
     trailer_at = frames.star[frames.trailer] + 3
@@ -513,6 +516,7 @@ def _decode_buffer(
         dollar=np.asarray(buf[starts] == _DOLLAR),
         dual_line=dual_line,
         pair_line=pair_line,
+        pair_first=pair_first,
         pair_key=pair_key,
         trailer_at=trailer_at,
     )
@@ -521,32 +525,43 @@ def _decode_buffer(
 def _pairs(
     buf: U8Array, frames: _Frames, feed: int, pending_keys: IntArray | None, marks: Marks
 ) -> tuple[StaticArray, IntArray, IntArray, IntArray]:
-    """Two-sentence type 5 messages on adjacent lines, decoded as the general path would.
+    """Two-sentence type 5 messages, decoded as the general path would.
 
-    Only the plain case is taken: no tag block, no trailing fields, one-character sequence id and
-    channel, part 1 directly followed by part 2 of the same talker, sequence id and channel,
-    both checksums right, valid armour, 422 to 1008 bits. The key of a message the general path
-    is still assembling (``pending_keys``, see :func:`pair_key`) is left to it. Returns the
-    static rows, the line of each (the second sentence, where the general path emits it),
-    every line taken and the key of each (:func:`fragment_number`).
+    Only the plain case is taken: no trailing fields, one-character sequence id and channel,
+    a part 1 whose next fragment of the same key is a part 2 (the key as the general path keys
+    fragments as the general path keys fragments
+    (tag-block group, else source, else talker; with sequence id and channel: see
+    :func:`fragment_number`), both checksums right, valid armour, 422 to 1008 bits. The key of
+    a message the general path is still assembling (``pending_keys``) is left to it. Returns the
+    static rows, the line of each (the second sentence, where the general path emits it), the
+    line of each first sentence and the key of each (:func:`fragment_number`). Fragments of a
+    key that stay unpaired go to the general path, and then so do the pairs of that key
+    (``AisDecoder._settle_pairs``).
     """
     empty = np.zeros(0, dtype=np.int64)
-    plain = (frames.part > 0) & ~frames.tagged & ~frames.trailer & (frames.key >= 0)
-    j = np.flatnonzero(plain[:-1] & plain[1:])
-    if len(j) == 0:
+    cand = np.flatnonzero((frames.part > 0) & ~frames.trailer & (frames.key >= 0))
+    if len(cand) < 2:
         return empty_statics(0), empty, empty, empty
-    j = j[(frames.part[j] == 1) & (frames.part[j + 1] == 2) & (frames.line[j + 1] == frames.line[j] + 1)]
-    j = j[frames.key[j] == frames.key[j + 1]]
+    # fragments by key, each key's in line order: a part 1 and the next fragment of its key, a part 2
+    by_key = cand[np.argsort(frames.key[cand], kind="stable")]
+    key, part = frames.key[by_key], frames.part[by_key]
+    hit = (key[:-1] == key[1:]) & (part[:-1] == 1) & (part[1:] == 2)
+    j, k = by_key[:-1][hit], by_key[1:][hit]
+    srt = np.argsort(j)
+    j, k = j[srt], k[srt]
     if pending_keys is not None and len(pending_keys):
-        j = j[~np.isin(frames.key[j], pending_keys)]
+        keep = ~np.isin(frames.key[j], pending_keys)
+        j, k = j[keep], k[keep]
     values, valid = _armor_tables()
     first = buf[frames.payload[j]]
-    j = j[valid[first] & (values[first] == 5)]
-    bits = (frames.length[j] + frames.length[j + 1]) * 6 - frames.fill[j + 1]
-    j = j[(bits >= int(StaticLayout.TYPE5)) & (bits <= _MAX_BITS) & (frames.length[j] < _STATIC_CHARS)]
+    keep = valid[first] & (values[first] == 5)
+    j, k = j[keep], k[keep]
+    bits = (frames.length[j] + frames.length[k]) * 6 - frames.fill[k]
+    keep = (bits >= int(StaticLayout.TYPE5)) & (bits <= _MAX_BITS) & (frames.length[j] < _STATIC_CHARS)
+    j, k = j[keep], k[keep]
     if len(j) == 0:
         return empty_statics(0), empty, empty, empty
-    a, b = frames.select(j), frames.select(j + 1)
+    a, b = frames.select(j), frames.select(k)
     six_a, ok_a = _payload_sixbits(buf, a, _STATIC_CHARS, marks)
     six_b, ok_b = _payload_sixbits(buf, b, _STATIC_CHARS, marks)
     good = ok_a & ok_b & _checksum_ok(buf, a) & _checksum_ok(buf, b)
@@ -558,22 +573,82 @@ def _pairs(
     rows = np.arange(len(len_a))[:, None]
     six = np.where(from_b, six_b[rows, np.clip(col - len_a[:, None], 0, _STATIC_CHARS - 1)], six_a)
     statics = decode_static_fields(StaticLayout.TYPE5, SixBits(six.astype(np.uint8)), a.time[good], feed)
-    taken = np.concatenate([a.line[good], b.line[good]]).astype(np.int64)
-    return statics, b.line[good].astype(np.int64), taken, a.key[good]
+    return statics, b.line[good].astype(np.int64), a.line[good].astype(np.int64), a.key[good]
+
+
+_GROUP_SPACE = 1 << 61  # numbers of keys by tag-block group
+_SOURCE_SPACE = 1 << 60  # numbers of keys by tag-block source (a hash: equal keys, equal numbers)
+_SOURCE_MASK = (1 << 60) - 1
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MAX_SOURCE_BYTES = 24
 
 
 def fragment_number(key: tuple[object, ...]) -> int:
     """The number the fast path gives the general path's key of a two-sentence message (-1: none).
 
     Keys are ``(source, talker, channel, seq_id, count)``, or ``("g", group_id, total, seq_id)``
-    for tag-block groups. Only source-less keys of two sentences can be fast pairs (see
-    :func:`pair_key`); every other key gets -1, which no fast pair has.
+    for tag-block groups. Source-less keys number as :func:`pair_key`; group keys by group id
+    and sequence id; source keys by a hash of source, channel and sequence id (two keys with
+    one number are both left to the general path: a collision costs speed, never a result).
+    Keys no fast pair can have get -1.
     """
-    if len(key) == 5 and key[0] == "" and key[4] == 2:
-        talker, channel, seq = key[1], key[2], key[3]
-        if isinstance(talker, bytes) and isinstance(channel, bytes) and isinstance(seq, bytes):
+    if len(key) == 4 and key[0] == "g":
+        gid, total, seq = key[1], key[2], key[3]
+        if total != 2 or not isinstance(gid, int) or not isinstance(seq, bytes) or not 0 <= gid < 1 << 56:
+            return -1
+        if len(seq) > 1 or (seq and not seq.isdigit()):
+            return -1
+        return _GROUP_SPACE | (gid << 4) | (seq[0] - _ZERO if seq else 10)
+    if len(key) == 5 and key[4] == 2:
+        source, talker, channel, seq = key[0], key[1], key[2], key[3]
+        if not (isinstance(talker, bytes) and isinstance(channel, bytes) and isinstance(seq, bytes)):
+            return -1
+        if source == "":
             return pair_key(talker, seq, channel)
+        if isinstance(source, str):
+            h = _FNV_OFFSET
+            for byte in source.encode("ascii", "replace") + b"|" + channel + b"|" + seq:
+                h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+            return _SOURCE_SPACE | (h & _SOURCE_MASK)
     return -1
+
+
+def _source_numbers(
+    buf: U8Array,
+    src_start: IntArray,
+    src_len: IntArray,
+    c4: IntArray,
+    chan: IntArray,
+    c3: IntArray,
+    seq: IntArray,
+) -> IntArray:
+    """:func:`fragment_number` of source keys, for many frames at once (FNV-1a over the same bytes)."""
+    n = len(src_start)
+    chan_len = (chan > 0).astype(np.int64)  # one channel byte or none (longer ones: key -1 already)
+    seq_len = (seq < 10).astype(np.int64)  # one sequence digit or none
+    total = src_len + 1 + chan_len + 1 + seq_len
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    prime = np.uint64(_FNV_PRIME)
+    width = int(total.max(initial=0))
+    for j in range(width):
+        in_src = j < src_len
+        at_bar1 = j == src_len
+        in_chan = (j > src_len) & (j < src_len + 1 + chan_len)
+        at_bar2 = j == src_len + 1 + chan_len
+        byte = np.where(
+            in_src,
+            buf[np.minimum(src_start + j, len(buf) - 1)],
+            np.where(
+                at_bar1 | at_bar2,
+                ord("|"),
+                np.where(in_chan, buf[np.minimum(c4 + 1, len(buf) - 1)], buf[np.minimum(c3 + 1, len(buf) - 1)]),
+            ),
+        ).astype(np.uint64)
+        live = j < total
+        h = np.where(live, (h ^ byte) * prime, h)
+    out = (np.int64(_SOURCE_SPACE) | (h & np.uint64(_SOURCE_MASK)).astype(np.int64)).astype(np.int64)
+    return np.where(src_len <= _MAX_SOURCE_BYTES, out, -1)
 
 
 def pair_key(address: bytes, seq: bytes, channel: bytes) -> int:
@@ -771,6 +846,19 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
         tb = tag_blocks(buf, s0[has_tb], tb_end[has_tb], marks)
         ok[has_tb] &= tb.usable
         time[has_tb] = np.where(np.isnan(tb.time), receive_time, tb.time)
+        # the general path's key of a tagged fragment: its g: group, else its s: source (then the
+        # talker does not count), else the talker as for untagged lines
+        tagged_at = np.flatnonzero(has_tb)
+        two = two_part[tagged_at] & (key[tagged_at] >= 0)
+        by_group = two & (tb.group_total == 2) & (tb.group_id >= 0)
+        seq_code = seq[tagged_at]
+        key[tagged_at[by_group]] = _GROUP_SPACE | (tb.group_id[by_group] << 4) | seq_code[by_group]
+        by_source = two & ~by_group & (tb.source_len > 0)
+        if by_source.any():
+            rows = tagged_at[by_source]
+            key[rows] = _source_numbers(
+                buf, tb.source_start[by_source], tb.source_len[by_source], c4[rows], chan[rows], c3[rows], seq[rows]
+            )
     columns = (line, s, end, c5 + 1, length, fill_ch - _ZERO, c6 + 2, tail != end, part, key, has_tb)
     data = np.empty((len(_FRAME_FIELDS), len(s0)), dtype=np.int64)
     for k, col in enumerate(columns):
@@ -808,8 +896,9 @@ class TagBlocks:
     """Tag blocks ``\\key:value,...*hh\\`` read as :func:`mdacentre.nmea.parse_tag_block` reads them.
 
     One entry per block; ``usable`` is False for every block the fast path leaves to the general
-    path: malformed ones (which it refuses), and those with a ``g:`` group, a one-digit checksum,
-    a second ``*``, a repeated ``c:`` or ``s:``, or a ``c:`` that is not 1-13 digits.
+    path: malformed ones (which it refuses), and those with a one-digit checksum, a second ``*``,
+    a repeated ``c:``, ``s:`` or ``g:``, a ``c:`` that is not 1-13 digits, or a ``g:`` whose parts
+    are too long to read here.
     """
 
     usable: BoolArray
@@ -817,6 +906,8 @@ class TagBlocks:
     checksum_ok: BoolArray
     source_start: IntArray  # offset of the s: value, -1 without s:
     source_len: IntArray
+    group_total: IntArray  # g: total sentences, 0 without a valid g: (as nmea._parse_group keeps it)
+    group_id: IntArray  # g: group id, -1 without
 
 
 def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray, marks: Marks | None = None) -> TagBlocks:
@@ -850,8 +941,11 @@ def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray, marks: Marks | None
     is_c = (colon == item + 1) & (buf[item] == ord("c"))
     is_s = (colon == item + 1) & (buf[item] == ord("s"))
     is_g = (colon == item + 1) & (buf[item] == ord("g"))
-    usable &= np.bincount(owner, ~good_item | is_g, minlength=k) == 0
+    usable &= np.bincount(owner, ~good_item, minlength=k) == 0
     usable &= (np.bincount(owner, is_c, minlength=k) <= 1) & (np.bincount(owner, is_s, minlength=k) <= 1)
+    usable &= np.bincount(owner, is_g, minlength=k) <= 1
+    group_total, group_id, g_ok = _groups(buf, owner, item, item_end, is_g, k)
+    usable &= g_ok
     # c: digits, as seconds or milliseconds
     has_c = np.zeros(k, dtype=bool)
     v0 = np.zeros(k, dtype=np.int64)
@@ -884,7 +978,58 @@ def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray, marks: Marks | None
         actual = np.bitwise_xor.reduceat(buf, idx)[0::2]
         expected = hexv[buf[star[rows] + 1]] * 16 + hexv[buf[star[rows] + 2]]
         checksum_ok[rows] = actual.astype(np.int16) == expected
-    return TagBlocks(usable, np.where(has_c, seconds, np.nan), checksum_ok, src_start, src_len)
+    return TagBlocks(
+        usable, np.where(has_c, seconds, np.nan), checksum_ok, src_start, src_len, group_total, group_id
+    )
+
+
+_MAX_GROUP_DIGITS = (3, 3, 12)  # sentence number, total, group id: longer ones go to the general path
+
+
+def _groups(
+    buf: U8Array, owner: IntArray, item: IntArray, item_end: IntArray, is_g: BoolArray, k: int
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """``g:num-total-id`` per block as :func:`mdacentre.nmea._parse_group` keeps it.
+
+    Returns (total, id, readable): total 0 and id -1 where there is no group or it is ignored
+    (not three digit runs, or not 1 <= num <= total <= 9); readable is False where a part is
+    longer than read here.
+    """
+    total = np.zeros(k, dtype=np.int64)
+    gid = np.full(k, -1, dtype=np.int64)
+    readable = np.ones(k, dtype=bool)
+    g_items = np.flatnonzero(is_g)
+    if len(g_items) == 0:
+        return total, gid, readable
+    who = owner[g_items]
+    v0, v1 = item[g_items] + 2, item_end[g_items]
+    _, _, digit = _byte_class_tables()
+    values: list[IntArray] = []
+    well = np.ones(len(g_items), dtype=bool)
+    at = v0
+    for n, limit in enumerate(_MAX_GROUP_DIGITS):
+        # the run of digits from ``at``; it must end at a '-' (first two parts) or at the end
+        run = np.zeros(len(g_items), dtype=np.int64)
+        open_ = np.ones(len(g_items), dtype=bool)
+        value = np.zeros(len(g_items), dtype=np.int64)
+        for j in range(limit + 1):
+            byte = buf[np.minimum(at + j, len(buf) - 1)]
+            step = open_ & (at + j < v1) & digit[byte]
+            value = np.where(step, value * 10 + byte.astype(np.int64) - _ZERO, value)
+            run += step
+            open_ &= step
+        stop = at + run
+        end_ok = (stop < v1) & (buf[np.minimum(stop, len(buf) - 1)] == ord("-")) if n < 2 else stop == v1
+        readable[who[(run > limit)]] = False
+        well &= (run >= 1) & (run <= limit) & end_ok
+        values.append(value)
+        at = stop + 1
+    num, tot, ident = values
+    # anything else in the value (a fourth part, other bytes) leaves the group ignored, as the general path does
+    valid = well & (num >= 1) & (num <= tot) & (tot <= _MAX_FRAGMENTS)
+    total[who[valid]] = tot[valid]
+    gid[who[valid]] = ident[valid]
+    return total, gid, readable
 
 
 _MAX_TRAILER_DIGITS = 15

@@ -648,3 +648,65 @@ def test_extended_class_b_alike_with_and_without_fast_path(nbits: int) -> None:
         assert len(got) == len(want)
         for col in want.dtype.names or ():
             np.testing.assert_array_equal(got[col], want[col], err_msg=col)
+
+
+def _tb(fields: str, sentence: str, good: bool = True) -> str:
+    """A sentence behind a tag block (with a wrong tag checksum unless ``good``)."""
+    digits = xor_checksum(fields.encode()) if good else 0
+    return f"\\{fields}*{digits:02X}\\" + nmea(sentence).decode()
+
+
+T5_1B = T5_1.replace(",3,A,", ",4,B,")
+T5_2B = T5_2.replace(",3,A,", ",4,B,")
+
+
+@pytest.mark.parametrize(
+    "seq",
+    [
+        # exactEarth: the second sentence carries only its group
+        [_tb("g:1-2-3985,s:rEV02,c:1334337317", T5_1), _tb("g:2-2-3985", T5_2)],
+        # interleaved: a single sentence and another group between the parts
+        [
+            _tb("g:1-2-11,s:A,c:1334337317", T5_1),
+            _tb("s:B,c:1334337318", POS),
+            _tb("g:1-2-12,s:B,c:1334337318", T5_1B),
+            _tb("g:2-2-11,s:A", T5_2),
+            _tb("g:2-2-12,s:B", T5_2B, good=False),
+        ],
+        # by source: the same source pairs across talkers and VDM/VDO; another source does not
+        [_tb("s:S1,c:1334337317", T5_1), _tb("s:S2,c:1334337318", T5_2), _tb("s:S1,c:1334337319", T5_2)],
+        [_tb("s:S1,c:1334337317", T5_1), _tb("s:S1,c:1334337319", T5_2.replace("AIVDM", "BSVDO"))],
+        # a group id reused: the waiting part 1 is orphaned
+        [_tb("g:1-2-7", T5_1), _tb("g:1-2-7", T5_1), _tb("g:2-2-7", T5_2)],
+        # a malformed or mismatched group falls back to the source
+        [_tb("g:1-2--7,s:S1", T5_1), _tb("g:2-2-x,s:S1", T5_2)],
+        [_tb("g:1-3-7,s:S1", T5_1), _tb("g:2-3-7,s:S1", T5_2)],
+        # a group on one part only: different keys
+        [_tb("g:1-2-7,s:S1", T5_1), _tb("s:S1", T5_2)],
+        # tagged without source, and untagged: the talker keys both
+        [_tb("c:1334337317", T5_1), nmea(T5_2).decode()],
+    ],
+    ids=["exacteearth", "interleaved", "source", "source-talkers", "reused-group", "bad-group", "group-of-3",
+         "group-on-one", "no-source"],
+)
+def test_tagged_two_sentence_messages_alike_with_and_without_fast_path(seq: list[str]) -> None:
+    fast, slow = AisDecoder(), AisDecoder(fast=False)
+    data = "\n".join(seq).encode()
+    a, b = fast.decode(data, 10.0), slow.decode(data, 10.0)
+    assert a.rejects == b.rejects
+    for got, want in ((a.positions, b.positions), (a.statics, b.statics)):
+        assert len(got) == len(want)
+        for name in want.dtype.names or ():
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    fast.flush(1e6)
+    slow.flush(1e6)
+    assert fast.outcomes == slow.outcomes
+    assert fast.heard_by == slow.heard_by and fast.tag_checksum_mismatch == slow.tag_checksum_mismatch
+
+
+def test_exacteearth_pairs_take_the_fast_path() -> None:
+    seq = [_tb("g:1-2-3985,s:rEV02,c:1334337317", T5_1), _tb("s:rEV02,c:1334337317", POS), _tb("g:2-2-3985", T5_2)]
+    dec = AisDecoder()
+    batch = dec.decode("\n".join(seq).encode(), 10.0)
+    assert dec.fast_lines == 3 and len(batch.statics) == 1 and batch.statics["t"][0] == 1334337317.0
+    assert dec.heard_by == {"rEV02": 2}

@@ -145,12 +145,12 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     pairs = result.pair_line  # second sentences of two-sentence type 5 messages
     single_statics = result.static_line[~np.isin(result.static_line, pairs)]
     assert all(pyais_type(lines[i]) in (5, 19, 21, 24) for i in single_statics.tolist())
-    for i in pairs.tolist():
-        assert int(pyais.decode(sentence_part(lines[i - 1]), sentence_part(lines[i])).msg_type) == 5
+    for i, j in zip(result.pair_first.tolist(), pairs.tolist(), strict=True):
+        assert i < j and int(pyais.decode(sentence_part(lines[i]), sentence_part(lines[j])).msg_type) == 5
     assert all(pyais_type(lines[i]) in (19, 21) for i in result.dual_line.tolist())  # a position and a static row
     assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 19, 21, 24) for i in result.ignored_line.tolist())
     statics_only = result.static_line[~np.isin(result.static_line, result.dual_line)]
-    taken = np.concatenate([statics_only, pairs - 1, result.ignored_line])
+    taken = np.concatenate([statics_only, result.pair_first, result.ignored_line])
     not_positions = {lines[i] for i in taken.tolist()}
     decoded = [line for line in good if line not in not_positions]
     assert len(result.positions) == len(decoded)
@@ -298,7 +298,6 @@ def test_lines_left_to_the_general_path() -> None:
         with_checksum("!AIVDM,1,1,,B,,0"),  # empty payload
         with_checksum("!AIVDM,1,1,,A,37P8OL2<01Ch,0"),  # type 3 too short for every field
         body[: body.index(b"*")],  # no checksum
-        tag_block("g:1-2-42,c:1334337317") + body,  # tag-block group
         tag_block("c:13343373x7") + body,  # malformed time
         b"$PGHP,1,2008,5,9,0,0,0,10,338,2,,1,09*17",
         body,  # belongs to the Gatehouse header above
@@ -310,6 +309,9 @@ def test_lines_left_to_the_general_path() -> None:
     assert len(result.positions) == 0 and result.rejects == {}
     follows = decode_lines_fast([body, body], RECEIVE_TIME, first_follows_gatehouse=True)
     assert follows.handled.tolist() == [False, True]
+    # a group on a single sentence means nothing to the general path either: the fast path takes it
+    grouped = decode_lines_fast([tag_block("g:1-2-42,c:1334337317") + body], RECEIVE_TIME)
+    assert grouped.handled.tolist() == [True] and grouped.positions["t"].tolist() == [1334337317.0]
 
 
 def test_uscg_trailing_fields_are_accepted() -> None:
