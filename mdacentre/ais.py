@@ -298,7 +298,7 @@ class AisDecoder:
         not_single = np.concatenate([fr.dual_line, fr.pair_line])
         static_only = fr.static_line[~np.isin(fr.static_line, not_single)] if len(not_single) else fr.static_line
         # stations as the general path counts them: every complete message, bad values too
-        self._count_stations(lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station)
+        self._count_stations(lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station, fr=fr)
         if n_bad:
             bad_lines = line[bad]
             fr.positions, fr.line = take_rows(pos, ~bad), line[~bad]
@@ -351,7 +351,7 @@ class AisDecoder:
         if kept:
             self.outcomes[Outcome.MESSAGE] += kept
             self._count(out, Outcome.FRAGMENT, kept)  # the first sentence of each
-            self._count_stations(lines, fr.pair_first, {}, checksum_only=fr.pair_line)
+            self._count_stations(lines, fr.pair_first, {}, checksum_only=fr.pair_line, fr=fr)
         return rest_index, frames
 
     def _pending_pair_keys(self) -> IntArray | None:
@@ -397,6 +397,7 @@ class AisDecoder:
         line: IntArray,
         trailer_station: dict[int, str],
         checksum_only: IntArray | None = None,
+        fr: FastResult | None = None,
     ) -> None:
         """The receiving station of each message (tag block ``s:``, trailer, else the feed), and tag checksums.
 
@@ -416,17 +417,19 @@ class AisDecoder:
             # lines that are no message of their own (second sentences): their tag checksums only
             more = checksum_only[lb.buf[lb.starts[checksum_only]] == ord("\\")]
             if len(more):
-                self.tag_checksum_mismatch += int(np.count_nonzero(~self._tag_blocks(lb, more).checksum_ok))
+                self.tag_checksum_mismatch += int(np.count_nonzero(~self._tag_blocks(lb, more, fr).checksum_ok))
         if len(tagged) == 0:
             return
-        blocks = self._tag_blocks(lb, tagged)
+        blocks = self._tag_blocks(lb, tagged, fr)
         self.tag_checksum_mismatch += int(np.count_nonzero(~blocks.checksum_ok))
         for st, n in station_counts(lb.buf, blocks).items():
             self.heard_by[st.decode("ascii", "replace") or self._default_station] += n
 
     @staticmethod
-    def _tag_blocks(lb: LineBuffer, tagged: IntArray) -> TagBlocks:
+    def _tag_blocks(lb: LineBuffer, tagged: IntArray, fr: FastResult | None = None) -> TagBlocks:
         """The tag blocks of ``tagged`` lines (the fast path only takes well formed, closed ones)."""
+        if fr is not None and fr.tags is not None:  # read while framing
+            return fr.tags.take(np.searchsorted(fr.tag_line, tagged))
         s0 = lb.starts[tagged]
         backslashes = lb.marks.backslashes
         tb_end = backslashes[np.searchsorted(backslashes, s0 + 1)]

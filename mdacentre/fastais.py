@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 
 import numpy as np
@@ -239,6 +239,9 @@ class FastResult:
     pair_first: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # line of each first sentence
     pair_key: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # fragment_number of each
     trailer_at: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # offset of each trailer's ','
+    # the tag blocks read while framing, and their lines (ascending): read once per chunk
+    tag_line: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tags: TagBlocks | None = None
 
     @property
     def unhandled_indices(self) -> IntArray:
@@ -453,7 +456,7 @@ def _decode_buffer(
     handled = np.zeros(n, dtype=bool)
     marks = marks if marks is not None else Marks(buf)
     cand = _candidates(buf, starts, ends, follows_gh)
-    frames = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
+    frames, tag_line, tags = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
     if pairs:
         pair_statics, pair_line, pair_first, pair_key = _pairs(buf, frames, feed, pending_keys, marks)
@@ -519,6 +522,8 @@ def _decode_buffer(
         pair_first=pair_first,
         pair_key=pair_key,
         trailer_at=trailer_at,
+        tag_line=tag_line,
+        tags=tags,
     )
 
 
@@ -789,7 +794,9 @@ def _next_at_or_after(positions: IntArray, at: IntArray, beyond: int) -> IntArra
     return padded[np.searchsorted(positions, at)]
 
 
-def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float, marks: Marks) -> _Frames:
+def _frame(
+    buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_time: float, marks: Marks
+) -> tuple[_Frames, IntArray, TagBlocks | None]:
     """Check the sentence structure and return the offsets of the lines that pass."""
     beyond = _sentinel(buf)
     ok = np.ones(len(s0), dtype=bool)
@@ -842,6 +849,7 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
     if extra.any():
         ok[extra] &= _printable(buf, s0[extra], end[extra])
     time = np.full(len(s0), receive_time, dtype=np.float64)
+    tb: TagBlocks | None = None
     if has_tb.any():
         tb = tag_blocks(buf, s0[has_tb], tb_end[has_tb], marks)
         ok[has_tb] &= tb.usable
@@ -864,7 +872,7 @@ def _frame(buf: U8Array, line: IntArray, s0: IntArray, end: IntArray, receive_ti
     for k, col in enumerate(columns):
         data[k] = col
     keep = np.flatnonzero(ok)
-    return _Frames(data[:, keep], time[keep])
+    return _Frames(data[:, keep], time[keep]), line[has_tb], tb
 
 
 def _printable(buf: U8Array, s0: IntArray, end: IntArray) -> BoolArray:
@@ -908,6 +916,9 @@ class TagBlocks:
     source_len: IntArray
     group_total: IntArray  # g: total sentences, 0 without a valid g: (as nmea._parse_group keeps it)
     group_id: IntArray  # g: group id, -1 without
+
+    def take(self, index: IntArray) -> TagBlocks:
+        return TagBlocks(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
 def tag_blocks(buf: U8Array, s0: IntArray, tb_end: IntArray, marks: Marks | None = None) -> TagBlocks:
