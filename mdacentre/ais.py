@@ -79,11 +79,9 @@ from .fastais import (
     FastResult,
     IntArray,
     LineBuffer,
-    TagBlocks,
     decode_lines_fast,
     fragment_number,
     station_counts,
-    tag_blocks,
     trailer_times,
 )
 from .faststatic import StaticLayout, decode_statics, leading_bytes
@@ -300,7 +298,7 @@ class AisDecoder:
         not_single = np.concatenate([fr.dual_line, fr.pair_line])
         static_only = fr.static_line[~np.isin(fr.static_line, not_single)] if len(not_single) else fr.static_line
         # stations as the general path counts them: every complete message, bad values too
-        self._count_stations(lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station, fr=fr)
+        self._count_stations(fr, lines, np.concatenate([line, static_only, fr.ignored_line]), trailer_station)
         if n_bad:
             bad_lines = line[bad]
             fr.positions, fr.line = take_rows(pos, ~bad), line[~bad]
@@ -353,7 +351,7 @@ class AisDecoder:
         if kept:
             self.outcomes[Outcome.MESSAGE] += kept
             self._count(out, Outcome.FRAGMENT, kept)  # the first sentence of each
-            self._count_stations(lines, fr.pair_first, {}, checksum_only=fr.pair_line, fr=fr)
+            self._count_stations(fr, lines, fr.pair_first, {}, checksum_only=fr.pair_line)
         return rest_index, frames
 
     def _pending_pair_keys(self) -> IntArray | None:
@@ -395,47 +393,38 @@ class AisDecoder:
 
     def _count_stations(
         self,
+        fr: FastResult,
         lines: LineBuffer,
         line: IntArray,
         trailer_station: dict[int, str],
         checksum_only: IntArray | None = None,
-        fr: FastResult | None = None,
     ) -> None:
         """The receiving station of each message (tag block ``s:``, trailer, else the feed), and tag checksums.
 
-        Same counts as the general path's :func:`~mdacentre.nmea.parse_tag_block`, read from the
-        chunk's buffer by :func:`~mdacentre.fastais.tag_blocks` without a loop per line.
+        Same counts as the general path's :func:`~mdacentre.nmea.parse_tag_block`, from the tag
+        blocks the fast path read while framing (``checksum_only``: second sentences, whose tag
+        checksums count but which are no message of their own).
         """
         if trailer_station:
             named = [trailer_station[i] for i in line.tolist() if i in trailer_station]
             for name, n in Counter(named).items():
                 self.heard_by[name] += n
             line = line[~np.isin(line, np.fromiter(trailer_station, dtype=np.int64))]
-        lb = lines
-        tagged = line[lb.buf[lb.starts[line]] == ord("\\")]
+        tagged = line[lines.buf[lines.starts[line]] == ord("\\")]
         if len(line) > len(tagged):
             self.heard_by[self._default_station] += len(line) - len(tagged)
+        if fr.tags is None:  # no line of the chunk has a tag block
+            return
         if checksum_only is not None and len(checksum_only):
-            # lines that are no message of their own (second sentences): their tag checksums only
-            more = checksum_only[lb.buf[lb.starts[checksum_only]] == ord("\\")]
-            if len(more):
-                self.tag_checksum_mismatch += int(np.count_nonzero(~self._tag_blocks(lb, more, fr).checksum_ok))
+            more = checksum_only[lines.buf[lines.starts[checksum_only]] == ord("\\")]
+            ok = fr.tags.take(np.searchsorted(fr.tag_line, more)).checksum_ok
+            self.tag_checksum_mismatch += int(np.count_nonzero(~ok))
         if len(tagged) == 0:
             return
-        blocks = self._tag_blocks(lb, tagged, fr)
+        blocks = fr.tags.take(np.searchsorted(fr.tag_line, tagged))
         self.tag_checksum_mismatch += int(np.count_nonzero(~blocks.checksum_ok))
-        for st, n in station_counts(lb.buf, blocks).items():
+        for st, n in station_counts(lines.buf, blocks).items():
             self.heard_by[st.decode("ascii", "replace") or self._default_station] += n
-
-    @staticmethod
-    def _tag_blocks(lb: LineBuffer, tagged: IntArray, fr: FastResult | None = None) -> TagBlocks:
-        """The tag blocks of ``tagged`` lines (the fast path only takes well formed, closed ones)."""
-        if fr is not None and fr.tags is not None:  # read while framing
-            return fr.tags.take(np.searchsorted(fr.tag_line, tagged))
-        s0 = lb.starts[tagged]
-        backslashes = lb.marks.backslashes
-        tb_end = backslashes[np.searchsorted(backslashes, s0 + 1)]
-        return tag_blocks(lb.buf, s0, tb_end, lb.marks)
 
     def flush(self, now: float) -> Batch:
         """Expire fragments older than ``fragment_timeout_s`` (counted as ``orphan_fragment``)."""
