@@ -463,6 +463,9 @@ def test_reconnects_after_server_restart(page: tuple[Any, Watch]) -> None:
     pg.wait_for_function("() => !mdaMap.connected()", timeout=10000)
     pg.wait_for_selector(".conn-bad", timeout=10000)
     assert "LINK DOWN" in pg.inner_text("#conn")
+    # while retrying, the status never looks like a fresh start: sampled across several retries
+    seen = {pg.inner_text("#conn").split(" ·")[0] for _ in range(12) if pg.wait_for_timeout(250) is None}
+    assert seen == {"LINK DOWN"}, seen
     state.remove_tracks([plane["key"]])  # the picture changed while the link was down
     s2 = serve(state, port)
     try:

@@ -841,7 +841,10 @@
       return;
     }
     link.ws = ws;
-    setConn('conn-wait', 'CONNECTING');
+    // after a lost link (or a failed first try) the status stays LINK DOWN until the feed is LIVE
+    // again: a watch officer must not read a retry as a fresh start
+    if (link.attempt > 0) setConn('conn-bad', 'LINK DOWN · reconnecting');
+    else setConn('conn-wait', 'CONNECTING');
     ws.onopen = function () {
       link.attempt = 0;
       link.connected = true;
