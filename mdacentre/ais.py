@@ -276,10 +276,6 @@ class AisDecoder:
             receive_time,
             self.feed,
             first_follows_gatehouse=not math.isnan(self._header_time),
-            pending_keys=pending
-            if (pending := self._pending_pair_keys()) is not None
-            else np.zeros(0, np.int64),
-            pairs=pending is not None,
         )
         trailer_station = self._apply_trailers(lines, fr)
         pos, line = fr.positions, fr.line
@@ -320,9 +316,10 @@ class AisDecoder:
     ) -> tuple[list[int], list[Frame]]:
         """Keep the two-sentence messages the fast path paired only where pairing them apart changes nothing.
 
-        A pair is kept when no fragment left to the general path in this chunk has its key (the
-        general path, reading line by line, would have orphaned or completed across them);
-        otherwise both its lines go back to the general path. Kept pairs are counted here: one
+        A pair is kept when no fragment left to the general path in this chunk, and no message it
+        is still assembling from earlier chunks, has its key (the general path, reading line by
+        line, would have orphaned or completed across them); otherwise both its lines go back to
+        the general path, as do all pairs when its table of waiting messages could fill up. Kept pairs are counted here: one
         message, one fragment, the station of the first sentence, the tag checksums of both.
         Returns the general path's lines and their frames.
         """
@@ -337,7 +334,8 @@ class AisDecoder:
         if len(self._pending) + len(rest_keys) >= MAX_PENDING - 1:
             drop = np.ones(len(fr.pair_line), dtype=bool)  # the general path may evict: leave it all
         else:
-            drop = np.isin(fr.pair_key, np.asarray(rest_keys, dtype=np.int64))
+            taken = rest_keys + [fragment_number(k) for k in self._pending]
+            drop = np.isin(fr.pair_key, np.asarray(taken, dtype=np.int64))
         if drop.any():
             gone = fr.pair_line[drop]
             keep = ~np.isin(fr.static_line, gone)
@@ -353,17 +351,6 @@ class AisDecoder:
             self._count(out, Outcome.FRAGMENT, kept)  # the first sentence of each
             self._count_stations(fr, lines, fr.pair_first, {}, checksum_only=fr.pair_line)
         return rest_index, frames
-
-    def _pending_pair_keys(self) -> IntArray | None:
-        """Keys of the two-sentence messages being assembled (the fast path leaves those alone).
-
-        None when the table of pending messages is (nearly) full: the general path would evict
-        one on the next new message, so the fast path pairs nothing then.
-        """
-        if len(self._pending) >= MAX_PENDING - 1:
-            return None
-        keys = [fragment_number(k) for k in self._pending]
-        return np.asarray([k for k in keys if k >= 0], dtype=np.int64)
 
     @staticmethod
     def _apply_trailers(lines: LineBuffer, fr: FastResult) -> dict[int, str]:

@@ -298,8 +298,6 @@ def decode_lines_fast(
     feed: int = 0,
     *,
     first_follows_gatehouse: bool = False,
-    pending_keys: IntArray | None = None,
-    pairs: bool = True,
 ) -> FastResult:
     """Decode the common AIS position reports of ``lines`` in one vectorised pass.
 
@@ -312,7 +310,7 @@ def decode_lines_fast(
     if len(lb) == 0:
         return FastResult(empty_positions(0), np.zeros(0, dtype=bool), {})
     return _decode_buffer(
-        lb.buf, lb.starts, lb.ends, receive_time, feed, first_follows_gatehouse, pending_keys, pairs, lb.marks
+        lb.buf, lb.starts, lb.ends, receive_time, feed, first_follows_gatehouse, lb.marks
     )
 
 
@@ -453,8 +451,6 @@ def _decode_buffer(
     receive_time: float,
     feed: int,
     follows_gh: bool,
-    pending_keys: IntArray | None = None,
-    pairs: bool = True,
     marks: Marks | None = None,
 ) -> FastResult:
     n = len(starts)
@@ -463,13 +459,9 @@ def _decode_buffer(
     cand = _candidates(buf, starts, ends, follows_gh)
     frames, tag_line, tags = _frame(buf, cand, starts[cand], ends[cand], float(receive_time), marks)
     # two-sentence messages: the pairs decoded here; every other fragment goes to the general path
-    if pairs:
-        pair_statics, pair_line, pair_first, pair_key = _pairs(buf, frames, feed, pending_keys, marks)
-        handled[pair_line] = True
-        handled[pair_first] = True
-    else:
-        pair_statics, pair_line = empty_statics(0), np.zeros(0, dtype=np.int64)
-        pair_first = pair_key = pair_line
+    pair_statics, pair_line, pair_first, pair_key = _pairs(buf, frames, feed, marks)
+    handled[pair_line] = True
+    handled[pair_first] = True
     frames = frames.select(frames.part == 0)
     trailer_line = frames.line[frames.trailer].astype(np.int64)
     trailer_at = frames.star[frames.trailer] + 3
@@ -532,21 +524,17 @@ def _decode_buffer(
     )
 
 
-def _pairs(
-    buf: U8Array, frames: _Frames, feed: int, pending_keys: IntArray | None, marks: Marks
-) -> tuple[StaticArray, IntArray, IntArray, IntArray]:
+def _pairs(buf: U8Array, frames: _Frames, feed: int, marks: Marks) -> tuple[StaticArray, IntArray, IntArray, IntArray]:
     """Two-sentence type 5 messages, decoded as the general path would.
 
     Only the plain case is taken: no trailing fields, one-character sequence id and channel,
     a part 1 whose next fragment of the same key is a part 2 (the key as the general path keys
-    fragments as the general path keys fragments
-    (tag-block group, else source, else talker; with sequence id and channel: see
-    :func:`fragment_number`), both checksums right, valid armour, 422 to 1008 bits. The key of
-    a message the general path is still assembling (``pending_keys``) is left to it. Returns the
+    fragments: tag-block group, else source, else talker; with sequence id and channel, see
+    :func:`fragment_number`), both checksums right, valid armour, 422 to 1008 bits. Returns the
     static rows, the line of each (the second sentence, where the general path emits it), the
-    line of each first sentence and the key of each (:func:`fragment_number`). Fragments of a
-    key that stay unpaired go to the general path, and then so do the pairs of that key
-    (``AisDecoder._settle_pairs``).
+    line of each first sentence and the key of each. Fragments of a key that stay unpaired go to
+    the general path, and then so do the pairs of that key, as do pairs whose key the general
+    path is still assembling from earlier chunks (``AisDecoder._settle_pairs``).
     """
     empty = np.zeros(0, dtype=np.int64)
     cand = np.flatnonzero((frames.part > 0) & ~frames.trailer & (frames.key >= 0))
@@ -559,9 +547,6 @@ def _pairs(
     j, k = by_key[:-1][hit], by_key[1:][hit]
     srt = np.argsort(j)
     j, k = j[srt], k[srt]
-    if pending_keys is not None and len(pending_keys):
-        keep = ~np.isin(frames.key[j], pending_keys)
-        j, k = j[keep], k[keep]
     values, valid = _armor_tables()
     first = buf[frames.payload[j]]
     keep = valid[first] & (values[first] == 5)
