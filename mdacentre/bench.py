@@ -96,8 +96,8 @@ def _decode_once(data: bytes) -> float:
     return time.perf_counter() - t0
 
 
-def bench_decode(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1) -> dict[str, float]:
-    """Best of ``reps`` runs for the core and for pyais, alternating."""
+def bench_decode(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1, name: str = "decode") -> dict[str, float]:
+    """Best of ``reps`` runs for the core and for pyais, alternating; figures named ``<name>_...``."""
     dts, rates = [], []
     for _ in range(reps):
         rates.append(_best_pyais_rate(data, pyais_lines, 1))
@@ -105,10 +105,10 @@ def bench_decode(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1) -> 
     base_rate = max(rates)
     rate = n_lines / min(dts)
     return {
-        "decode_lines": float(n_lines),
-        "decode_lines_per_s_pyais": round(base_rate),
-        "decode_lines_per_s_core": round(rate),
-        "decode_ratio_vs_pyais": round(rate / base_rate, 2),
+        f"{name}_lines": float(n_lines),
+        f"{name}_lines_per_s_pyais": round(base_rate),
+        f"{name}_lines_per_s_core": round(rate),
+        f"{name}_ratio_vs_pyais": round(rate / base_rate, 2),
     }
 
 
@@ -116,18 +116,7 @@ def bench_decode_tagged(target: int, pyais_lines: int, reps: int = 1) -> dict[st
     """Decoding of a tag-blocked feed (exactEarth recording, else the demo feed): informative, no goal."""
     src = TAGGED if TAGGED.is_file() else FALLBACK
     data = _repeat([ln for ln in src.read_bytes().splitlines() if ln.strip()], target)
-    n = data.count(b"\n")
-    dts, rates = [], []
-    for _ in range(reps):
-        rates.append(_best_pyais_rate(data, pyais_lines, 1))
-        dts.append(_decode_once(data))
-    rate, base = n / min(dts), max(rates)
-    return {
-        "tagged_decode_lines": float(n),
-        "tagged_decode_lines_per_s_pyais": round(base),
-        "tagged_decode_lines_per_s_core": round(rate),
-        "tagged_decode_ratio_vs_pyais": round(rate / base, 2),
-    }
+    return bench_decode(data, data.count(b"\n"), pyais_lines, reps, name="tagged_decode")
 
 
 def bench_fence(n: int) -> dict[str, float]:
