@@ -173,20 +173,16 @@ class TrackTable:
         late = int((~not_late).sum())
         pos_ok, prow_ok = take_rows(pos, not_late), prow[not_late]
         if len(pos_ok):
-            # Last report per track in this batch (pos is sorted by key, then t).
-            last = np.ones(len(pos_ok), dtype=bool)
-            last[:-1] = prow_ok[1:] != prow_ok[:-1]
+            # Each track's reports of this batch, together (pos is sorted by key, then t).
+            starts, lr = _groups(prow_ok)
+            idx_last = np.append(starts[1:], len(prow_ok)) - 1
             # The position before the last one: previous batch row of the same track, or the table's state.
-            first = np.ones(len(pos_ok), dtype=bool)
-            first[1:] = prow_ok[1:] != prow_ok[:-1]
-            lr = prow_ok[last]
-            idx_last = np.flatnonzero(last)
-            has_prev_in_batch = ~first[idx_last]
+            has_prev_in_batch = idx_last > starts
             prev_idx = np.maximum(idx_last - 1, 0)
             c["prev_t"][lr] = np.where(has_prev_in_batch, pos_ok["t"][prev_idx], c["t"][lr])
             c["prev_lat"][lr] = np.where(has_prev_in_batch, pos_ok["lat"][prev_idx], c["lat"][lr])
             c["prev_lon"][lr] = np.where(has_prev_in_batch, pos_ok["lon"][prev_idx], c["lon"][lr])
-            src = take_rows(pos_ok, last)
+            src = take_rows(pos_ok, idx_last)
             c["t"][lr] = src["t"]
             for name in _POSITION_COLUMNS:
                 c[name][lr] = src[name]
@@ -194,31 +190,29 @@ class TrackTable:
             sq = src["squawk"]
             c["squawk"][lr] = np.where(sq >= 0, sq, c["squawk"][lr])
             c["feed"][lr] = src["feed"]
-            starts = np.flatnonzero(first)
-            counts = np.diff(np.append(starts, len(prow_ok)))
-            c["n_positions"][prow_ok[starts]] += counts.astype(c["n_positions"].dtype)
-            self._touch(prow_ok, pos_ok["t"])
+            c["n_positions"][lr] += (idx_last + 1 - starts).astype(c["n_positions"].dtype)
+            self._touch(starts, lr, pos_ok["t"])
 
         srow = np.empty(0, dtype=np.int64)
         new_s = np.empty(0, dtype=np.int64)
         if len(statics):
             st = take_rows(statics, np.lexsort((statics["t"], statics["key"])))
             srow, new_s = self.lookup_or_insert(st["key"])
-            self._apply_statics(st, srow)
-            self._touch(srow, st["t"])
+            starts, rows = _groups(srow)
+            self._apply_statics(st, srow, starts, rows)
+            self._touch(starts, rows, st["t"])
 
         touched = np.unique(np.concatenate([prow, srow]))
         new_rows = np.unique(np.concatenate([new_p, new_s]))
         return UpdateResult(rows=touched, new_rows=new_rows, positions=pos_ok, position_rows=prow_ok, late=late)
 
-    def _touch(self, rows: IntArray, t: npt.NDArray[np.float64]) -> None:
-        """First and last report times; ``rows`` come grouped (every row's entries together)."""
+    def _touch(self, starts: IntArray, r: IntArray, t: npt.NDArray[np.float64]) -> None:
+        """First and last report times of rows ``r``, whose reports are ``t[starts[i]:starts[i + 1]]``."""
         c = self.cols
-        starts, r = _groups(rows)
         c["last_t"][r] = np.fmax(c["last_t"][r], np.fmax.reduceat(t, starts))
         c["first_t"][r] = np.fmin(c["first_t"][r], np.fmin.reduceat(t, starts))
 
-    def _apply_statics(self, st: StaticArray, rows: IntArray) -> None:
+    def _apply_statics(self, st: StaticArray, rows: IntArray, starts: IntArray, r: IntArray) -> None:
         """Merge identity fields: a known value is never replaced by 'unknown'."""
         c = self.cols
         # Rows are sorted by (key, t): fancy assignment keeps the last write per row,
@@ -239,7 +233,6 @@ class TrackTable:
         sq = st["squawk"] >= 0
         if sq.any():
             c["squawk"][rows[sq]] = st["squawk"][sq]
-        starts, r = _groups(rows)
         c["static_t"][r] = np.fmax(c["static_t"][r], np.fmax.reduceat(st["t"], starts))
 
     # -- eviction ----------------------------------------------------------------
