@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mdacentre.broker import Mosquitto, free_port
+from mdacentre.sinks.broker import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -63,7 +63,18 @@ def encode(fields: dict[str, object], t: float | None = None, source: str = "tes
 
 
 def position(mmsi: int, lat: float, lon: float, t: float, sog: float = 12.0, cog: float = 270.0) -> list[str]:
-    return encode({"msg_type": 1, "mmsi": mmsi, "lat": lat, "lon": lon, "speed": sog, "course": cog, "heading": int(cog)}, t)
+    return encode(
+        {
+            "msg_type": 1,
+            "mmsi": mmsi,
+            "lat": lat,
+            "lon": lon,
+            "speed": sog,
+            "course": cog,
+            "heading": int(cog),
+        },
+        t,
+    )
 
 
 def static(mmsi: int, name: str, ship_type: int, t: float) -> list[str]:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pyModeS._altcode import altcode_to_altitude
 from pyModeS._idcode import idcode_to_squawk
 
-from mdacentre.adsb import (
+from mdacentre.decode.adsb import (
     AvrDecoder,
     BeastDecoder,
     BeastFramer,
@@ -25,8 +25,8 @@ from mdacentre.adsb import (
     hex_to_frames,
     squawk_from_identity,
 )
-from mdacentre.batch import TrackKind, make_key
-from mdacentre.metrics import Reject
+from mdacentre.model.batch import TrackKind, make_key
+from mdacentre.model.rejects import Reject
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "adsb"
@@ -203,7 +203,9 @@ def test_beast_sample_all_frames_and_df_histogram() -> None:
     assert frames.count == 239 and len(frames.frames) == 239 and frames.rejects == {}
     dfs, counts = np.unique(frames.frames[:, 0] >> 3, return_counts=True)
     assert dict(zip(dfs.tolist(), counts.tolist(), strict=False)) == EXPECTED_DF
-    for row, nb in zip(frames.frames, frames.nbytes, strict=False):  # every frame is a valid Mode S frame for pyModeS
+    for row, nb in zip(
+        frames.frames, frames.nbytes, strict=False
+    ):  # every frame is a valid Mode S frame for pyModeS
         assert pms.decode(_hex(row, int(nb)))["df"] in EXPECTED_DF
     dec = BeastDecoder()
     batch = dec.decode(data, 1_700_000_000.0)

@@ -18,11 +18,11 @@ from pyais import encode_dict
 from pyais.messages import MessageType6Dac1Fid25, _decode_dangerous_cargos
 from pyais.stream import IterMessages
 
-from mdacentre.ais import DECODE_FAILURES, AisDecoder, decode_file
-from mdacentre.batch import TrackKind, make_key
-from mdacentre.metrics import Reject
-from mdacentre.mid import flag_states, invalid_mmsi
-from mdacentre.nmea import xor_checksum
+from mdacentre.decode.ais import DECODE_FAILURES, AisDecoder, decode_file
+from mdacentre.decode.nmea import xor_checksum
+from mdacentre.model.batch import TrackKind, make_key
+from mdacentre.model.mid import flag_states, invalid_mmsi
+from mdacentre.model.rejects import Reject
 
 REPO = Path(__file__).resolve().parents[1]
 AIS_DIR = REPO.parent / "shared" / "data" / "ais"
@@ -495,7 +495,15 @@ def test_header_scope_ends_at_any_next_line_with_or_without_fast_path() -> None:
         [[T5_2, POS, T5_1, T5_2]],  # a lone part 2 waits; the next part 1 completes it
         [[T5_1, POS, T5_1, T5_2], [T5_2]],
     ],
-    ids=["collision", "completion", "lone-part-2", "vdm-vdo", "same-chunk-part-1", "same-chunk-part-2", "then-part-2"],
+    ids=[
+        "collision",
+        "completion",
+        "lone-part-2",
+        "vdm-vdo",
+        "same-chunk-part-1",
+        "same-chunk-part-2",
+        "then-part-2",
+    ],
 )
 def test_two_sentence_pairs_follow_the_general_path(chunks: list[list[str]]) -> None:
     fast, slow = AisDecoder(), AisDecoder(fast=False)
@@ -686,8 +694,17 @@ T5_2B = T5_2.replace(",3,A,", ",4,B,")
         # tagged without source, and untagged: the talker keys both
         [_tb("c:1334337317", T5_1), nmea(T5_2).decode()],
     ],
-    ids=["exacteearth", "interleaved", "source", "source-talkers", "reused-group", "bad-group", "group-of-3",
-         "group-on-one", "no-source"],
+    ids=[
+        "exacteearth",
+        "interleaved",
+        "source",
+        "source-talkers",
+        "reused-group",
+        "bad-group",
+        "group-of-3",
+        "group-on-one",
+        "no-source",
+    ],
 )
 def test_tagged_two_sentence_messages_alike_with_and_without_fast_path(seq: list[str]) -> None:
     fast, slow = AisDecoder(), AisDecoder(fast=False)
@@ -705,7 +722,11 @@ def test_tagged_two_sentence_messages_alike_with_and_without_fast_path(seq: list
 
 
 def test_exacteearth_pairs_take_the_fast_path() -> None:
-    seq = [_tb("g:1-2-3985,s:rEV02,c:1334337317", T5_1), _tb("s:rEV02,c:1334337317", POS), _tb("g:2-2-3985", T5_2)]
+    seq = [
+        _tb("g:1-2-3985,s:rEV02,c:1334337317", T5_1),
+        _tb("s:rEV02,c:1334337317", POS),
+        _tb("g:2-2-3985", T5_2),
+    ]
     dec = AisDecoder()
     batch = dec.decode("\n".join(seq).encode(), 10.0)
     assert dec.fast_lines == 3 and len(batch.statics) == 1 and batch.statics["t"][0] == 1334337317.0

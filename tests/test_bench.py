@@ -17,7 +17,7 @@ KEYS = {
 
 
 def test_quick_benchmark_reports_every_figure() -> None:
-    r = subprocess.run([sys.executable, "-m", "mdacentre.cli", "bench", "--quick", "--json"], cwd=REPO,
+    r = subprocess.run([sys.executable, "-m", "mdacentre", "bench", "--quick", "--json"], cwd=REPO,
                        capture_output=True, text=True, timeout=600)  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     figures = json.loads(r.stdout)

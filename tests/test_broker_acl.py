@@ -25,10 +25,11 @@ import aiomqtt
 import jsonschema
 import pytest
 
-from mdacentre.alerts import Alert, AlertStatus, Level, TrackRef, ZoneRef, alert_id
-from mdacentre.broker import free_port, port_open
-from mdacentre.mqtt import alert_topic
-from mdacentre.routing import SERVICE_USER, Router, TlsOptions, load_rules, write_broker_config
+from mdacentre.alerting.alerts import Alert, AlertStatus, alert_id
+from mdacentre.alerting.routing import SERVICE_USER, Router, TlsOptions, load_rules, write_broker_config
+from mdacentre.model.findings import Level, TrackRef, ZoneRef
+from mdacentre.sinks.broker import free_port, port_open
+from mdacentre.sinks.mqtt import alert_topic
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "alerting" / "routing.toml"

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from mdacentre.errors import ConfigError
-from mdacentre.settings import load_settings
+from mdacentre.model.errors import ConfigError
+from mdacentre.runtime.settings import load_settings
 
 CMDS = ["serve", "demo", "replay", "decode", "bench", "zones", "broker-config"]
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mdacentre.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "mdacentre", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.parametrize("cmd", CMDS)
@@ -29,7 +31,13 @@ def test_settings_file_then_environment(tmp_path: Path) -> None:
     f = tmp_path / "mda.toml"
     f.write_text('[mqtt]\nhost = "broker.local"\nport = 8883\ntls = true\n[http]\nport = 9000\n')
     s = load_settings(f, env={"MDA_MQTT_PORT": "1884", "MDA_HTTP_ACK_TOKEN": "s3cret", "OTHER": "x"})
-    assert (s.mqtt.host, s.mqtt.port, s.mqtt.tls, s.http.port, s.http.ack_token) == ("broker.local", 1884, True, 9000, "s3cret")
+    assert (s.mqtt.host, s.mqtt.port, s.mqtt.tls, s.http.port, s.http.ack_token) == (
+        "broker.local",
+        1884,
+        True,
+        9000,
+        "s3cret",
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,15 +17,16 @@ import orjson
 import pytest
 from conftest import position, static
 
-from mdacentre.alerts import AlertStatus
-from mdacentre.alertstore import AlertStore
-from mdacentre.broker import Mosquitto, free_port
-from mdacentre.ingest import Chunk, FeedKind, FeedSpec, Transport
-from mdacentre.metrics import Metrics
-from mdacentre.mqtt import MqttPublisher
-from mdacentre.outbox import Outbox
-from mdacentre.service import Core
-from mdacentre.settings import MqttSettings, Settings
+from mdacentre.alerting.alerts import AlertStatus
+from mdacentre.alerting.store import AlertStore
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+from mdacentre.ingest.sources import Chunk
+from mdacentre.runtime.metrics import Metrics
+from mdacentre.runtime.settings import MqttSettings, Settings
+from mdacentre.service.wiring import Core
+from mdacentre.sinks.broker import Mosquitto, free_port
+from mdacentre.sinks.mqtt import MqttPublisher
+from mdacentre.sinks.outbox import Outbox
 
 T0 = 1_768_435_200.0
 
@@ -130,8 +131,22 @@ def test_sigkill_with_alerts_queued_then_restart_delivers(tmp_path: Path) -> Non
     data = tmp_path / "var"
     mqtt_port = free_port()
     env = {**os.environ, "MDA_MQTT_CLIENT_ID": "mda-kill-test"}
-    cmd = [sys.executable, "-m", "mdacentre.cli", "serve", "--feeds", str(feeds), "--data-dir", str(data),
-           "--http-port", str(free_port()), "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mqtt_port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mdacentre",
+        "serve",
+        "--feeds",
+        str(feeds),
+        "--data-dir",
+        str(data),
+        "--http-port",
+        str(free_port()),
+        "--mqtt-host",
+        "127.0.0.1",
+        "--mqtt-port",
+        str(mqtt_port),
+    ]
     # 1) No broker yet: the alert can only be queued in the outbox. Then SIGKILL.
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -153,7 +168,9 @@ def test_sigkill_with_alerts_queued_then_restart_delivers(tmp_path: Path) -> Non
         stop = asyncio.Event()
         sub = asyncio.create_task(_subscriber(mqtt_port, got, stop, "kill-sub"))
         await asyncio.sleep(0.5)
-        proc2 = await asyncio.create_subprocess_exec(*cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc2 = await asyncio.create_subprocess_exec(
+            *cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not got:
@@ -206,7 +223,9 @@ def test_jitter_one_alert_and_ack_survives_replay(tmp_path: Path) -> None:
     haz = [a for a in alerts if a.category == "hazardous_cargo"]
     assert [a.status for a in haz] == [AlertStatus.OPEN], [(a.status, a.time) for a in haz]
     aid = haz[0].id
-    acked = store.acknowledge(aid, "watch officer 1", "tanker known, escort arranged", manager=core.pipeline.alerts)
+    acked = store.acknowledge(
+        aid, "watch officer 1", "tanker known, escort arranged", manager=core.pipeline.alerts
+    )
     assert acked["status"] == "acknowledged" and acked["version"] == 2
     # The same data replayed (a restarted service, a feed that re-sends): nothing comes back.
     core2 = _core(tmp_path)
@@ -228,5 +247,7 @@ def test_retracted_alert_is_not_raised_again(tmp_path: Path, action: str) -> Non
     d = store.acknowledge(aid, "duty officer", "raised in error", retract=True, manager=core.pipeline.alerts)
     assert d["status"] == "retracted"
     more = position(538004343, 15.05, -61.0, T0 + 4000)
-    later = store.admit(core.step(core.decode([Chunk(0, ("\n".join(more) + "\n").encode(), T0)])).alerts, core.pipeline.alerts)
+    later = store.admit(
+        core.step(core.decode([Chunk(0, ("\n".join(more) + "\n").encode(), T0)])).alerts, core.pipeline.alerts
+    )
     assert later == []

@@ -1,7 +1,7 @@
 """The bundled demo feed (feeds/demo): real NMEA/SBS, the scripted incidents, determinism.
 
 Most checks read the committed files, so they guard what the demo actually replays. The
-determinism checks regenerate a short run with mdacentre.demo and need the shared data
+determinism checks regenerate a short run with tools.demo_feed and need the shared data
 (../shared/data/geo next to the repository); they skip with a reason if it is absent.
 """
 
@@ -23,8 +23,8 @@ from pyais.messages import NMEASentenceFactory
 from pyais.stream import FileReaderStream
 from shapely.geometry import shape
 
-from mdacentre import demo
-from mdacentre.errors import ConfigError, MdaError
+from mdacentre.model.errors import ConfigError, MdaError
+from tools import demo_feed as demo
 
 REPO = Path(__file__).resolve().parents[1]
 FEED = REPO / "feeds" / "demo"
@@ -32,10 +32,12 @@ AIS = FEED / demo.AIS_FILE
 SBS = FEED / demo.SBS_FILE
 SCEN = FEED / demo.SCENARIO_FILE
 GEO = REPO.parent / "shared" / "data" / "geo"
-needs_shared = pytest.mark.skipif(not (GEO / demo.WPI_CARIBBEAN).is_file(),
-                                  reason=f"shared data not found at {GEO} (checked out next to the repo in CI)")
+needs_shared = pytest.mark.skipif(
+    not (GEO / demo.WPI_CARIBBEAN).is_file(),
+    reason=f"shared data not found at {GEO} (checked out next to the repo in CI)",
+)
 
-# MIDs the demo may use (ITU allocations of the flags in mdacentre.demo.FLAGS)
+# MIDs the demo may use (ITU allocations of the flags in tools.demo_feed.FLAGS)
 ALLOWED_MIDS = {m for f in demo.FLAGS for m in f[1]}
 TAG = re.compile(r"^\\(?P<body>[^\\*]*)\*(?P<cs>[0-9A-F]{2})\\(?P<nmea>!AIVDM,.*)$")
 
@@ -68,14 +70,16 @@ def ais_messages() -> list[Report]:
         tb = msg.tag_block
         assert tb is not None, "message without a tag block"
         tb.init()
-        out.append(Report(int(tb.receiver_timestamp or -1), str(tb.source_station),
-                          msg.decode().asdict()))
+        out.append(Report(int(tb.receiver_timestamp or -1), str(tb.source_station), msg.decode().asdict()))
     return out
 
 
 def _positions(msgs: list[Report], mmsi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    rows = [(r.t, r.msg["lat"], r.msg["lon"], r.msg["speed"]) for r in msgs
-            if r.msg["mmsi"] == mmsi and r.msg["msg_type"] in (1, 2, 3, 18)]
+    rows = [
+        (r.t, r.msg["lat"], r.msg["lon"], r.msg["speed"])
+        for r in msgs
+        if r.msg["mmsi"] == mmsi and r.msg["msg_type"] in (1, 2, 3, 18)
+    ]
     a = np.array(rows, dtype=np.float64)
     return a[:, 0], a[:, 1], a[:, 2], a[:, 3]
 
@@ -108,7 +112,7 @@ def test_every_ais_line_has_a_valid_tag_block_and_sentence() -> None:
         last_t = t
         nmea = m["nmea"]
         star = nmea.rindex("*")
-        assert int(nmea[star + 1:], 16) == _nmea_checksum(nmea[1:star]), f"line {n}: bad NMEA checksum"
+        assert int(nmea[star + 1 :], 16) == _nmea_checksum(nmea[1:star]), f"line {n}: bad NMEA checksum"
         sentence = NMEASentenceFactory.produce(ln.encode())  # pyais's own tag-block parser agrees
         assert sentence.tag_block is not None
         sentence.tag_block.init()
@@ -152,14 +156,17 @@ def test_class_a_sends_type5_every_six_minutes(ais_messages: list[Report]) -> No
 
 @needs_shared
 def test_positions_are_at_sea(ais_messages: list[Report], scenarios: dict[str, Any]) -> None:
-    land = shapely.union_all([shape(f["geometry"]) for f in
-                              json.loads((GEO / demo.LAND).read_text(encoding="utf-8"))["features"]])
+    land = shapely.union_all(
+        [shape(f["geometry"]) for f in json.loads((GEO / demo.LAND).read_text(encoding="utf-8"))["features"]]
+    )
     shapely.prepare(land)
     pos = [r.msg for r in ais_messages if r.msg["msg_type"] in (1, 3, 18)]
     xy = np.array([(float(m["lon"]), float(m["lat"])) for m in pos])
     on_land = shapely.contains_xy(land, xy[:, 0], xy[:, 1])
     assert on_land.mean() < 0.005, f"{on_land.sum()} of {len(xy)} positions on land"
-    scripted = {s.get("mmsi") for s in scenarios["scenarios"]} | {s.get("other_mmsi") for s in scenarios["scenarios"]}
+    scripted = {s.get("mmsi") for s in scenarios["scenarios"]} | {
+        s.get("other_mmsi") for s in scenarios["scenarios"]
+    }
     assert not any(on_land[k] for k, m in enumerate(pos) if m["mmsi"] in scripted)
 
 
@@ -174,13 +181,23 @@ def test_scenarios_json_lists_every_category(scenarios: dict[str, Any]) -> None:
         assert s["start_t"] <= s["end_t"] <= scenarios["end_t"]
         assert s["start"] == datetime.fromtimestamp(s["start_t"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     early = {s["category"] for s in scenarios["scenarios"] if s["minutes_into_data"] <= 45}
-    assert {"hazardous_cargo", "go_fast", "encounter", "position_jump", "loitering", "squawk_emergency",
-            "aircraft_offairport_landing", "aircraft_circling"} <= early
+    assert {
+        "hazardous_cargo",
+        "go_fast",
+        "encounter",
+        "position_jump",
+        "loitering",
+        "squawk_emergency",
+        "aircraft_offairport_landing",
+        "aircraft_circling",
+    } <= early
     late = [s for s in scenarios["scenarios"] if s["minutes_into_data"] > 120]
     assert {s["category"] for s in late} >= {"hazardous_cargo", "go_fast", "encounter", "position_jump"}
 
 
-def test_hazardous_vessels_enter_the_caribbean_sea(ais_messages: list[Report], scenarios: dict[str, Any]) -> None:
+def test_hazardous_vessels_enter_the_caribbean_sea(
+    ais_messages: list[Report], scenarios: dict[str, Any]
+) -> None:
     sea = _caribbean_sea()
     haz = _scenario(scenarios, "hazardous_cargo")
     early = [s for s in haz if s["minutes_into_data"] <= 40]
@@ -192,13 +209,17 @@ def test_hazardous_vessels_enter_the_caribbean_sea(ais_messages: list[Report], s
         k = int(np.argmax(inside))
         assert inside[k] and int(t[k]) == s["start_t"]
         assert t[k] - t[0] <= 40 * 60 or s["minutes_into_data"] > 40
-        types = {r.msg["ship_type"] for r in ais_messages if r.msg["msg_type"] == 5 and r.msg["mmsi"] == s["mmsi"]}
+        types = {
+            r.msg["ship_type"] for r in ais_messages if r.msg["msg_type"] == 5 and r.msg["mmsi"] == s["mmsi"]
+        }
         assert types == {s["ship_type"]} and s["ship_type"] // 10 in (7, 8) and 1 <= s["ship_type"] % 10 <= 4
     first = min(early, key=lambda s: s["start_t"])
     assert first["start_t"] - scenarios["start_t"] <= 40 * 60
 
 
-def test_background_traffic_carries_no_hazardous_type(ais_messages: list[Report], scenarios: dict[str, Any]) -> None:
+def test_background_traffic_carries_no_hazardous_type(
+    ais_messages: list[Report], scenarios: dict[str, Any]
+) -> None:
     haz = {s["mmsi"] for s in _scenario(scenarios, "hazardous_cargo")}
     for r in ais_messages:
         if r.msg["msg_type"] in (5, 24) and r.msg.get("ship_type") is not None and r.msg["mmsi"] not in haz:
@@ -217,12 +238,17 @@ def test_go_fast_runs_at_night(ais_messages: list[Report], scenarios: dict[str, 
         assert local_hour % 24 >= 18 or local_hour % 24 < 5
         types = {r.msg["msg_type"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"]}
         assert types <= {18, 24}
-        stype = {r.msg["ship_type"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 24
-                 and r.msg.get("partno") == 1}
+        stype = {
+            r.msg["ship_type"]
+            for r in ais_messages
+            if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 24 and r.msg.get("partno") == 1
+        }
         assert stype <= {0, 37}
 
 
-def test_rendezvous_drifts_together_far_from_port(ais_messages: list[Report], scenarios: dict[str, Any]) -> None:
+def test_rendezvous_drifts_together_far_from_port(
+    ais_messages: list[Report], scenarios: dict[str, Any]
+) -> None:
     for s in _scenario(scenarios, "encounter"):
         ta, la, oa, sa = _positions(ais_messages, s["mmsi"])
         tb, lb, ob, sb = _positions(ais_messages, s["other_mmsi"])
@@ -281,9 +307,13 @@ def test_loitering_fishing_vessel(ais_messages: list[Report], scenarios: dict[st
     assert t[-1] - t[0] >= 4 * 3600 and float(np.mean(sog)) < 2.0
     spread_nm = demo.haversine_nm(lat, lon, s["lat"], s["lon"])
     assert float(np.max(spread_nm)) < 5.0
-    statuses = {r.msg["status"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 1}
+    statuses = {
+        r.msg["status"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 1
+    }
     assert statuses == {7}
-    types = {r.msg["ship_type"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 5}
+    types = {
+        r.msg["ship_type"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 5
+    }
     assert types == {30}
 
 
@@ -320,10 +350,18 @@ def test_sbs_lines_are_22_field_msg_records() -> None:
 
 def _sbs_track(icao: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rows = [f for f in _sbs_rows() if f[4] == icao and f[1] == "3"]
-    t = np.array([datetime.strptime(f"{f[6]} {f[7]}", "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
-                  for f in rows])
-    return t, np.array([float(f[14]) for f in rows]), np.array([float(f[15]) for f in rows]), \
-        np.array([float(f[11]) for f in rows])
+    t = np.array(
+        [
+            datetime.strptime(f"{f[6]} {f[7]}", "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
+            for f in rows
+        ]
+    )
+    return (
+        t,
+        np.array([float(f[14]) for f in rows]),
+        np.array([float(f[15]) for f in rows]),
+        np.array([float(f[11]) for f in rows]),
+    )
 
 
 def test_squawk_7500_briefly(scenarios: dict[str, Any]) -> None:
@@ -346,8 +384,9 @@ def test_light_aircraft_lands_away_from_airports(scenarios: dict[str, Any]) -> N
     airports = demo._read_airports(GEO / demo.AIRPORTS_CARIBBEAN)
     alat, alon = np.array([a.lat for a in airports]), np.array([a.lon for a in airports])
     assert float(np.min(demo.haversine_nm(alat, alon, glat, glon))) * 1.852 > 15.0
-    land = shapely.union_all([shape(f["geometry"]) for f in
-                              json.loads((GEO / demo.LAND).read_text(encoding="utf-8"))["features"]])
+    land = shapely.union_all(
+        [shape(f["geometry"]) for f in json.loads((GEO / demo.LAND).read_text(encoding="utf-8"))["features"]]
+    )
     low = alt < 1000
     assert not shapely.contains_xy(land, lon[low][:20], lat[low][:20]).any()  # low over the sea first
     assert shapely.contains_xy(land, glon, glat)
@@ -370,8 +409,9 @@ def test_aircraft_circles_over_the_rendezvous(scenarios: dict[str, Any]) -> None
 
 
 @needs_shared
-def test_generator_is_deterministic_and_the_committed_feed_is_current(tmp_path: Path,
-                                                                       scenarios: dict[str, Any]) -> None:
+def test_generator_is_deterministic_and_the_committed_feed_is_current(
+    tmp_path: Path, scenarios: dict[str, Any]
+) -> None:
     start = datetime.fromtimestamp(scenarios["start_t"], UTC)
     a, b = tmp_path / "a", tmp_path / "b"
     ca = demo.generate(a, seed=scenarios["seed"], hours=0.2, start=start)
@@ -384,9 +424,9 @@ def test_generator_is_deterministic_and_the_committed_feed_is_current(tmp_path: 
     short = (a / demo.AIS_FILE).read_text(encoding="ascii").splitlines()
     committed = AIS.read_text(encoding="ascii").splitlines()
     head = [ln for ln in committed if int(re.search(r"c:(\d+)", ln)[1]) < cut]  # type: ignore[index]
-    assert short == head[:len(short)] and len(short) == len(head)
+    assert short == head[: len(short)] and len(short) == len(head)
     short_sbs = (a / demo.SBS_FILE).read_text(encoding="ascii").splitlines()
-    assert short_sbs == SBS.read_text(encoding="ascii").splitlines()[:len(short_sbs)]
+    assert short_sbs == SBS.read_text(encoding="ascii").splitlines()[: len(short_sbs)]
     other = demo.generate(tmp_path / "c", seed=scenarios["seed"] + 1, hours=0.2, start=start)
     assert (tmp_path / "c" / demo.AIS_FILE).read_bytes() != (a / demo.AIS_FILE).read_bytes()
     assert other["vessels"] == ca["vessels"]
@@ -406,8 +446,12 @@ def test_tag_block_helper_matches_nmea_checksum() -> None:
     tb = demo.tag_block("JM-KIN", 1768435200)
     assert tb == "\\s:JM-KIN,c:1768435200*" + f"{_nmea_checksum('s:JM-KIN,c:1768435200'):02X}" + "\\"
     grouped = demo.tag_block("S-AIS", 1768435200, "1-2-7")
-    first = encode_dict({"type": 5, "mmsi": 339123456, "shipname": "TEST", "callsign": "6YABC"},
-                        talker_id="AI", sentence_type="VDM", seq_id=3)[0]
+    first = encode_dict(
+        {"type": 5, "mmsi": 339123456, "shipname": "TEST", "callsign": "6YABC"},
+        talker_id="AI",
+        sentence_type="VDM",
+        seq_id=3,
+    )[0]
     s = NMEASentenceFactory.produce((grouped + first).encode())
     assert s.tag_block is not None
     s.tag_block.init()
@@ -418,10 +462,10 @@ def test_demo_in_small_live_batches_raises_each_hazardous_transit_once() -> None
     """As the live service sees it: a few lines per batch. One alert per transit, no flapping."""
     import random
 
-    from mdacentre.ais import AisDecoder
-    from mdacentre.pipeline import Pipeline
-    from mdacentre.risk import load_profiles
-    from mdacentre.zones import load_library
+    from mdacentre.core.zones import load_library
+    from mdacentre.decode.ais import AisDecoder
+    from mdacentre.risk.profiles import load_profiles
+    from mdacentre.service.pipeline import Pipeline
 
     repo = Path(__file__).resolve().parents[1]
     zones = load_library(repo / "geofences")

@@ -15,17 +15,19 @@ from pathlib import Path
 import aiomqtt
 import orjson
 
-from mdacentre.broker import free_port, port_open
+from mdacentre.sinks.broker import free_port, port_open
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_demo_raises_the_hazardous_cargo_alert_within_a_minute(tmp_path: Path) -> None:
     mqtt_port, http_port = free_port(), free_port()
-    cmd = [sys.executable, "-m", "mdacentre.cli", "demo", "--data-dir", str(tmp_path / "var"),
+    cmd = [sys.executable, "-m", "mdacentre", "demo", "--data-dir", str(tmp_path / "var"),
            "--http-port", str(http_port), "--mqtt-port", str(mqtt_port)]  # fmt: skip
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
     async def first_hazardous() -> tuple[float, dict[str, object], str]:
         while not port_open("127.0.0.1", mqtt_port):

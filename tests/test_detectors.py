@@ -16,22 +16,20 @@ import numpy as np
 import pytest
 import shapely
 
-from mdacentre.alerts import Alert, AlertStatus, Level
-from mdacentre.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
-from mdacentre.detect_air import AircraftConfig, AircraftDetector, CrossDomainDetector
-from mdacentre.detect_encounter import EncounterDetector, close_pairs
-from mdacentre.detect_gap import AisGapDetector
-from mdacentre.detect_motion import GoFastDetector, LoiteringDetector
-from mdacentre.detect_spoof import SpoofDetector, invalid_ship_mmsi
-from mdacentre.detectors import TransitDetector, build_detectors, load_detectors
-from mdacentre.errors import ConfigError
-from mdacentre.geodesy import (
-    haversine_m,
-    is_night,
-    solar_elevation_deg,
-)
-from mdacentre.pipeline import Detector, Pipeline
-from mdacentre.zones import Zone, ZoneKind
+from mdacentre.alerting.alerts import Alert, AlertStatus
+from mdacentre.core.zones import Zone, ZoneKind
+from mdacentre.detect.air import AircraftConfig, AircraftDetector, CrossDomainDetector
+from mdacentre.detect.context import Detector
+from mdacentre.detect.encounter import EncounterDetector, close_pairs
+from mdacentre.detect.gap import AisGapDetector
+from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
+from mdacentre.detect.registry import TransitDetector, build_detectors, load_detectors
+from mdacentre.detect.spoof import SpoofDetector, invalid_ship_mmsi
+from mdacentre.model.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.model.errors import ConfigError
+from mdacentre.model.findings import Level
+from mdacentre.model.geodesy import haversine_m, is_night, solar_elevation_deg
+from mdacentre.service.pipeline import Pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -536,11 +534,11 @@ def test_config_changes_thresholds() -> None:
     assert AircraftConfig().squawk_scores[7500] == 90.0
 
 
-# --- profile conditions (mdacentre.conditions) ------------------------------------------------------
+# --- profile conditions (mdacentre.risk.conditions) ------------------------------------------------------
 
 
 def _table_with(rows: list[np.ndarray], statics: list[np.ndarray]) -> Any:
-    from mdacentre.tracks import TrackTable
+    from mdacentre.core.tracks import TrackTable
 
     table = TrackTable()
     pos = np.concatenate(rows)
@@ -549,7 +547,7 @@ def _table_with(rows: list[np.ndarray], statics: list[np.ndarray]) -> Any:
 
 
 def test_watchlist_and_conditions_masks(tmp_path: Path) -> None:
-    from mdacentre.conditions import load_watchlist, parse_conditions
+    from mdacentre.risk.conditions import load_watchlist, parse_conditions
 
     wl = load_watchlist(REPO / "geofences" / "watchlists" / "inf_ships.csv")
     assert len(wl) == 3
@@ -568,7 +566,7 @@ def test_watchlist_and_conditions_masks(tmp_path: Path) -> None:
 
 
 def test_bad_watchlist_is_explained(tmp_path: Path) -> None:
-    from mdacentre.conditions import load_watchlist
+    from mdacentre.risk.conditions import load_watchlist
 
     p = tmp_path / "w.csv"
     p.write_text("kind,value,label\nmmsi,12ab,x\n")
@@ -592,7 +590,7 @@ def test_go_fast_unknown_class_a_waits_for_its_static_report() -> None:
 
 
 def test_inf_ship_entering_an_eez_raises_one_critical_watchlist_alert() -> None:
-    from mdacentre.risk import load_profiles
+    from mdacentre.risk.profiles import load_profiles
 
     eez = zone("jm_eez", ZoneKind.EEZ, circle(LAT, LON, 50_000))
     profiles = load_profiles(REPO / "geofences" / "profiles.toml", [eez, *_caribbean_stub()])
@@ -600,7 +598,9 @@ def test_inf_ship_entering_an_eez_raises_one_critical_watchlist_alert() -> None:
     out: list[Alert] = []
     # the listed ship (by name, from its static report) and an unlisted one sail the same line into the EEZ
     for mmsi, name in ((366000090, "EXAMPLE ATOM TRADER"), (366000091, "ORDINARY TRADER")):
-        out += pipe.step(Batch(positions=empty_positions(), statics=vstatic(mmsi, NOON - 60, 70, 150.0, name))).alerts
+        out += pipe.step(
+            Batch(positions=empty_positions(), statics=vstatic(mmsi, NOON - 60, 70, 150.0, name))
+        ).alerts
     for k in range(40):  # 20 min steps from 80 km east, inbound at 12 kn
         la, lo = offset(LAT, LON, 0.0, 80_000 - k * 3700)
         rows = [vpos(m, NOON + k * 1200, la, lo, sog=12.0, cog=270.0) for m in (366000090, 366000091)]
@@ -632,7 +632,7 @@ def _jm_waters() -> Zone:
 
 
 def test_land_mask_geometry_of_the_test_points() -> None:
-    from mdacentre.land import load_land
+    from mdacentre.core.land import load_land
 
     land = load_land()
     deep, on = land.inland([INLAND_JM[1]], [INLAND_JM[0]], 2000.0)
@@ -728,7 +728,7 @@ def test_position_on_land_only_for_vessels_and_configurable(tmp_path: Path) -> N
     not (SHARED / "geo" / "ne_10m_land_caribbean.geojson").is_file(), reason="needs ../shared/data"
 )
 def test_shipped_land_file_is_the_build_output(tmp_path: Path) -> None:
-    from mdacentre.land import build_land, write_land
+    from mdacentre.core.land import build_land, write_land
 
     out = tmp_path / "land.geojson"
     size = write_land(build_land(SHARED / "geo"), out)
@@ -738,7 +738,7 @@ def test_shipped_land_file_is_the_build_output(tmp_path: Path) -> None:
 
 
 def test_exclude_watchlist_spares_authorised_vessels(tmp_path: Path) -> None:
-    from mdacentre.conditions import parse_conditions
+    from mdacentre.risk.conditions import parse_conditions
 
     (tmp_path / "authorised.csv").write_text("kind,value,label\nmmsi,366000070,coast guard cutter\n")
     rows = [vpos(366000070, NOON, LAT, LON), vpos(366000071, NOON, LAT, LON)]

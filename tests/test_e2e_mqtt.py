@@ -11,12 +11,12 @@ import orjson
 import shapely
 from conftest import position, static
 
-from mdacentre.alerts import iso
-from mdacentre.broker import Mosquitto, free_port
-from mdacentre.ingest import FeedKind, FeedSpec, Transport
-from mdacentre.service import run_service
-from mdacentre.settings import HttpSettings, MqttSettings, Settings
-from mdacentre.zones import load_library
+from mdacentre.core.zones import load_library
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+from mdacentre.model.findings import iso
+from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.service.wiring import run_service
+from mdacentre.sinks.broker import Mosquitto, free_port
 
 MMSI = 538001234
 T0 = 1_768_435_200.0  # 2026-01-15T00:00:00Z
@@ -42,7 +42,11 @@ def scenario() -> bytes:
 async def _run(settings: Settings, feed_port: int, broker_port: int) -> list[dict[str, object]]:
     stop = asyncio.Event()
     started = asyncio.Event()
-    feeds = [FeedSpec(name="shore", kind=FeedKind.AIS, transport=Transport.TCP_SERVER, host="127.0.0.1", port=feed_port)]
+    feeds = [
+        FeedSpec(
+            name="shore", kind=FeedKind.AIS, transport=Transport.TCP_SERVER, host="127.0.0.1", port=feed_port
+        )
+    ]
     received: list[dict[str, object]] = []
     async with aiomqtt.Client("127.0.0.1", broker_port, identifier="test-sub") as sub:
         await sub.subscribe("mdacentre/v1/alerts/#", qos=1)
@@ -109,7 +113,9 @@ def test_hazardous_cargo_alert_once_per_transit(tmp_path: Path, mosquitto: Mosqu
     assert a["zone"] == {"id": "caribbean_sea", "name": "Caribbean Sea", "state": "XX"}
     assert a["reasons"] and "hazardous" in str(a["reasons"][0])  # type: ignore[index]
     # Event time of the crossing (the first report inside the zone, by shapely), not the wall clock.
-    zone = next(z for z in load_library(Path(__file__).parent.parent / "geofences") if z.id == "caribbean_sea")
+    zone = next(
+        z for z in load_library(Path(__file__).parent.parent / "geofences") if z.id == "caribbean_sea"
+    )
     first_in = next(i for i in range(40) if shapely.intersects_xy(zone.geometry, -58.0 - 0.1 * i, 15.05))
     assert a["time"] == iso(T0 + 60 * first_in)
     assert closes[0]["id"] == opens[0]["id"]

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais.encode import encode_dict
 
-from mdacentre import bench_decode
-from mdacentre.batch import POSITION_DTYPE, TrackKind, make_key
-from mdacentre.fastais import FastResult, decode_lines_fast, split_lines
-from mdacentre.metrics import Reject
+from mdacentre.cli import bench_decode
+from mdacentre.decode.fastais import FastResult, decode_lines_fast, split_lines
+from mdacentre.model.batch import POSITION_DTYPE, TrackKind, make_key
+from mdacentre.model.rejects import Reject
 
 REPO = Path(__file__).resolve().parents[1]
 AIS_DIR = REPO.parent / "shared" / "data" / "ais"
@@ -78,7 +78,17 @@ def pyais_expected(line: bytes) -> tuple[int, float, float, float, float, float,
     status = int(msg["status"]) if mtype in (1, 2, 3, 27) else -1
     f32 = np.float32
     alt = float(f32(nan_if(msg["alt"], 4095) * 3.280839895)) if mtype == 9 else math.nan
-    return (int(msg["mmsi"]), lat, lon, float(f32(sog)), float(f32(cog)), float(f32(heading)), status, mtype, alt)
+    return (
+        int(msg["mmsi"]),
+        lat,
+        lon,
+        float(f32(sog)),
+        float(f32(cog)),
+        float(f32(heading)),
+        status,
+        mtype,
+        alt,
+    )
 
 
 def pyais_type(line: bytes) -> int:
@@ -147,7 +157,9 @@ def test_handled_lines_agree_with_pyais(path: Path) -> None:
     assert all(pyais_type(lines[i]) in (5, 19, 21, 24) for i in single_statics.tolist())
     for i, j in zip(result.pair_first.tolist(), pairs.tolist(), strict=True):
         assert i < j and int(pyais.decode(sentence_part(lines[i]), sentence_part(lines[j])).msg_type) == 5
-    assert all(pyais_type(lines[i]) in (19, 21) for i in result.dual_line.tolist())  # a position and a static row
+    assert all(
+        pyais_type(lines[i]) in (19, 21) for i in result.dual_line.tolist()
+    )  # a position and a static row
     assert all(pyais_type(lines[i]) not in FAST_TYPES + (5, 19, 21, 24) for i in result.ignored_line.tolist())
     statics_only = result.static_line[~np.isin(result.static_line, result.dual_line)]
     taken = np.concatenate([statics_only, result.pair_first, result.ignored_line])
@@ -234,7 +246,9 @@ def test_sar_aircraft_altitude_speed_and_course() -> None:
     assert row["alt_ft"] == np.float32(303 * 3.280839895) and row["sog"] == 122.0
     assert row["cog"] == np.float32(92.7) and np.isnan(row["heading"]) and row["nav_status"] == -1
     assert (row["lat"], row["lon"]) == (17.5, -66.25)
-    (unknown,) = decode_one(position_line(msg_type=9, mmsi=111232511, alt=4095, speed=1023, course=360)).positions
+    (unknown,) = decode_one(
+        position_line(msg_type=9, mmsi=111232511, alt=4095, speed=1023, course=360)
+    ).positions
     assert np.isnan(unknown["alt_ft"]) and np.isnan(unknown["sog"]) and np.isnan(unknown["cog"])
 
 

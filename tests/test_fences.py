@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from mdacentre.fences import FenceIndex, FenceTracker, Transition
-from mdacentre.zones import Zone, ZoneKind, load_library
+from mdacentre.core.fences import FenceIndex, FenceTracker, Transition
+from mdacentre.core.zones import Zone, ZoneKind, load_library
 
 
 def _zones(repo: Path) -> list[Zone]:

@@ -11,11 +11,11 @@ import numpy as np
 import orjson
 import pytest
 
-from mdacentre.adsb import NON_ICAO_FLAG, FlightMsgType
-from mdacentre.batch import TrackKind, make_key
-from mdacentre.errors import DecodeError, MdaError
-from mdacentre.flightfiles import parse_aircraft_json, read_opensky_json, read_readsb_trace
-from mdacentre.metrics import Reject
+from mdacentre.decode.adsb import NON_ICAO_FLAG, FlightMsgType
+from mdacentre.decode.flightfiles import parse_aircraft_json, read_opensky_json, read_readsb_trace
+from mdacentre.model.batch import TrackKind, make_key
+from mdacentre.model.errors import DecodeError, MdaError
+from mdacentre.model.rejects import Reject
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "adsb"

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import position, static
 
-from mdacentre.broker import free_port
-from mdacentre.errors import ConfigError
-from mdacentre.ingest import Chunk, FeedKind, FeedSource, FeedSpec, LineFramer, Transport, load_feeds
-from mdacentre.metrics import Metrics
-from mdacentre.service import run_service
-from mdacentre.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport, load_feeds
+from mdacentre.ingest.sources import Chunk, FeedSource, LineFramer
+from mdacentre.model.errors import ConfigError
+from mdacentre.runtime.metrics import Metrics
+from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.service.wiring import run_service
+from mdacentre.sinks.broker import free_port
 
 T0 = 1_768_435_200.0
 
@@ -38,7 +39,13 @@ def test_tcp_client_reconnects_after_the_feed_is_cut() -> None:
 
         server = await asyncio.start_server(serve, "127.0.0.1", port)
         q: asyncio.Queue[Chunk] = asyncio.Queue()
-        spec = FeedSpec("cut", FeedKind.AIS, Transport.TCP_CLIENT, port=port, options={"backoff_base_s": 0.05, "backoff_cap_s": 0.2})
+        spec = FeedSpec(
+            "cut",
+            FeedKind.AIS,
+            Transport.TCP_CLIENT,
+            port=port,
+            options={"backoff_base_s": 0.05, "backoff_cap_s": 0.2},
+        )
         src = FeedSource(0, spec, q, Metrics())
         stop = asyncio.Event()
         task = asyncio.create_task(src.run(stop))
@@ -72,7 +79,9 @@ def test_udp_datagrams_become_chunks() -> None:
                 break
             await asyncio.sleep(0.01)
         loop = asyncio.get_running_loop()
-        tr, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=("127.0.0.1", spec.port))
+        tr, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=("127.0.0.1", spec.port)
+        )
         tr.sendto(b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24")
         ch = await asyncio.wait_for(q.get(), 5)
         tr.close()
@@ -95,7 +104,9 @@ def test_line_framer_keeps_partial_lines_and_drops_overlong_garbage() -> None:
 
 def test_feed_definitions_validate_with_clear_messages(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text('name = "a"\nkind = "ais"\ntransport = "tcp_client"\nport = 10110\n')
-    (tmp_path / "b.toml").write_text('name = "b"\nkind = "sbs"\ntransport = "file"\npath = "rec.txt"\nenabled = false\n')
+    (tmp_path / "b.toml").write_text(
+        'name = "b"\nkind = "sbs"\ntransport = "file"\npath = "rec.txt"\nenabled = false\n'
+    )
     feeds = load_feeds(tmp_path)
     assert [f.name for f in feeds] == ["a"]
     (tmp_path / "c.toml").write_text('name = "c"\nkind = "nmea2000"\ntransport = "udp"\nport = 1\n')
@@ -135,7 +146,13 @@ def test_service_survives_random_bytes_and_counts_them(tmp_path: Path) -> None:
                 junk += b"\n!AIVDM,1,1,,A," + os.urandom(20) + b"*00\n"
             w.write(bytes(junk))
             await w.drain()
-        w.write(b"\n" + ("\n".join(static(311000999, "AFTER NOISE", 70, T0) + position(311000999, 18.0, -76.5, T0)) + "\n").encode())
+        w.write(
+            b"\n"
+            + (
+                "\n".join(static(311000999, "AFTER NOISE", 70, T0) + position(311000999, 18.0, -76.5, T0))
+                + "\n"
+            ).encode()
+        )
         await w.drain()
         tracks: list[dict[str, object]] = []
         for _ in range(100):
@@ -151,7 +168,9 @@ def test_service_survives_random_bytes_and_counts_them(tmp_path: Path) -> None:
 
     metrics, tracks = asyncio.run(main())
     assert any(t["id"] == "311000999" and t["name"] == "AFTER NOISE" for t in tracks)
-    rejects = [ln for ln in metrics.splitlines() if ln.startswith("mda_rejects_total") and 'feed="noisy"' in ln]
+    rejects = [
+        ln for ln in metrics.splitlines() if ln.startswith("mda_rejects_total") and 'feed="noisy"' in ln
+    ]
     assert rejects and sum(float(ln.rsplit(" ", 1)[1]) for ln in rejects) > 100
 
 
@@ -252,7 +271,7 @@ def test_http_poll_fetches_aircraft_json_and_survives_a_server_error() -> None:
     # the failed poll is counted, and the error clears once the feed answers again
     assert len(hits) >= 3 and src.metrics.get("mda_feed_errors_total", {"feed": "readsb"}) == 1
     assert errors_seen == [""]
-    from mdacentre.flightfiles import parse_aircraft_json
+    from mdacentre.decode.flightfiles import parse_aircraft_json
 
     b = parse_aircraft_json(chunks[1].data, chunks[1].receive_time, feed=1)
     assert b.positions["ident"].tolist() == [0x0C6358] and b.positions["lat"][0] == pytest.approx(17.9)
@@ -265,7 +284,7 @@ def test_example_feed_definitions_all_parse(repo: Path) -> None:
     assert load_feeds(examples) == []  # all disabled
     import tomllib
 
-    from mdacentre.ingest import parse_feed
+    from mdacentre.ingest.feeds import parse_feed
 
     kinds = set()
     for p in sorted(examples.glob("*.toml")):

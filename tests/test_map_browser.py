@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 
-from mdacentre.web import MemoryMapState, create_app
+from mdacentre.api.web import MemoryMapState, create_app
 
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "web"

@@ -14,24 +14,38 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import position, static
 
-from mdacentre.broker import free_port
-from mdacentre.ingest import FeedKind, FeedSpec, Transport
-from mdacentre.service import run_service
-from mdacentre.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.service.wiring import run_service
+from mdacentre.sinks.broker import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent (apt-get install chromium)"),
-    pytest.mark.skipif(not (REPO / "web/node_modules/leaflet/dist/leaflet.js").exists(), reason="run npm ci --prefix web"),
+    pytest.mark.skipif(
+        not (REPO / "web/node_modules/leaflet/dist/leaflet.js").exists(), reason="run npm ci --prefix web"
+    ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (driver only)")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 T0 = 1_768_435_200.0
-VESSELS = [(311000101, "ISLAND TRADER", 70, 18.2, -76.2), (339000202, "BLUE LAGOON", 60, 17.6, -77.3),
-           (362000303, "TRINI STAR", 30, 11.0, -61.5), (314000404, "BAJAN BREEZE", 52, 13.2, -59.8)]
+VESSELS = [
+    (311000101, "ISLAND TRADER", 70, 18.2, -76.2),
+    (339000202, "BLUE LAGOON", 60, 17.6, -77.3),
+    (362000303, "TRINI STAR", 30, 11.0, -61.5),
+    (314000404, "BAJAN BREEZE", 52, 13.2, -59.8),
+]
 TANKER = 538000505
 
 
@@ -82,7 +96,10 @@ def test_map_shows_the_feed_and_its_alert(service: int, tmp_path: Path) -> None:
     urls: list[str] = []
     with sync_api.sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
             viewport={"width": 1400, "height": 850},
         )
         pg = ctx.new_page()

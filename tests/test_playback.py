@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from mdacentre.playback import PlaybackServer, line_time
+from mdacentre.ingest.playback import PlaybackServer, line_time
 
 
 def test_line_time_reads_tag_blocks_and_sbs() -> None:

@@ -15,5 +15,47 @@ def test_mypy_clean() -> None:
 
 
 def test_ruff_clean() -> None:
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", "mdacentre"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "mdacentre"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout[-4000:]
+
+
+def test_ruff_format_applied() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "mdacentre", "tools", "tests"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout[-4000:]
+
+
+def test_import_layers_kept() -> None:
+    """The contracts in pyproject.toml: stages in data-flow order, detectors apart, tools/ never imported."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    r = subprocess.run([str(lint)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert "0 broken" in r.stdout
+
+
+def test_import_layers_catch_a_violation(tmp_path: Path) -> None:
+    """The layer contract is live: a core module importing the service is reported as broken."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO / "mdacentre", copy / "mdacentre", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "tools", copy / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
+    with (copy / "mdacentre" / "core" / "refs.py").open("a") as fh:
+        fh.write("\nfrom mdacentre.service import pipeline  # noqa: E402,F401\n")
+    lint = Path(sys.executable).with_name("lint-imports")
+    env = {"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([str(lint)], cwd=copy, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode != 0
+    assert "mdacentre.core.refs -> mdacentre.service.pipeline" in r.stdout

@@ -35,7 +35,7 @@ def test_replay_amsa_keeps_every_mmsi_with_a_position(shared_data: Path, tmp_pat
     src = shared_data / "ais" / "amsa_risky_ais.txt"
     out, summary = tmp_path / "alerts.jsonl", tmp_path / "summary.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "mdacentre.cli", "replay", str(src), "--out", str(out), "--summary", str(summary)],
+        [sys.executable, "-m", "mdacentre", "replay", str(src), "--out", str(out), "--summary", str(summary)],
         capture_output=True,
         text=True,
         timeout=600,

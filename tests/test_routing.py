@@ -11,12 +11,14 @@ import jsonschema
 import pytest
 from conftest import position, static
 
-from mdacentre.acks import CommandError, parse_mqtt_command
-from mdacentre.alerts import Alert, AlertStatus, Level, TrackRef, ZoneRef, alert_id
-from mdacentre.errors import ConfigError, DeliveryError
-from mdacentre.ingest import Chunk, FeedKind, FeedSpec, Transport
-from mdacentre.metrics import Metrics
-from mdacentre.routing import Router, load_rules
+from mdacentre.alerting.acks import CommandError, parse_mqtt_command
+from mdacentre.alerting.alerts import Alert, AlertStatus, alert_id
+from mdacentre.alerting.routing import Router, load_rules
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+from mdacentre.ingest.sources import Chunk
+from mdacentre.model.errors import ConfigError, DeliveryError
+from mdacentre.model.findings import Level, TrackRef, ZoneRef
+from mdacentre.runtime.metrics import Metrics
 
 REPO = Path(__file__).resolve().parent.parent
 ALERTING = REPO / "alerting"
@@ -298,8 +300,8 @@ def test_ack_schema_agrees_with_the_service_parser() -> None:
 
 def test_alert_and_track_status_from_the_real_pipeline_match_the_schemas(repo: Path) -> None:
     """A hazardous-cargo tanker through the real service core: its alert and retained status validate."""
-    from mdacentre.service import Core
-    from mdacentre.settings import load_settings
+    from mdacentre.runtime.settings import load_settings
+    from mdacentre.service.wiring import Core
 
     mmsi = 538001234
     lines = static(mmsi, "NORDIC HAZARD", 81, T0 - 30)

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdacentre.adsb import NON_ICAO_FLAG
-from mdacentre.batch import TrackKind, make_key
-from mdacentre.flightfiles import read_opensky_json, read_readsb_trace
-from mdacentre.metrics import Reject
-from mdacentre.sbs import SbsDecoder, format_sbs, write_sbs
+from mdacentre.decode.adsb import NON_ICAO_FLAG
+from mdacentre.decode.flightfiles import read_opensky_json, read_readsb_trace
+from mdacentre.decode.sbs import SbsDecoder, format_sbs, write_sbs
+from mdacentre.model.batch import TrackKind, make_key
+from mdacentre.model.rejects import Reject
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "feeds" / "samples" / "kingston_sbs.txt"
@@ -70,7 +70,7 @@ def test_kingston_sample_decodes_back_to_original_positions() -> None:
 
 
 def test_sample_is_what_the_script_writes(tmp_path: Path) -> None:
-    from mdacentre.flightfiles import derive_sbs_sample
+    from mdacentre.decode.flightfiles import derive_sbs_sample
 
     out = tmp_path / "k.txt"
     n = derive_sbs_sample(_need(KINGSTON), out)

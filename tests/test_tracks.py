@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from mdacentre.batch import TrackKind, empty_positions, empty_statics, make_key
-from mdacentre.tracks import TrackTable
+from mdacentre.core.tracks import TrackTable
+from mdacentre.model.batch import TrackKind, empty_positions, empty_statics, make_key
 
 
 def test_counts_and_times_match_a_row_by_row_model() -> None:
@@ -34,7 +34,9 @@ def test_counts_and_times_match_a_row_by_row_model() -> None:
         # the model: late positions (older than the track's latest position) are not counted
         for key in sorted(set(pos["key"].tolist())):
             rows = sorted(pos["t"][pos["key"] == key].tolist())
-            rec = model.setdefault(key, {"n": 0, "t": -math.inf, "first": math.inf, "last": -math.inf, "st": -math.inf})
+            rec = model.setdefault(
+                key, {"n": 0, "t": -math.inf, "first": math.inf, "last": -math.inf, "st": -math.inf}
+            )
             ok = [t for t in rows if not t < rec["t"]]
             rec["n"] += len(ok)
             if ok:
@@ -42,7 +44,9 @@ def test_counts_and_times_match_a_row_by_row_model() -> None:
                 rec["first"] = min(rec["first"], ok[0])
                 rec["last"] = max(rec["last"], ok[-1])
         for key, t in zip(st["key"].tolist(), st["t"].tolist(), strict=True):
-            rec = model.setdefault(key, {"n": 0, "t": -math.inf, "first": math.inf, "last": -math.inf, "st": -math.inf})
+            rec = model.setdefault(
+                key, {"n": 0, "t": -math.inf, "first": math.inf, "last": -math.inf, "st": -math.inf}
+            )
             rec["st"] = max(rec["st"], t)
             rec["first"] = min(rec["first"], t)
             rec["last"] = max(rec["last"], t)
@@ -61,9 +65,21 @@ def test_counts_and_times_match_a_row_by_row_model() -> None:
 
 
 def test_watch_names_normalised_as_str_split_would() -> None:
-    from mdacentre.conditions import normalise_names
+    from mdacentre.risk.conditions import normalise_names
 
-    values = [" ab  c ", "x", "a\tb", "é  e", "a \n b", "a\u00a0 b", "q\x0b\x0bw", "a b", "", "a\u3000b", "sea   star"]
+    values = [
+        " ab  c ",
+        "x",
+        "a\tb",
+        "é  e",
+        "a \n b",
+        "a\u00a0 b",
+        "q\x0b\x0bw",
+        "a b",
+        "",
+        "a\u3000b",
+        "sea   star",
+    ]
     expected = [" ".join(v.upper().split()) for v in values]
     assert normalise_names(values).tolist() == expected
     assert normalise_names([]).tolist() == []

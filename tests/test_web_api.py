@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
 from starlette.websockets import WebSocketDisconnect
 
-from mdacentre import web
-from mdacentre.basemap import MAX_BYTES, build_land, write_basemap
-from mdacentre.errors import ConfigError, MdaError
-from mdacentre.web import MapStateError, MemoryMapState, create_app, safe_file
+from mdacentre.api import web
+from mdacentre.api.web import MapStateError, MemoryMapState, create_app, safe_file
+from mdacentre.model.errors import ConfigError, MdaError
+from tools.basemap import MAX_BYTES, build_land, write_basemap
 
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "web"

@@ -15,9 +15,9 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon, shape
 from shapely.ops import nearest_points
 
-from mdacentre import zonebuild
-from mdacentre.errors import ZoneError
-from mdacentre.zones import Zone, ZoneKind, load_library, preview_html, validate_file, zones_at
+from mdacentre.cli import zonebuild
+from mdacentre.core.zones import Zone, ZoneKind, load_library, preview_html, validate_file, zones_at
+from mdacentre.model.errors import ZoneError
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = REPO / "geofences"
@@ -126,7 +126,7 @@ def test_library_loads_within_budget() -> None:
     script = (
         "import json, sys, time\n"
         "from pathlib import Path\n"
-        "from mdacentre.zones import load_library\n"
+        "from mdacentre.core.zones import load_library\n"
         "def rss():\n"
         "    for line in Path('/proc/self/status').read_text().splitlines():\n"
         "        if line.startswith('VmRSS:'):\n"

@@ -1,0 +1,399 @@
+"""Command line: ``mdacentre serve | demo | replay | decode | bench | zones | broker-config``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from mdacentre.decode.recordings import file_batches, first_event_time
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport, load_feeds
+from mdacentre.ingest.recordings import FILE_FORMATS, read_chunks, sniff_format
+from mdacentre.ingest.sources import Chunk
+from mdacentre.model.batch import Batch, TrackKind
+from mdacentre.model.errors import MdaError
+from mdacentre.runtime.metrics import Metrics
+from mdacentre.runtime.settings import Settings, load_settings, repo_root
+
+log = logging.getLogger("mdacentre")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = load_settings(Path(args.config) if getattr(args, "config", None) else None)
+    from dataclasses import replace
+
+    if getattr(args, "zones", None):
+        s = replace(s, zones_dir=Path(args.zones))
+    if getattr(args, "profiles", None):
+        s = replace(s, profiles=Path(args.profiles))
+    if getattr(args, "data_dir", None):
+        s = replace(s, data_dir=Path(args.data_dir))
+    if getattr(args, "http_port", None) is not None:
+        s = replace(s, http=replace(s.http, port=int(args.http_port)))
+    if getattr(args, "mqtt_port", None) is not None:
+        s = replace(s, mqtt=replace(s.mqtt, port=int(args.mqtt_port), embedded_port=int(args.mqtt_port)))
+    if getattr(args, "mqtt_host", None):
+        s = replace(s, mqtt=replace(s.mqtt, host=str(args.mqtt_host)))
+    return s
+
+
+# -- replay / decode --------------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from mdacentre.service.wiring import Core, JsonlSink
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.files]
+    for p in paths:
+        if not p.is_file():
+            raise MdaError(f"replay: {p} is not a file")
+    fmts = [sniff_format(p) if args.format == "auto" else args.format for p in paths]
+    specs = [
+        FeedSpec(
+            name=p.name,
+            kind=FeedKind(f) if f in FeedKind._value2member_map_ else FeedKind.AIS,
+            transport=Transport.FILE,
+            path=str(p),
+        )
+        for p, f in zip(paths, fmts, strict=True)
+    ]
+    metrics = Metrics()
+    core = Core(settings, specs, metrics)
+    out_fh = open(args.out, "wb") if args.out else sys.stdout.buffer
+    sink = JsonlSink(out_fh)
+    by_cat: Counter[str] = Counter()
+    wall0 = time.monotonic()
+    t_first: float | None = None
+    try:
+        for i, (p, fmt) in enumerate(zip(paths, fmts, strict=True)):
+            if fmt in ("opensky", "readsb_trace"):
+                batches: Iterator[Batch] = file_batches(p, fmt, i)
+            else:
+                start = first_event_time(p, specs[i])
+                clock0 = start if start is not None else p.stat().st_mtime
+
+                def recording_clock(c0: float = clock0) -> float:
+                    wm = core.pipeline.watermark
+                    return wm if np.isfinite(wm) and wm >= c0 else c0
+
+                batches = (
+                    core.decode([Chunk(ch.feed, ch.data, recording_clock())])
+                    for ch in read_chunks(p, i, clock0, size=1 << 18)
+                )
+            for batch in batches:
+                res = core.step(batch)
+                if batch.rejects and fmt in ("opensky", "readsb_trace"):
+                    metrics.add_rejects(batch.rejects, p.name)
+                sink.write(res.alerts)
+                by_cat.update(a.category for a in res.alerts if a.version == 1)
+                if args.speed and np.isfinite(res.watermark):
+                    t_first = res.watermark if t_first is None else t_first
+                    due = wall0 + (res.watermark - t_first) / args.speed
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+    finally:
+        if args.out:
+            out_fh.close()
+    summary = replay_summary(core, metrics, by_cat, time.monotonic() - wall0)
+    if args.summary:
+        Path(args.summary).write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: float) -> dict[str, Any]:
+    table = core.pipeline.table
+    live = table.live_rows()
+    with_pos = live[np.isfinite(table.cols["lat"][live])]
+    kinds = Counter(TrackKind(int(k)).label for k in table.cols["kind"][with_pos])
+    rejects = {k: int(v) for k, v in metrics.by_label("mda_rejects_total", "reason").items()}
+    return {
+        "lines": core.lines_in,
+        "positions": core.pipeline.positions_in,
+        "statics": core.pipeline.statics_in,
+        "tracks": len(table),
+        "tracks_with_position": int(len(with_pos)),
+        "tracks_with_position_by_kind": dict(kinds),
+        # MMSIs (any AIS kind) with a position: one MMSI can be both a base station and a vessel
+        "mmsis_with_position": int(
+            len(np.unique(table.cols["ident"][with_pos][table.cols["kind"][with_pos] != TrackKind.AIRCRAFT]))
+        ),
+        "rejects": rejects,
+        "alerts_by_category": dict(by_cat),
+        "wall_s": round(wall_s, 3),
+    }
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from mdacentre.decode.registry import make_decoder
+    from mdacentre.model.batch import POSITION_DTYPE, STATIC_DTYPE
+
+    totals: Counter[str] = Counter()
+    rejects: Counter[str] = Counter()
+    out = sys.stdout.buffer
+    for i, name in enumerate(args.files):
+        p = Path(name)
+        fmt = sniff_format(p) if args.format == "auto" else args.format
+        if fmt in ("opensky", "readsb_trace"):
+            batches: Iterator[Batch] = file_batches(p, fmt, i)
+        else:
+            spec = FeedSpec(name=p.name, kind=FeedKind(fmt), transport=Transport.FILE, path=str(p))
+            dec = make_decoder(spec, i)
+            batches = (dec.decode(ch.data, ch.receive_time) for ch in read_chunks(p, i, p.stat().st_mtime))
+        for b in batches:
+            rejects.update({k: int(v) for k, v in b.rejects.items()})
+            for arr, dt, label in (
+                (b.positions, POSITION_DTYPE, "position"),
+                (b.statics, STATIC_DTYPE, "static"),
+            ):
+                totals.update(f"{label}:{int(m)}" for m in arr["msg_type"])
+                if args.summary:
+                    continue
+                for rec in arr:
+                    d: dict[str, Any] = {"record": label}
+                    for f in dt.names or ():
+                        v = rec[f].item()
+                        if isinstance(v, float) and not np.isfinite(v):
+                            v = None
+                        d[f] = v
+                    out.write(orjson.dumps(d) + b"\n")
+    if args.summary:
+        print(
+            json.dumps({"records_by_type": dict(sorted(totals.items())), "rejects": dict(rejects)}, indent=2)
+        )
+    return 0
+
+
+# -- serve / demo ---------------------------------------------------------------------------
+
+
+def _run_async(coro_factory: Any) -> int:
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await coro_factory(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mdacentre.service.wiring import run_service
+
+    settings = _settings(args)
+    feeds = load_feeds(Path(args.feeds) if args.feeds else settings.feeds_dir)
+    if not feeds:
+        log.warning(
+            "no enabled feed definitions in %s: the service runs with no input",
+            args.feeds or settings.feeds_dir,
+        )
+    print(
+        f"mdacentre: map on http://{settings.http.host}:{settings.http.port}  feeds: {[f.name for f in feeds]}",
+        file=sys.stderr,
+    )
+    return _run_async(lambda stop: run_service(settings, feeds, stop))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mdacentre.ingest.playback import PlaybackServer
+    from mdacentre.service.wiring import run_service
+
+    settings = _settings(args)
+    demo_dir = repo_root() / "feeds" / "demo"
+    ais_file = demo_dir / "caribbean_ais.nmea"
+    sbs_file = demo_dir / "caribbean_sbs.txt"
+    if not ais_file.is_file():
+        raise MdaError(f"demo feed {ais_file} is missing; regenerate it with `mdacentre demo --generate`")
+
+    async def main(stop: asyncio.Event) -> None:
+        servers = [PlaybackServer(ais_file, speed=args.speed, loop_forever=True)]
+        if sbs_file.is_file():
+            servers.append(PlaybackServer(sbs_file, speed=args.speed, loop_forever=True))
+        ports = [await s.start() for s in servers]
+        feeds = [FeedSpec(name="demo-ais", kind=FeedKind.AIS, transport=Transport.TCP_CLIENT, port=ports[0])]
+        if len(ports) > 1:
+            feeds.append(
+                FeedSpec(name="demo-sbs", kind=FeedKind.SBS, transport=Transport.TCP_CLIENT, port=ports[1])
+            )
+        print(
+            f"mdacentre demo: map on http://{settings.http.host}:{settings.http.port} ; alerts on "
+            f"mqtt://{settings.mqtt.host or settings.mqtt.embedded_host}:{settings.mqtt.port if settings.mqtt.host else settings.mqtt.embedded_port} "
+            f"topic {settings.mqtt.topic_prefix}/# ; replaying at {args.speed:g}x",
+            file=sys.stderr,
+        )
+        try:
+            await run_service(settings, feeds, stop)
+        finally:
+            for s in servers:
+                await s.close()
+
+    return _run_async(main)
+
+
+# -- bench / zones ------------------------------------------------------------------------
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mdacentre.cli.bench import run_bench
+
+    res = run_bench(quick=args.quick)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:32s} {v}")
+    return 0
+
+
+def cmd_zones(args: argparse.Namespace) -> int:
+    from mdacentre.cli import zonebuild
+    from mdacentre.core import zones
+
+    if args.zones_cmd == "build":
+        geo = Path(args.geo) if args.geo else repo_root().parent / "shared" / "data" / "geo"
+        out = Path(args.out) if args.out else repo_root() / "geofences"
+        print(json.dumps(zonebuild.build_library(geo, out), indent=2))
+    elif args.zones_cmd == "validate":
+        ok = True
+        for f in args.files:
+            try:
+                zs = zones.validate_file(Path(f))
+                print(f"{f}: OK, {len(zs)} zones")
+            except MdaError as exc:
+                ok = False
+                print(f"{f}: INVALID: {exc}", file=sys.stderr)
+        return 0 if ok else 1
+    elif args.zones_cmd == "preview":
+        lib = zones.load_library(Path(args.dir) if args.dir else repo_root() / "geofences")
+        out = Path(args.out or "zones_preview.html")
+        zones.preview_html(lib, out)
+        print(f"wrote {out}")
+    return 0
+
+
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    from mdacentre.alerting.routing import write_broker_config
+
+    res = write_broker_config(Path(args.rules), Path(args.out), port=args.port)
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mdacentre", description="Maritime and airspace situational awareness service."
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", help="settings TOML file (environment MDA_* overrides it)")
+        sp.add_argument("--zones", help="zone library directory (default geofences/)")
+        sp.add_argument("--profiles", help="risk profiles TOML (default geofences/profiles.toml)")
+        sp.add_argument("--data-dir", help="where the outbox and alert store live (default var/)")
+
+    sp = sub.add_parser("serve", help="run the live service from the feed definitions in feeds/")
+    common(sp)
+    sp.add_argument("--feeds", help="directory of feed definitions (*.toml)")
+    sp.add_argument("--http-port", type=int, help="port of the map and API (default 8000)")
+    sp.add_argument("--mqtt-host", help="external MQTT broker host (default: embedded Mosquitto)")
+    sp.add_argument("--mqtt-port", type=int, help="MQTT port (default 1883)")
+    sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("demo", help="the main job: the service on the bundled Caribbean demo feed")
+    common(sp)
+    sp.add_argument(
+        "--speed", type=float, default=60.0, help="times real speed of the demo feed (default 60)"
+    )
+    sp.add_argument("--http-port", type=int, help="port of the map and API (default 8000)")
+    sp.add_argument("--mqtt-host", help="external MQTT broker host (default: embedded Mosquitto)")
+    sp.add_argument("--mqtt-port", type=int, help="MQTT port (default 1883)")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("replay", help="run recordings through the live pipeline; alerts as JSON lines")
+    common(sp)
+    sp.add_argument(
+        "files",
+        nargs="+",
+        help="recordings (NMEA, SBS, Beast, AVR, aircraft.json, OpenSky, readsb trace; .gz ok)",
+    )
+    sp.add_argument(
+        "--format", choices=FILE_FORMATS, default="auto", help="input format (default: guess per file)"
+    )
+    sp.add_argument(
+        "--speed", type=float, default=0.0, help="times real speed (default: as fast as possible)"
+    )
+    sp.add_argument("--out", help="write alerts here (JSON lines) instead of stdout")
+    sp.add_argument("--summary", help="also write the run summary (JSON) to this file")
+    sp.set_defaults(func=cmd_replay)
+
+    sp = sub.add_parser("decode", help="print decoded records of recordings as JSON lines")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--format", choices=FILE_FORMATS, default="auto")
+    sp.add_argument("--summary", action="store_true", help="only counts by message type and reject reason")
+    sp.set_defaults(func=cmd_decode)
+
+    sp = sub.add_parser("bench", help="measure decode, fence and replay rates against baselines")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sp.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("zones", help="build, validate or preview the zone library")
+    zsub = sp.add_subparsers(dest="zones_cmd", required=True)
+    zb = zsub.add_parser("build", help="regenerate geofences/ from the raw geography")
+    zb.add_argument("--geo", help="directory of raw geography (default ../shared/data/geo)")
+    zb.add_argument("--out", help="output directory (default geofences/)")
+    zv = zsub.add_parser("validate", help="check a user's zone file (GeoJSON, GeoPackage, Shapefile)")
+    zv.add_argument("files", nargs="+")
+    zp = zsub.add_parser("preview", help="write an HTML map of the library")
+    zp.add_argument("--dir")
+    zp.add_argument("--out")
+    sp.set_defaults(func=cmd_zones)
+
+    sp = sub.add_parser("broker-config", help="generate Mosquitto users/ACL from the routing rules")
+    sp.add_argument("--rules", default=str(repo_root() / "alerting" / "routing.toml"))
+    sp.add_argument("--out", default="var/mosquitto")
+    sp.add_argument("--port", type=int, default=1883)
+    sp.set_defaults(func=cmd_broker_config)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except MdaError as exc:
+        print(f"mdacentre: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

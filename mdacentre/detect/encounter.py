@@ -1,0 +1,274 @@
+"""Vessel-to-vessel encounters (GFW: 500 m, 2 h, both < 2 kn, >= 10 km from port) and close rendezvous
+(Skylight: 250 m for 30 min).
+
+Pairing is vectorised: the current positions of the slow, recent, offshore vessels are bucketed on
+a metric grid whose cell equals the largest radius, and every point is compared only with the
+points of its own and the eight neighbouring cells. Only the resulting candidate pairs are kept in
+a per-pair dictionary (start time, last time seen close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mdacentre.core.zones import Zone, ZoneKind
+from mdacentre.detect.common import (
+    Cleared,
+    FloatArray,
+    IntArray,
+    StepOut,
+    ZoneProximity,
+    fmt_hours,
+    make_finding,
+    track_label,
+)
+from mdacentre.detect.context import StepContext
+from mdacentre.model.batch import TrackKind
+from mdacentre.model.findings import Finding
+from mdacentre.model.geodesy import HOUR, M_PER_DEG_LAT, haversine_m, is_night
+
+ENCOUNTER = "encounter"
+RENDEZVOUS = "close_rendezvous"
+
+
+@dataclass(frozen=True)
+class PairRule:
+    category: str
+    radius_m: float
+    min_duration_s: float
+    base_score: float
+
+
+@dataclass(frozen=True)
+class EncounterConfig:
+    encounter_radius_m: float = 500.0
+    encounter_min_h: float = 2.0
+    rendezvous_radius_m: float = 250.0
+    rendezvous_min_min: float = 30.0
+    max_speed_kn: float = 2.0
+    port_distance_km: float = 10.0
+    stale_s: float = 1800.0  # a vessel's last position must be at most this old to be paired
+    max_gap_s: float = 1800.0  # a pair not seen close for this long has ended
+    check_interval_s: float = 60.0  # pairing runs at most this often (event time)
+    encounter_score: float = 55.0
+    rendezvous_score: float = 45.0
+    fishing_carrier_score: float = 15.0  # a fishing vessel meeting a non-fishing one
+    anonymous_score: float = 10.0
+    night_score: float = 10.0
+
+    def rules(self) -> tuple[PairRule, ...]:
+        return (
+            PairRule(ENCOUNTER, self.encounter_radius_m, self.encounter_min_h * HOUR, self.encounter_score),
+            PairRule(
+                RENDEZVOUS, self.rendezvous_radius_m, self.rendezvous_min_min * 60.0, self.rendezvous_score
+            ),
+        )
+
+
+@dataclass
+class _Pair:
+    start: float
+    last_close: float
+    alerted: bool = False
+
+
+@dataclass
+class _RuleState:
+    rule: PairRule
+    pairs: dict[tuple[int, int], _Pair] = field(default_factory=dict)
+    active: dict[int, int] = field(default_factory=dict)  # lower key -> alerted pairs it leads
+
+
+def close_pairs(lat: FloatArray, lon: FloatArray, radius_m: float) -> tuple[IntArray, IntArray, FloatArray]:
+    """All index pairs (i < j) of points within ``radius_m`` metres, by grid bucketing (no O(n^2))."""
+    n = len(lat)
+    if n < 2:
+        e = np.empty(0, dtype=np.int64)
+        return e, e, np.empty(0)
+    # Cells in degrees, never narrower than the radius: latitude at the highest |lat| present.
+    cell_lat = 1.01 * radius_m / M_PER_DEG_LAT
+    cell_lon = cell_lat / max(np.cos(np.radians(min(float(np.max(np.abs(lat))), 89.0))), 1e-6)
+    cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)
+    cy = np.floor((lat + 90.0) / cell_lat).astype(np.int64)
+    code = (cx << 32) + cy
+    order = np.argsort(code, kind="stable")
+    sorted_code = code[order]
+    ii: list[IntArray] = []
+    jj: list[IntArray] = []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            nb = ((cx + dx) << 32) + (cy + dy)
+            lo = np.searchsorted(sorted_code, nb, side="left")
+            hi = np.searchsorted(sorted_code, nb, side="right")
+            cnt = hi - lo
+            tot = int(cnt.sum())
+            if tot == 0:
+                continue
+            src = np.repeat(np.arange(n), cnt)
+            off = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            dst = order[np.repeat(lo, cnt) + off]
+            keep = src < dst
+            ii.append(src[keep])
+            jj.append(dst[keep])
+    if not ii:
+        e = np.empty(0, dtype=np.int64)
+        return e, e, np.empty(0)
+    i = np.concatenate(ii)
+    j = np.concatenate(jj)
+    d = haversine_m(lat[i], lon[i], lat[j], lon[j])
+    near = d <= radius_m
+    return i[near], j[near], d[near]
+
+
+class EncounterDetector:
+    """Encounter and close-rendezvous alerts, one per vessel pair (lower key carries the alert)."""
+
+    def __init__(self, zones: list[Zone], config: EncounterConfig | None = None) -> None:
+        self.cfg = config or EncounterConfig()
+        self.ports = ZoneProximity(zones, [ZoneKind.PORT_APPROACH], self.cfg.port_distance_km * 1000.0)
+        self.rules = [_RuleState(r) for r in self.cfg.rules()]
+        self._last_check = float("-inf")
+        self._pending: list[Cleared] = []  # alerts ended by an eviction, reported at the next step
+
+    def open_encounters(self) -> list[tuple[int, int, str]]:
+        """(key a, key b, category) of pairs with an open alert (for cross-domain correlation)."""
+        return [(a, b, rs.rule.category) for rs in self.rules for (a, b), p in rs.pairs.items() if p.alerted]
+
+    def _candidates(self, ctx: StepContext) -> IntArray:
+        table = ctx.table
+        c = table.cols
+        live = table.live_rows()
+        m = (
+            (c["kind"][live] == int(TrackKind.VESSEL))
+            & np.isfinite(c["lat"][live])
+            & (c["sog"][live] < self.cfg.max_speed_kn)
+            & (ctx.watermark - c["t"][live] <= self.cfg.stale_s)
+        )
+        cand = live[m]
+        if len(cand) and not self.ports.empty:
+            cand = cand[~self.ports.near(c["lon"][cand], c["lat"][cand])]
+        return cand
+
+    def step(self, ctx: StepContext) -> StepOut:
+        findings: list[Finding] = []
+        cleared: list[Cleared] = self._pending
+        self._pending = []
+        if ctx.watermark - self._last_check < self.cfg.check_interval_s:
+            return findings, cleared
+        self._last_check = ctx.watermark
+        c = ctx.table.cols
+        cand = self._candidates(ctx)
+        radius = max(r.rule.radius_m for r in self.rules)
+        i, j, d = close_pairs(c["lat"][cand], c["lon"][cand], radius)
+        ra, rb = cand[i], cand[j]
+        ka, kb = c["key"][ra], c["key"][rb]
+        swap = ka > kb
+        ra, rb = np.where(swap, rb, ra), np.where(swap, ra, rb)
+        ka, kb = np.where(swap, kb, ka), np.where(swap, ka, kb)
+        t_obs = np.minimum(c["t"][ra], c["t"][rb])
+        for rs in self.rules:
+            close = d <= rs.rule.radius_m
+            seen = self._update_rule(
+                ctx, rs, ra[close], rb[close], ka[close], kb[close], t_obs[close], d[close], findings
+            )
+            self._end_pairs(ctx, rs, seen, cleared)
+        return findings, cleared
+
+    def _update_rule(
+        self,
+        ctx: StepContext,
+        rs: _RuleState,
+        ra: IntArray,
+        rb: IntArray,
+        ka: IntArray,
+        kb: IntArray,
+        t_obs: FloatArray,
+        d: FloatArray,
+        findings: list[Finding],
+    ) -> set[tuple[int, int]]:
+        seen: set[tuple[int, int]] = set()
+        for n in range(len(ra)):
+            pk = (int(ka[n]), int(kb[n]))
+            t = float(t_obs[n])
+            seen.add(pk)
+            p = rs.pairs.get(pk)
+            if p is None or t - p.last_close > self.cfg.max_gap_s:
+                p = _Pair(start=t, last_close=t)
+                rs.pairs[pk] = p
+            p.last_close = max(p.last_close, t)
+            if not p.alerted and p.last_close - p.start >= rs.rule.min_duration_s:
+                p.alerted = True
+                n_active = rs.active.get(pk[0], 0)
+                rs.active[pk[0]] = n_active + 1
+                if n_active == 0:
+                    findings.append(self._finding(ctx, rs.rule, int(ra[n]), int(rb[n]), p, float(d[n])))
+        return seen
+
+    def _end_pairs(
+        self, ctx: StepContext, rs: _RuleState, seen: set[tuple[int, int]], cleared: list[Cleared]
+    ) -> None:
+        c = ctx.table.cols
+        for pk in [k for k in rs.pairs if k not in seen]:
+            p = rs.pairs[pk]
+            rows = ctx.table.lookup(np.asarray(pk, dtype=np.int64))
+            t_now = float(np.min(c["t"][rows])) if (rows >= 0).all() else float("nan")
+            if np.isfinite(t_now) and t_now > p.last_close:
+                t_end = t_now  # both vessels reported since, and they are no longer a slow close pair
+            elif ctx.watermark - p.last_close > self.cfg.max_gap_s:
+                t_end = p.last_close
+            else:
+                continue
+            del rs.pairs[pk]
+            if p.alerted:
+                self._release(rs, pk[0], t_end, cleared)
+
+    def _release(self, rs: _RuleState, low: int, t_end: float, cleared: list[Cleared]) -> None:
+        left = rs.active.get(low, 0) - 1
+        if left <= 0:
+            rs.active.pop(low, None)
+            cleared.append(((rs.rule.category, low, ""), t_end))
+        else:
+            rs.active[low] = left
+
+    def _finding(self, ctx: StepContext, rule: PairRule, ra: int, rb: int, p: _Pair, d: float) -> Finding:
+        cfg = self.cfg
+        table = ctx.table
+        c = table.cols
+        st = (int(c["ship_type"][ra]), int(c["ship_type"][rb]))
+        fishing = (st[0] == 30) != (st[1] == 30)
+        anonymous = any(not str(c["name"][r]) and int(c["ship_type"][r]) < 0 for r in (ra, rb))
+        t = p.start + rule.min_duration_s
+        lat = (float(c["lat"][ra]) + float(c["lat"][rb])) / 2
+        lon = (float(c["lon"][ra]) + float(c["lon"][rb])) / 2
+        night = bool(is_night(np.asarray([t]), np.asarray([lat]), np.asarray([lon]))[0])
+        score = rule.base_score + (cfg.fishing_carrier_score if fishing else 0)
+        score += (cfg.anonymous_score if anonymous else 0) + (cfg.night_score if night else 0)
+        words = "encounter" if rule.category == ENCOUNTER else "close rendezvous"
+        reason = (
+            f"{words} with {track_label(table, rb)}: within {rule.radius_m:.0f} m for {fmt_hours(p.last_close - p.start)}, "
+            f"both under {cfg.max_speed_kn:.0f} kn, at least {cfg.port_distance_km:.0f} km from any port approach"
+        )
+        reasons = [reason]
+        if fishing:
+            reasons.append("a fishing vessel meeting a non-fishing vessel (possible transshipment)")
+        if night:
+            reasons.append("at night")
+        extra = {
+            "other_key": int(c["key"][rb]),
+            "other_id": str(int(c["ident"][rb])),
+            "other_name": str(c["name"][rb]) or None,
+            "distance_m": round(d, 1),
+            "started": p.start,
+            "lat": lat,
+            "lon": lon,
+        }
+        return make_finding(table, ra, rule.category, t, score, reasons, None, extra)
+
+    def forget(self, keys: set[int]) -> None:
+        for rs in self.rules:
+            for pk in [k for k in rs.pairs if k[0] in keys or k[1] in keys]:
+                p = rs.pairs.pop(pk)
+                if p.alerted:
+                    self._release(rs, pk[0], p.last_close, self._pending)

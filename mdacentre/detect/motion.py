@@ -1,0 +1,364 @@
+"""Single-track movement patterns: go-fast small craft and loitering far from shore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mdacentre.core.zones import Zone, ZoneKind
+from mdacentre.detect.common import (
+    BoolArray,
+    Cleared,
+    FixMemory,
+    FloatArray,
+    IntArray,
+    RowState,
+    StepOut,
+    ZoneLocator,
+    ZoneProximity,
+    fmt_hours,
+    group_bounds,
+    make_finding,
+    vessel_positions,
+    zone_ref,
+)
+from mdacentre.detect.context import StepContext
+from mdacentre.model.findings import Finding, Level
+from mdacentre.model.geodesy import HOUR, M_PER_NM, MS_PER_KN, destination, haversine_m, is_night
+
+GO_FAST = "go_fast"
+LOITERING = "loitering"
+CLASS_B_MSG_TYPES = (18, 19)
+SMALL_CRAFT_TYPES = (0, 30, 31, 32, 33, 34, 35, 36, 37)
+
+
+# --- go-fast -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoFastConfig:
+    min_speed_kn: float = 25.0
+    clear_speed_kn: float = 20.0  # hysteresis: the alert closes below this speed
+    max_speed_kn: float = 80.0  # faster is a corrupt SOG, not a boat
+    max_length_m: float = 20.0
+    static_grace_s: float = (
+        360.0  # unknown ship type counts as small craft only after this long without statics
+    )
+    implied_ratio: float = (
+        0.5  # the distance from the previous fix must imply >= ratio x threshold (if <= 1 h apart)
+    )
+    coast_lookahead_nm: float = (
+        30.0  # "heading toward a coast": a territorial sea on the course within this range
+    )
+    base_score: float = 50.0
+    night_score: float = 20.0
+    coast_score: float = 15.0
+    anonymous_score: float = 10.0  # no name and no ship type known
+
+
+def small_craft_mask(
+    ship_type: npt.NDArray[np.integer],
+    length_m: FloatArray,
+    msg_type: npt.NDArray[np.integer],
+    max_len: float,
+    static_waited: BoolArray | None = None,
+) -> BoolArray:
+    """Small craft: length < max_len when known; otherwise ship type 0/30-37, a class B transponder, or
+    an unknown type once ``static_waited`` (the track has had time to send its static report)."""
+    st = np.asarray(ship_type, dtype=np.int64)
+    ln = np.asarray(length_m, dtype=np.float64)
+    known_len = np.isfinite(ln) & (ln > 0)
+    unknown = st < 0
+    if static_waited is not None:
+        unknown &= static_waited
+    by_type = unknown | np.isin(st, SMALL_CRAFT_TYPES) | np.isin(np.asarray(msg_type), CLASS_B_MSG_TYPES)
+    return np.asarray(np.where(known_len, ln < max_len, by_type))
+
+
+class GoFastDetector:
+    """Small craft above 25 kn; graver at night and when the course leads into a territorial sea."""
+
+    def __init__(self, zones: list[Zone], config: GoFastConfig | None = None) -> None:
+        self.cfg = config or GoFastConfig()
+        self.zones = zones
+        self.territorial = ZoneLocator(zones, [ZoneKind.TERRITORIAL_SEA])
+        self.fixes = FixMemory()
+        self.open: dict[int, tuple[int, int, str]] = {}  # key -> (row, level, zone id of the situation)
+
+    def open_rows(self) -> list[tuple[int, int]]:
+        """(key, row) of tracks with an open go-fast alert (for cross-domain correlation)."""
+        return [(k, v[0]) for k, v in self.open.items()]
+
+    def _coast_ahead(self, lat: FloatArray, lon: FloatArray, cog: FloatArray) -> IntArray:
+        zone = self.territorial.locate(lon, lat)
+        if self.territorial.empty:
+            return zone
+        steps = (0.25, 0.5, 0.75, 1.0)
+        for f in steps:
+            need = (zone < 0) & np.isfinite(cog)
+            if not need.any():
+                break
+            la, lo = destination(lat[need], lon[need], cog[need], f * self.cfg.coast_lookahead_nm * M_PER_NM)
+            zone[np.flatnonzero(need)] = self.territorial.locate(lo, la)
+        return zone
+
+    def step(self, ctx: StepContext) -> StepOut:
+        findings: list[Finding] = []
+        cleared: list[Cleared] = []
+        pos, rows = vessel_positions(ctx.update)
+        if len(pos) == 0:
+            return findings, cleared
+        pt, plat, plon = self.fixes.previous(ctx.table, rows, pos)
+        self.fixes.commit(ctx.table, rows, pos)
+        c = self.cfg
+        sog = pos["sog"].astype(np.float64)
+        tc = ctx.table.cols
+        # A class A ship's static report comes every 6 min: an unknown type is not "small" before that.
+        waited = (pos["t"] - tc["first_t"][rows]) >= c.static_grace_s
+        small = small_craft_mask(
+            tc["ship_type"][rows], tc["length_m"][rows], pos["msg_type"], c.max_length_m, waited
+        )
+        dt = pos["t"] - pt
+        implied = haversine_m(plat, plon, pos["lat"], pos["lon"]) / np.maximum(dt, 1.0) / MS_PER_KN
+        consistent = ~(np.isfinite(implied) & (dt <= HOUR)) | (implied >= c.implied_ratio * c.min_speed_kn)
+        fast = small & (sog > c.min_speed_kn) & (sog <= c.max_speed_kn) & consistent
+        slow = np.isfinite(sog) & (sog < c.clear_speed_kn)
+        keys = pos["key"]
+        closing = slow & ~fast
+        if self.open and closing.any():
+            closing &= np.isin(keys, np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
+        else:
+            closing[:] = False
+        for i in np.flatnonzero(closing).tolist():
+            key = int(keys[i])
+            if key in self.open:
+                zid = self.open.pop(key)[2]
+                cleared.append(((GO_FAST, key, zid), float(pos["t"][i])))
+        fi = np.flatnonzero(fast)
+        if len(fi) == 0:
+            return findings, cleared
+        night = is_night(pos["t"][fi], pos["lat"][fi], pos["lon"][fi])
+        coast = self._coast_ahead(
+            pos["lat"][fi].astype(np.float64),
+            pos["lon"][fi].astype(np.float64),
+            pos["cog"][fi].astype(np.float64),
+        )
+        for j, i in enumerate(fi.tolist()):
+            self._finding(ctx, int(rows[i]), int(keys[i]), pos[i], bool(night[j]), int(coast[j]), findings)
+        return findings, cleared
+
+    def _finding(
+        self, ctx: StepContext, row: int, key: int, p: np.void, night: bool, coast: int, out: list[Finding]
+    ) -> None:
+        c = self.cfg
+        tc = ctx.table.cols
+        anonymous = not str(tc["name"][row]) and int(tc["ship_type"][row]) < 0
+        score = c.base_score + (c.night_score if night else 0) + (c.coast_score if coast >= 0 else 0)
+        score += c.anonymous_score if anonymous else 0
+        level = int(Level.from_score(min(score, 100.0)))
+        cur = self.open.get(key)
+        if cur is not None and level <= cur[1]:
+            return
+        zid = cur[2] if cur is not None else (self.zones[coast].id if coast >= 0 else "")
+        zr = (
+            next((zone_ref(self.zones, i) for i, z in enumerate(self.zones) if z.id == zid), None)
+            if zid
+            else None
+        )
+        parts = [f"small craft at {float(p['sog']):.0f} kn (go-fast threshold {c.min_speed_kn:.0f} kn)"]
+        if night:
+            parts.append("at night")
+        if coast >= 0:
+            parts.append(f"heading into {self.zones[coast].name}")
+        if anonymous:
+            parts.append("no name or ship type broadcast")
+        extra = {
+            "sog_kn": float(p["sog"]),
+            "cog": float(p["cog"]),
+            "night": night,
+            "coast_zone": self.zones[coast].id if coast >= 0 else None,
+        }
+        f = make_finding(ctx.table, row, GO_FAST, float(p["t"]), score, ("; ".join(parts),), zr, extra)
+        self.open[key] = (row, int(f.level), zid)
+        out.append(f)
+
+    def forget(self, keys: set[int]) -> None:
+        self.fixes.forget(keys)
+        for k in keys:
+            self.open.pop(k, None)
+
+
+# --- loitering ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoiteringConfig:
+    max_avg_speed_kn: float = 2.0
+    min_duration_h: float = 4.0
+    burst_speed_kn: float = 5.0  # a single report faster than this ends the stretch
+    max_report_gap_h: float = 2.0  # a longer silence ends the stretch
+    shore_distance_nm: float = 20.0
+    territorial_sea_width_nm: float = 12.0  # shore = territorial sea zones grown by the difference
+    base_score: float = 35.0
+    long_score: float = 15.0  # stretch >= 3 x min_duration
+    anonymous_score: float = 10.0
+
+
+class LoiteringDetector:
+    """Average speed under 2 kn for at least 4 h, at least 20 nm from shore (GFW loitering)."""
+
+    def __init__(self, zones: list[Zone], config: LoiteringConfig | None = None) -> None:
+        self.cfg = config or LoiteringConfig()
+        c = self.cfg
+        extra_nm = max(0.0, c.shore_distance_nm - c.territorial_sea_width_nm)
+        self.near_ts = ZoneProximity(zones, [ZoneKind.TERRITORIAL_SEA], extra_nm * M_PER_NM)
+        self.near_port = ZoneProximity(zones, [ZoneKind.PORT_APPROACH], c.shore_distance_nm * M_PER_NM)
+        self.fixes = FixMemory()
+        self.state = RowState(
+            {
+                "open": ("?", False),  # a slow stretch is running
+                "start_t": ("f8", np.nan),
+                "integral": ("f8", 0.0),  # integral of speed over the stretch, kn*s
+                "last_sog": ("f8", np.nan),
+                "alerted": ("?", False),
+            }
+        )
+
+    def _speed(self, pos: np.ndarray, pt: FloatArray, plat: FloatArray, plon: FloatArray) -> FloatArray:
+        sog = pos["sog"].astype(np.float64)
+        implied = haversine_m(plat, plon, pos["lat"], pos["lon"]) / np.maximum(pos["t"] - pt, 1.0) / MS_PER_KN
+        return np.where(np.isfinite(sog), sog, implied)
+
+    def step(self, ctx: StepContext) -> StepOut:
+        findings: list[Finding] = []
+        cleared: list[Cleared] = []
+        pos, rows = vessel_positions(ctx.update)
+        if len(pos) == 0:
+            return findings, cleared
+        table = ctx.table
+        c = self.cfg
+        pt, plat, plon = self.fixes.previous(table, rows, pos)
+        self.fixes.commit(table, rows, pos)
+        speed = self._speed(pos, pt, plat, plon)
+        far = ~(self.near_ts.near(pos["lon"], pos["lat"]) | self.near_port.near(pos["lon"], pos["lat"]))
+        ok = far & np.isfinite(speed) & (speed < c.burst_speed_kn)
+        dt = pos["t"] - pt
+        first, last = group_bounds(rows)
+        carried = self.state.valid(table, rows) & self.state.cols["open"][rows]
+        st = self.state.cols
+        # continues[i]: position i extends the stretch running before it
+        prev_ok = np.zeros(len(ok), dtype=bool)
+        prev_ok[1:] = ok[:-1]
+        prev_ok[first] = carried[first]
+        cont = ok & prev_ok & np.isfinite(dt) & (dt <= c.max_report_gap_h * HOUR)
+        new = ok & ~cont
+        # stretch start time and integral per position
+        start_idx = np.maximum.accumulate(np.where(new | first, np.arange(len(ok)), 0))
+        prev_speed = np.empty(len(ok))
+        prev_speed[1:] = speed[:-1]
+        prev_speed[first] = st["last_sog"][rows[first]]
+        inc = np.where(
+            cont,
+            np.nan_to_num(dt) * (speed + np.where(np.isfinite(prev_speed), prev_speed, speed)) / 2.0,
+            0.0,
+        )
+        csum = np.cumsum(inc)
+        s = start_idx
+        carried_int = np.where(carried, st["integral"][rows], 0.0)
+        integral = csum - csum[s] + np.where(new[s], 0.0, inc[s] + carried_int[s])
+        start_t = np.where(new[s], pos["t"][s], np.where(carried[s], st["start_t"][rows[s]], np.nan))
+        duration = pos["t"] - start_t
+        avg = np.where(duration > 0, integral / np.maximum(duration, 1e-9), np.inf)
+        cond = ok & (duration >= c.min_duration_h * HOUR) & (avg < c.max_avg_speed_kn)
+        alerted_carried = carried & self.state.cols["alerted"][rows]
+        self._emit(
+            ctx,
+            pos,
+            rows,
+            ok,
+            new,
+            first,
+            start_idx,
+            start_t,
+            duration,
+            avg,
+            cond,
+            alerted_carried,
+            findings,
+            cleared,
+        )
+        # carry
+        li = np.flatnonzero(last)
+        r = rows[li]
+        self.state.claim(table, r)
+        st = self.state.cols
+        st["open"][r] = ok[li]
+        st["start_t"][r] = np.where(ok[li], start_t[li], np.nan)
+        st["integral"][r] = np.where(ok[li], integral[li], 0.0)
+        st["last_sog"][r] = speed[li]
+        return findings, cleared
+
+    def _emit(
+        self,
+        ctx: StepContext,
+        pos: np.ndarray,
+        rows: IntArray,
+        ok: BoolArray,
+        new: BoolArray,
+        first: BoolArray,
+        start_idx: IntArray,
+        start_t: FloatArray,
+        duration: FloatArray,
+        avg: FloatArray,
+        cond: BoolArray,
+        alerted_carried: BoolArray,
+        findings: list[Finding],
+        cleared: list[Cleared],
+    ) -> None:
+        """Walk only the rows that have a condition or an alert to close (candidates)."""
+        st = self.state.cols
+        cand_rows = np.unique(np.concatenate([rows[cond], rows[first & alerted_carried]]))
+        if len(cand_rows) == 0:
+            return
+        table = ctx.table
+        for r in cand_rows.tolist():
+            idx = np.flatnonzero(rows == r)
+            alerted = bool(alerted_carried[idx[0]])
+            key = int(table.cols["key"][r])
+            for i in idx.tolist():
+                if alerted and (new[i] or not ok[i]):
+                    cleared.append(((LOITERING, key, ""), float(pos["t"][i])))
+                    alerted = False
+                if cond[i] and not alerted:
+                    findings.append(
+                        self._finding(ctx, r, float(start_t[i]), float(duration[i]), float(avg[i]), pos[i])
+                    )
+                    alerted = True
+            self.state.claim(table, np.asarray([r]))
+            st["alerted"][r] = alerted
+
+    def _finding(
+        self, ctx: StepContext, row: int, start_t: float, duration: float, avg: float, p: np.void
+    ) -> Finding:
+        c = self.cfg
+        tc = ctx.table.cols
+        anonymous = not str(tc["name"][row]) and int(tc["ship_type"][row]) < 0
+        long_stay = duration >= 3 * c.min_duration_h * HOUR
+        score = c.base_score + (c.long_score if long_stay else 0) + (c.anonymous_score if anonymous else 0)
+        reason = (
+            f"loitering for {fmt_hours(duration)} at an average {avg:.1f} kn, at least "
+            f"{c.shore_distance_nm:.0f} nm from shore and ports"
+        )
+        extra = {
+            "duration_s": round(duration, 1),
+            "avg_speed_kn": round(avg, 2),
+            "lat": float(p["lat"]),
+            "lon": float(p["lon"]),
+        }
+        return make_finding(ctx.table, row, LOITERING, float(p["t"]), score, (reason,), None, extra)
+
+    def forget(self, keys: set[int]) -> None:
+        self.fixes.forget(keys)
+        self.state.forget_keys(keys)

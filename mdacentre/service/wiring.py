@@ -1,0 +1,440 @@
+"""Wiring: feeds -> decoders -> pipeline -> sinks (outbox/MQTT, live map, JSON lines).
+
+:class:`Core` is the synchronous heart shared by ``serve``, ``demo`` and ``replay``; the
+:func:`run_service` coroutine adds the asynchronous feed sources, the MQTT publisher and
+the web server around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import orjson
+
+from mdacentre.alerting.alerts import Alert, AlertStatus
+from mdacentre.core.zones import Zone, load_library
+from mdacentre.decode.registry import Decoder, make_decoder
+from mdacentre.ingest.feeds import FeedSpec
+from mdacentre.ingest.sources import Chunk, FeedSource
+from mdacentre.model.batch import Batch, TrackKind
+from mdacentre.model.findings import Level, iso
+from mdacentre.risk.profiles import load_profiles
+from mdacentre.runtime.metrics import Metrics
+from mdacentre.runtime.settings import Settings
+from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
+from mdacentre.sinks.mqtt import alert_topic
+from mdacentre.sinks.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+def load_detectors(path: Path, zones: list[Zone]) -> list[Any]:
+    """Behaviour detectors configured in the profiles file (``[detectors.*]`` tables)."""
+    try:
+        from mdacentre.detect.registry import load_detectors as _load
+    except ImportError:
+        return []
+    return list(_load(path, zones))
+
+
+def _flags(idents: np.ndarray) -> np.ndarray:
+    try:
+        from mdacentre.model.mid import flag_states
+    except ImportError:  # pragma: no cover - mid table ships with the package
+        return np.full(len(idents), "", dtype="<U2")
+    return np.asarray(flag_states(np.asarray(idents, dtype=np.int64)))
+
+
+@dataclass
+class Gravity:
+    score: float = 0.0
+    level: Level = Level.INFO
+    reasons: list[str] = field(default_factory=list)
+
+
+class Core:
+    """Decoders for every feed plus the pipeline; turns chunks of bytes into step results."""
+
+    def __init__(self, settings: Settings, feeds: list[FeedSpec], metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.zones: list[Zone] = load_library(settings.zones_dir)
+        profiles = load_profiles(settings.profiles, self.zones)
+        c = settings.core
+        self.pipeline = Pipeline(
+            self.zones,
+            profiles,
+            PipelineConfig(
+                track_ttl_s=c.track_ttl_s, dwell_s=c.dwell_s, hysteresis_m=c.hysteresis_m, grid_deg=c.grid_deg
+            ),
+            detectors=load_detectors(settings.profiles, self.zones),
+        )
+        self.feeds = feeds
+        self.decoders: list[Decoder] = [make_decoder(f, i) for i, f in enumerate(feeds)]
+        self.gravity: dict[int, Gravity] = {}
+        self.lines_in = 0
+
+    def decode(self, chunks: Iterable[Chunk]) -> Batch:
+        batches: list[Batch] = []
+        for ch in chunks:
+            b = self.decoders[ch.feed].decode(ch.data, ch.receive_time)
+            name = self.feeds[ch.feed].name
+            if b.rejects:
+                self.metrics.add_rejects(b.rejects, name)
+            n = len(b.positions) + len(b.statics)
+            self.metrics.inc("mda_records_total", n, {"feed": name})
+            self.metrics.inc("mda_lines_total", b.lines, {"feed": name})
+            batches.append(b)
+        return Batch.concat(batches)
+
+    def step(self, batch: Batch) -> StepResult:
+        res = self.pipeline.step(batch)
+        self.lines_in += batch.lines
+        self.metrics.inc("mda_alert_versions_total", len(res.alerts))
+        self.metrics.set("mda_tracks", len(self.pipeline.table))
+        self.metrics.inc("mda_late_positions_total", res.late)
+        if np.isfinite(res.watermark):
+            self.metrics.set("mda_event_time_watermark_seconds", res.watermark)
+        self._update_gravity(res.alerts)
+        for k in res.evicted.tolist():
+            self.gravity.pop(int(k), None)
+        return res
+
+    def _update_gravity(self, alerts: list[Alert]) -> None:
+        touched = {a.track_key for a in alerts}
+        by_track: dict[int, list[Alert]] = {}
+        for (_cat, key, _zone), a in self.pipeline.alerts.open.items():
+            by_track.setdefault(key, []).append(a)
+        for key in touched:
+            open_alerts = by_track.get(key, [])
+            if not open_alerts:
+                self.gravity.pop(key, None)
+                continue
+            # Noisy-OR of independent findings: two medium findings make a high one.
+            p_clear = 1.0
+            for a in open_alerts:
+                p_clear *= 1.0 - min(100.0, a.score) / 100.0
+            score = round(100.0 * (1.0 - p_clear), 1)
+            level = max(Level.from_score(score), max(a.level for a in open_alerts))
+            # each reason with the category and score it contributes, gravest first
+            reasons = [
+                f"{a.category} {a.score:g}: {r}"
+                for a in sorted(open_alerts, key=lambda x: -x.score)
+                for r in a.reasons
+            ]
+            self.gravity[key] = Gravity(score, level, reasons)
+
+    def tracks_json(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        t = self.pipeline.table
+        c = t.cols
+        rows = rows[np.isfinite(c["lat"][rows])]
+        flags = _flags(c["ident"][rows])
+        out: list[dict[str, Any]] = []
+        for i, r in enumerate(rows.tolist()):
+            kind = TrackKind(int(c["kind"][r]))
+            ident = int(c["ident"][r])
+            key = int(c["key"][r])
+            g = self.gravity.get(key, Gravity())
+
+            def f(name: str, r: int = r) -> float | None:
+                v = float(c[name][r])
+                return round(v, 6) if np.isfinite(v) else None
+
+            st = int(c["ship_type"][r])
+            out.append(
+                {
+                    "key": f"{kind.label}:{ident:06x}"
+                    if kind == TrackKind.AIRCRAFT
+                    else f"{kind.label}:{ident}",
+                    "kind": kind.label,
+                    "id": f"{ident:06x}" if kind == TrackKind.AIRCRAFT else str(ident),
+                    "name": str(c["name"][r]) or None,
+                    "lat": f("lat"),
+                    "lon": f("lon"),
+                    "sog": f("sog"),
+                    "cog": f("cog"),
+                    "heading": f("heading"),
+                    "alt_ft": f("alt_ft"),
+                    "t": iso(float(c["t"][r])),
+                    "flag": str(flags[i]) or None,
+                    "ship_type": st if st >= 0 else None,
+                    "score": g.score,
+                    "level": g.level.label,
+                    "reasons": g.reasons,
+                }
+            )
+        return out
+
+    def status_messages(self, prefix: str, keys: set[int], qos: int) -> list[tuple[str, bytes, int, bool]]:
+        """Retained per-track status (current level and reasons); an empty retained message clears it."""
+        out: list[tuple[str, bytes, int, bool]] = []
+        open_by_track: dict[int, list[str]] = {}
+        for a in self.pipeline.alerts.open.values():
+            open_by_track.setdefault(a.track_key, []).append(a.id)
+        for key in sorted(keys):
+            label = self.track_label(key)
+            kind, ident = label.split(":", 1)
+            topic = f"{prefix}/tracks/{kind}/{ident}/status"
+            g = self.gravity.get(key)
+            if g is None:
+                out.append((topic, b"", qos, True))
+                continue
+            row = int(self.pipeline.table.lookup([key])[0])
+            t = float(self.pipeline.table.cols["t"][row]) if row >= 0 else float("nan")
+            payload = {
+                "track": self.tracks_json(np.array([row]))[0] if row >= 0 else {"key": label},
+                "score": g.score,
+                "level": g.level.label,
+                "reasons": g.reasons,
+                "time": iso(t) if np.isfinite(t) else None,
+                "alerts": open_by_track.get(key, []),
+            }
+            out.append((topic, orjson.dumps(payload), qos, True))
+        return out
+
+    def track_label(self, key: int) -> str:
+        kind = TrackKind(key >> 32)
+        ident = key & 0xFFFFFFFF
+        return f"{kind.label}:{ident:06x}" if kind == TrackKind.AIRCRAFT else f"{kind.label}:{ident}"
+
+
+def alert_messages(prefix: str, alerts: list[Alert], qos: int) -> list[tuple[str, bytes, int, bool]]:
+    """Outbox rows for alert versions: the alert itself, and the track's retained status."""
+    out: list[tuple[str, bytes, int, bool]] = []
+    for a in alerts:
+        out.append(
+            (alert_topic(prefix, a.state, a.category, a.level.label), orjson.dumps(a.to_json()), qos, False)
+        )
+    return out
+
+
+class JsonlSink:
+    """Every alert version as one JSON line (replay --out)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.count = 0
+
+    def write(self, alerts: list[Alert]) -> None:
+        for a in alerts:
+            self.fh.write(orjson.dumps(a.to_json()) + b"\n")
+            self.count += 1
+        self.fh.flush()
+
+
+def feed_health_json(
+    sources: list[FeedSource], metrics: Metrics, rates: dict[str, float]
+) -> list[dict[str, Any]]:
+    now = time.time()
+    out = []
+    for s in sources:
+        rej = metrics.by_label("mda_rejects_total", "reason", feed=s.spec.name)
+        out.append(s.health.as_json(now, rates.get(s.spec.name, 0.0), rej))
+    return out
+
+
+async def run_service(
+    settings: Settings,
+    feeds: list[FeedSpec],
+    stop: asyncio.Event,
+    *,
+    started: asyncio.Event | None = None,
+    extra_tasks: list[Any] | None = None,
+) -> None:
+    """The live service: feeds, pipeline, durable MQTT delivery and the live map, until ``stop``."""
+    import uvicorn
+
+    from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
+    from mdacentre.alerting.routing import load_rules
+    from mdacentre.alerting.store import AlertStore
+    from mdacentre.api.web import MemoryMapState, create_app
+    from mdacentre.sinks.broker import Mosquitto, port_open
+    from mdacentre.sinks.mqtt import MqttPublisher
+
+    metrics = Metrics()
+    core = Core(settings, feeds, metrics)
+    state = MemoryMapState(metrics)
+    state.set_zones(zones_collection(core.zones))
+    outbox = Outbox(settings.data_dir / "outbox.sqlite")
+    store = AlertStore(settings.data_dir / "alerts.sqlite")
+    prefix = settings.mqtt.topic_prefix
+
+    def apply_ack(cmd: AckCommand) -> dict[str, Any]:
+        d = store.acknowledge(
+            cmd.alert_id,
+            cmd.by,
+            cmd.note,
+            retract=cmd.action == AckAction.RETRACT,
+            manager=core.pipeline.alerts,
+        )
+        outbox.put_many(
+            [
+                (
+                    alert_topic(prefix, d["state"], d["category"], d["level"]),
+                    orjson.dumps(d),
+                    settings.mqtt.qos,
+                    False,
+                )
+            ]
+        )
+        publisher.notify()
+        state.add_alert(d)
+        metrics.inc("mda_acknowledgements_total", 1, {"action": cmd.action.value})
+        return d
+
+    rules = settings.alerting_dir / "routing.toml"
+    router = load_rules(rules) if rules.is_file() else None
+
+    async def on_command(topic: str, payload: bytes) -> None:
+        cmd = parse_mqtt_command(topic, payload, prefix)
+        agency = cmd.by.split("/", 1)[0]
+        alert = store.get(cmd.alert_id)
+        # An agency may acknowledge only what it was sent (least privilege).
+        if alert is not None and router is not None and agency not in router.route(alert):
+            raise CommandError(f"agency {agency} was not sent alert {cmd.alert_id}")
+        apply_ack(cmd)
+
+    broker: Mosquitto | None = None
+    host, port = settings.mqtt.host, settings.mqtt.port
+    if not host:
+        host, port = settings.mqtt.embedded_host, settings.mqtt.embedded_port
+        if port_open(host, port):
+            log.info("an MQTT broker already listens on %s:%d: using it", host, port)
+        else:
+            broker = Mosquitto(port, host).start()
+            log.info("embedded Mosquitto started on %s:%d", host, port)
+    publisher = MqttPublisher(settings.mqtt, outbox, metrics, on_command=on_command)
+
+    queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=10000)
+    sources = [FeedSource(i, f, queue, metrics) for i, f in enumerate(feeds)]
+    app = create_app(state, settings.web_dir)
+    app.include_router(ack_router(apply_ack, settings.http.ack_token))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.http.host, port=settings.http.port, log_level="warning", lifespan="off"
+        )
+    )
+    tasks = [asyncio.create_task(s.run(stop)) for s in sources]
+    tasks.append(asyncio.create_task(publisher.run(host, port, stop)))
+    tasks.append(asyncio.create_task(server.serve()))
+    tasks.append(
+        asyncio.create_task(_core_loop(core, queue, state, outbox, store, publisher, settings, stop))
+    )
+    tasks.append(asyncio.create_task(_health_loop(sources, metrics, state, stop)))
+    if started is not None:
+        started.set()
+    try:
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        await asyncio.sleep(0.3)
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        outbox.close()
+        store.close()
+        if broker is not None:
+            broker.close()
+
+
+def zones_collection(zones: list[Zone]) -> dict[str, Any]:
+    import shapely
+
+    feats = []
+    for z in zones:
+        g = shapely.simplify(z.geometry, 0.005, preserve_topology=True)
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "id": z.id,
+                    "name": z.name,
+                    "kind": z.kind.value,
+                    "state": z.state,
+                    "approximate": z.approximate,
+                },
+                "geometry": shapely.geometry.mapping(g),
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+async def _core_loop(
+    core: Core,
+    queue: asyncio.Queue[Chunk],
+    state: Any,
+    outbox: Outbox,
+    store: Any,
+    publisher: Any,
+    settings: Settings,
+    stop: asyncio.Event,
+) -> None:
+    prefix = settings.mqtt.topic_prefix
+    interval = settings.core.batch_interval_s
+    while not stop.is_set():
+        chunks: list[Chunk] = []
+        try:
+            chunks.append(await asyncio.wait_for(queue.get(), interval))
+        except TimeoutError:
+            continue
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and len(chunks) < 2000:
+            try:
+                chunks.append(queue.get_nowait())
+            except asyncio.QueueEmpty:
+                await asyncio.sleep(0.01)
+        batch = core.decode(chunks)
+        res = core.step(batch)
+        published = store.admit(res.alerts, core.pipeline.alerts) if res.alerts else []
+        if published:
+            msgs = alert_messages(prefix, published, settings.mqtt.qos)
+            msgs += core.status_messages(prefix, {a.track_key for a in published}, settings.mqtt.qos)
+            outbox.put_many(msgs)
+            publisher.notify()
+            for a in published:
+                state.add_alert(a.to_json())
+        if len(res.rows):
+            # Tracks whose gravity changed are re-sent too, so colours follow alerts.
+            rows = res.rows
+            if res.alerts:
+                extra = core.pipeline.table.lookup(
+                    np.array([a.track_key for a in res.alerts], dtype=np.int64)
+                )
+                rows = np.union1d(rows, extra[extra >= 0])
+            state.upsert_tracks(core.tracks_json(rows))
+        if len(res.evicted):
+            state.remove_tracks([core.track_label(int(k)) for k in res.evicted])
+
+
+async def _health_loop(sources: list[FeedSource], metrics: Metrics, state: Any, stop: asyncio.Event) -> None:
+    last: dict[str, float] = {}
+    last_t = time.monotonic()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 2.0)
+        except TimeoutError:
+            pass
+        now = time.monotonic()
+        rates: dict[str, float] = {}
+        for s in sources:
+            total = metrics.total("mda_lines_total", feed=s.spec.name)
+            rates[s.spec.name] = (total - last.get(s.spec.name, 0.0)) / max(1e-6, now - last_t)
+            last[s.spec.name] = total
+            metrics.set("mda_feed_msgs_per_second", rates[s.spec.name], {"feed": s.spec.name})
+        last_t = now
+        state.set_feeds(feed_health_json(sources, metrics, rates))
+
+
+def alerts_path(settings: Settings) -> Path:
+    return settings.data_dir / "alerts.jsonl"
+
+
+__all__ = ["Core", "run_service", "JsonlSink", "alert_messages", "AlertStatus"]
