@@ -7,6 +7,7 @@ import numpy as np
 from mdacentre.core.tracks import TrackTable
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import TrackRef
+from mdacentre.model.mid import flag_states
 
 
 def track_ref(table: TrackTable, row: int, flag: str | None = None) -> TrackRef:
@@ -14,8 +15,6 @@ def track_ref(table: TrackTable, row: int, flag: str | None = None) -> TrackRef:
     kind = TrackKind(int(c["kind"][row]))
     ident = int(c["ident"][row])
     if flag is None and kind != TrackKind.AIRCRAFT:
-        from mdacentre.model.mid import flag_states
-
         flag = str(flag_states(np.array([ident], dtype=np.int64))[0]) or None
 
     def num(name: str) -> float | None:

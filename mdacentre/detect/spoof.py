@@ -87,11 +87,7 @@ def type_max_speed_kn(ship_type: npt.NDArray[np.integer], cfg: SpoofConfig) -> F
 
 
 def invalid_ship_mmsi(mmsi: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
-    """MMSIs that cannot identify a ship station: the MID table of :mod:`mdacentre.model.mid`, plus placeholders.
-
-    Valid here: 9 digits with a maritime identification digit 201-775 (ships), 98MIDxxxx (craft
-    associated with a parent ship) and 970-974xxxxx (SART, MOB, EPIRB-AIS devices).
-    """
+    """MMSIs that cannot identify a ship station: :func:`mdacentre.model.mid.invalid_mmsi`, plus placeholders."""
     m = np.asarray(mmsi, dtype=np.int64)
     return np.asarray(invalid_mmsi(m) | np.isin(m, tuple(PLACEHOLDER_MMSI)))
 
