@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from mdacentre.decode.recordings import file_batches, first_event_time
+from mdacentre.decode.recordings import file_batches
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport, load_feeds
-from mdacentre.ingest.recordings import FILE_FORMATS, read_chunks, sniff_format
-from mdacentre.ingest.sources import Chunk
+from mdacentre.ingest.recordings import ARCHIVE_FORMATS, FILE_FORMATS, read_chunks, sniff_format
 from mdacentre.model.batch import Batch, TrackKind
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.metrics import Metrics
@@ -61,15 +60,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if not p.is_file():
             raise MdaError(f"replay: {p} is not a file")
     fmts = [sniff_format(p) if args.format == "auto" else args.format for p in paths]
-    specs = [
-        FeedSpec(
-            name=p.name,
-            kind=FeedKind(f) if f in FeedKind._value2member_map_ else FeedKind.AIS,
-            transport=Transport.FILE,
-            path=str(p),
-        )
-        for p, f in zip(paths, fmts, strict=True)
-    ]
+    from mdacentre.service.replay import feed_specs, recording_batches
+
+    specs = feed_specs(paths, fmts)
     metrics = Metrics()
     core = Core(settings, specs, metrics)
     out_fh = open(args.out, "wb") if args.out else sys.stdout.buffer
@@ -78,33 +71,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     wall0 = time.monotonic()
     t_first: float | None = None
     try:
-        for i, (p, fmt) in enumerate(zip(paths, fmts, strict=True)):
-            if fmt in ("opensky", "readsb_trace"):
-                batches: Iterator[Batch] = file_batches(p, fmt, i)
-            else:
-                start = first_event_time(p, specs[i])
-                clock0 = start if start is not None else p.stat().st_mtime
-
-                def recording_clock(c0: float = clock0) -> float:
-                    wm = core.pipeline.watermark
-                    return wm if np.isfinite(wm) and wm >= c0 else c0
-
-                batches = (
-                    core.decode([Chunk(ch.feed, ch.data, recording_clock())])
-                    for ch in read_chunks(p, i, clock0, size=1 << 18)
-                )
-            for batch in batches:
-                res = core.step(batch)
-                if batch.rejects and fmt in ("opensky", "readsb_trace"):
-                    metrics.add_rejects(batch.rejects, p.name)
-                sink.write(res.alerts)
-                by_cat.update(a.category for a in res.alerts if a.version == 1)
-                if args.speed and np.isfinite(res.watermark):
-                    t_first = res.watermark if t_first is None else t_first
-                    due = wall0 + (res.watermark - t_first) / args.speed
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
+        for batch in recording_batches(core, paths, fmts, metrics):
+            res = core.step(batch)
+            sink.write(res.alerts)
+            by_cat.update(a.category for a in res.alerts if a.version == 1)
+            if args.speed and np.isfinite(res.watermark):
+                t_first = res.watermark if t_first is None else t_first
+                due = wall0 + (res.watermark - t_first) / args.speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
     finally:
         if args.out:
             out_fh.close()
@@ -150,6 +126,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
         fmt = sniff_format(p) if args.format == "auto" else args.format
         if fmt in ("opensky", "readsb_trace"):
             batches: Iterator[Batch] = file_batches(p, fmt, i)
+        elif fmt in ARCHIVE_FORMATS:
+            from mdacentre.decode.archives import archive_batches
+
+            batches = archive_batches(p, i)
         else:
             spec = FeedSpec(name=p.name, kind=FeedKind(fmt), transport=Transport.FILE, path=str(p))
             dec = make_decoder(spec, i)
@@ -335,10 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "files",
         nargs="+",
-        help="recordings (NMEA, SBS, Beast, AVR, aircraft.json, OpenSky, readsb trace; .gz ok)",
+        help="recordings (NMEA, SBS, Beast, AVR, aircraft.json, OpenSky, readsb trace; .gz ok) or decoded "
+        "AIS archives (MarineCadastre CSV or GeoParquet, Danish Maritime Authority CSV); several files "
+        "are merged in event-time order",
     )
     sp.add_argument(
-        "--format", choices=FILE_FORMATS, default="auto", help="input format (default: guess per file)"
+        "--format",
+        choices=FILE_FORMATS + ARCHIVE_FORMATS,
+        default="auto",
+        help="input format (default: guess per file)",
     )
     sp.add_argument(
         "--speed", type=float, default=0.0, help="times real speed (default: as fast as possible)"
@@ -349,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("decode", help="print decoded records of recordings as JSON lines")
     sp.add_argument("files", nargs="+")
-    sp.add_argument("--format", choices=FILE_FORMATS, default="auto")
+    sp.add_argument("--format", choices=FILE_FORMATS + ARCHIVE_FORMATS, default="auto")
     sp.add_argument("--summary", action="store_true", help="only counts by message type and reject reason")
     sp.set_defaults(func=cmd_decode)
 
