@@ -1,4 +1,4 @@
-"""Command line: ``mdacentre serve | demo | replay | decode | bench | zones | broker-config``."""
+"""Command line: ``mdacentre serve | demo | replay | evaluate | decode | bench | zones | broker-config``."""
 
 from __future__ import annotations
 
@@ -155,6 +155,22 @@ def cmd_decode(args: argparse.Namespace) -> int:
         print(
             json.dumps({"records_by_type": dict(sorted(totals.items())), "rejects": dict(rejects)}, indent=2)
         )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from mdacentre.service.evaluate import evaluate, format_table
+
+    rep = evaluate(
+        [Path(f) for f in args.files],
+        _settings(args),
+        Path(args.plant) if args.plant else None,
+        fmt=args.format,
+    )
+    text = json.dumps(rep, indent=1, sort_keys=True) if args.json else format_table(rep)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(text)
     return 0
 
 
@@ -331,6 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="write alerts here (JSON lines) instead of stdout")
     sp.add_argument("--summary", help="also write the run summary (JSON) to this file")
     sp.set_defaults(func=cmd_replay)
+
+    sp = sub.add_parser(
+        "evaluate", help="alerts per day, share of tracks flagged and recall on planted threats, per category"
+    )
+    common(sp)
+    sp.add_argument("files", nargs="+", help="recordings of one period (as for replay), merged in event time")
+    sp.add_argument("--plant", help="scenario TOML file or directory to plant (e.g. feeds/scenarios)")
+    sp.add_argument("--format", choices=FILE_FORMATS + ARCHIVE_FORMATS, default="auto")
+    sp.add_argument("--json", action="store_true", help="the report as JSON (schema mdacentre.evaluate/1)")
+    sp.add_argument("--out", help="also write the report to this file")
+    sp.set_defaults(func=cmd_evaluate)
 
     sp = sub.add_parser("decode", help="print decoded records of recordings as JSON lines")
     sp.add_argument("files", nargs="+")
