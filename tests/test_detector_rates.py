@@ -1,7 +1,7 @@
 """False-alarm rates on the real recordings: every detector stays under a stated share of real tracks.
 
-The figures (alerts per category per hour of data, share of tracks flagged) are printed (-rP) and
-kept in docs/detectors.md. Two documented exceptions: `identity` on libais_test.aivdm (a decoder
+The figures (alerts per category per hour of data, share of tracks flagged) are printed (-rP); whole
+real days are measured by `mdacentre evaluate` (docs/detectors.md). Two documented exceptions: `identity` on libais_test.aivdm (a decoder
 test set with synthetic MMSIs whose MID is unassigned) and `circling` on the Kingston calibration
 flight (the aircraft really flies orbits).
 """

@@ -90,7 +90,7 @@ def recording_batches(
         else:
             sources.append(_feed_lines(core, p, specs[i], i))
     sources.extend(extra)
-    if len(sources) == 1 and fmts[0] not in ARCHIVE_FORMATS:
+    if len(sources) == 1 and not extra and fmts[0] not in ARCHIVE_FORMATS:
         yield from sources[0]  # one feed recording: chunk by chunk, as the live service sees it
         return
     yield from merge_steps(sources, step_s)

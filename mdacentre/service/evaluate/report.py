@@ -19,18 +19,20 @@ SCHEMA = "mdacentre.evaluate/1"
 EVENT_CATEGORIES = frozenset({"zone_entry"})  # transits are events, not alerts (outside the budget)
 BUDGET_MAX_SHARE = 0.01  # no behaviour category flags more than 1 % of the day's vessels
 BUDGET_MEDIUM_PER_100 = 5.0  # alerts at medium or above per 100 vessels per day
-TOP_REASONS = 5
+TOP_REASONS = 3  # in the text table (the JSON has them all)
 
 _LABEL = re.compile(r"\b(MMSI|ICAO) [0-9a-fA-F]+(?: \([^)]*\))?")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?Z?")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_PLACEHOLDERS = re.compile(r" \((?:last seen )?[#, ]*(?:at <time>)?\)")
 
 
 def reason_pattern(reason: str) -> str:
     """A reason with its identities, times and numbers replaced, so that like reasons count together."""
     s = _LABEL.sub(lambda m: f"{m.group(1)} #", reason)
     s = _TIME.sub("<time>", s)
-    return _NUMBER.sub("#", s)
+    s = _NUMBER.sub("#", s)
+    return _PLACEHOLDERS.sub("", s)  # "(last seen #, # at <time>)" says nothing once folded
 
 
 @dataclass
