@@ -49,6 +49,7 @@ def test_formats_are_sniffed_from_magic_and_header(shared_data: Path, tmp_path: 
     odd = tmp_path / "archive.dat"
     odd.write_bytes(gzip.compress(DMA.read_bytes()))
     assert sniff_format(odd) == "dma"
+    assert read_archive(odd).positions.tobytes() == read_archive(DMA).positions.tobytes()
     # snake_case column names (newer MarineCadastre releases) fold to the same names
     snake = tmp_path / "snake.csv"
     snake.write_text("mmsi,base_date_time,latitude,longitude\n366000001,2024-01-01T00:00:00,18.0,-66.0\n")
@@ -131,6 +132,49 @@ def test_dma_csv_labels_become_ais_codes() -> None:
     assert trawler["length_m"] == 25 and trawler["beam_m"] == 6  # from A+B, C+D
     yacht = st[st["ident"] == 219000002][0]
     assert yacht["ship_type"] == 37 and yacht["destination"] == "" and yacht["msg_type"] == 24
+
+
+def test_broken_rows_are_counted_not_fatal(tmp_path: Path) -> None:
+    f = tmp_path / "broken.csv"
+    f.write_text(
+        "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName\n"
+        "366000001,2020-01-01 00:00:00,18.0,-66.0,5.0,90.0,91,ONE\n"  # space instead of T: accepted
+        "366000001,2020-01-01T00:01:00,18.01,-66.0,5.0,90.0,91,ONE\n"
+        "366000002,2020-01-01T00:01:00,18.5\n"  # too few fields
+        "366000003,yesterday,18.0,-66.0,5.0,90.0,91,THREE\n"  # no time
+        "abc,2020-01-01T00:02:00,18.0,-66.0,5.0,90.0,91,X\n"  # no MMSI
+        "366000004,2020-01-01T00:03:00,,,5.0,90.0,91,FOUR\n"  # no position: identity only
+    )
+    b = read_archive(f)
+    assert b.rejects == {"bad_frame": 1, "bad_value": 3}
+    assert b.lines == 6
+    assert b.positions["ident"].tolist() == [366000001, 366000001]
+    assert b.positions["t"][0] == pd.Timestamp("2020-01-01T00:00:00Z").timestamp()
+    assert sorted(b.statics["name"].tolist()) == ["FOUR", "ONE"]
+
+
+def test_replayed_statics_reach_the_track_table(shared_data: Path) -> None:
+    from mdacentre.runtime.metrics import Metrics
+    from mdacentre.runtime.settings import load_settings
+    from mdacentre.service.replay import feed_specs, recording_batches
+    from mdacentre.service.wiring import Core
+
+    path = shared_data / "ais" / "aisdb_marinecadastre_noaa_20230101.csv"
+    metrics = Metrics()
+    core = Core(load_settings(None), feed_specs([path], ["marinecadastre"]), metrics)
+    for batch in recording_batches(core, [path], ["marinecadastre"], metrics):
+        core.step(batch)
+    t = core.pipeline.table
+    row = int(t.lookup(np.array([make_key(TrackKind.VESSEL, 636021061)]))[0])
+    c = t.cols
+    assert (str(c["name"][row]), str(c["callsign"][row]), int(c["imo"][row])) == (
+        "MSC NAISHA III",
+        "5LCB4",
+        9307839,
+    )
+    assert (int(c["ship_type"][row]), float(c["length_m"][row]), float(c["beam_m"][row])) == (70, 208.0, 30.0)
+    assert float(c["draught_m"][row]) == 8.0
+    assert len(t) == 1000
 
 
 def test_geoparquet_gives_the_same_columns_as_csv(shared_data: Path, tmp_path: Path) -> None:

@@ -20,13 +20,9 @@ from mdacentre.decode.archives.columns import norm_name
 from mdacentre.ingest.recordings import ARCHIVE_FORMATS
 from mdacentre.model.batch import Batch
 from mdacentre.model.errors import MdaError
+from mdacentre.model.rejects import Reject
 
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
 
 
 def _header(path: Path, gz: bool) -> list[str]:
@@ -35,28 +31,42 @@ def _header(path: Path, gz: bool) -> list[str]:
     return [c.strip() for c in line.decode("utf-8", "replace").rstrip("\r").split(",")]
 
 
-def read_table(path: Path) -> pa.Table:
-    """An archive file as an Arrow table: CSV (plain or gzip) with every column as text, or Parquet."""
+def read_table(path: Path) -> tuple[pa.Table, int]:
+    """An archive file as an Arrow table (CSV, plain or gzip, with every column as text; or Parquet),
+    and the number of CSV rows skipped for a wrong number of fields."""
+    skipped = [0]
+
+    def skip(_row: object) -> str:
+        skipped[0] += 1
+        return "skip"
+
     try:
-        if path.open("rb").read(4) == b"PAR1":
-            return pq.read_table(path)
-        gz = _is_gzip(path)
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PAR1":
+            return pq.read_table(path), 0
+        gz = magic[:2] == GZIP_MAGIC
         names = _header(path, gz)
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             pa.input_stream(str(path), compression="gzip" if gz else None),
             read_options=pacsv.ReadOptions(block_size=1 << 24),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True
             ),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
         )
+        return table, skipped[0]
     except (OSError, pa.ArrowInvalid) as exc:
         raise MdaError(f"{path.name}: cannot read as a decoded AIS archive: {exc}") from exc
 
 
 def read_archive(path: Path, feed: int = 0) -> Batch:
-    """Every row of a MarineCadastre or DMA archive (CSV, CSV.gz, GeoParquet) as one time-sorted batch."""
-    table = read_table(path)
+    """Every row of a MarineCadastre or DMA archive (CSV, CSV.gz, GeoParquet) as one time-sorted batch.
+
+    Rows without a usable MMSI, time or position count as ``bad_value`` rejects, CSV rows with a
+    wrong number of fields as ``bad_frame``.
+    """
+    table, skipped = read_table(path)
     names = [norm_name(n) for n in table.column_names]
     if marinecadastre.matches(names):
         rows = marinecadastre.rows_of(table)
@@ -67,7 +77,11 @@ def read_archive(path: Path, feed: int = 0) -> Batch:
             f"{path.name}: columns {table.column_names[:6]} are neither MarineCadastre "
             "(MMSI, BaseDateTime, ...) nor Danish Maritime Authority (# Timestamp, Type of mobile, MMSI, ...)"
         )
-    return to_batch(rows, feed)
+    b = to_batch(rows, feed)
+    if skipped:
+        b.rejects[Reject.BAD_FRAME.value] = skipped
+        b.lines += skipped
+    return b
 
 
 def archive_batches(path: Path, feed: int = 0, rows: int = 1 << 16) -> Iterator[Batch]:

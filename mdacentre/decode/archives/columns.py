@@ -63,14 +63,19 @@ def as_text(col: pa.ChunkedArray | None, n: int, width: int) -> npt.NDArray[np.s
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=f"<U{width}")
 
 
-def as_epoch(col: pa.ChunkedArray | None, n: int, fmt: str) -> npt.NDArray[np.float64]:
-    """Event times in seconds since the epoch (UTC): timestamps as they are, text parsed with ``fmt``."""
+def as_epoch(col: pa.ChunkedArray | None, n: int, *fmts: str) -> npt.NDArray[np.float64]:
+    """Event times in seconds since the epoch (UTC): timestamps as they are, text parsed with the
+    first of ``fmts`` that fits each value."""
     if col is None:
         return np.full(n, np.nan)
     if pa.types.is_dictionary(col.type):
         col = col.cast(pa.string())
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        col = pc.strptime(pc.utf8_trim_whitespace(col), format=fmt, unit="s", error_is_null=True)
+        text = pc.utf8_trim_whitespace(col)
+        parsed = pc.strptime(text, format=fmts[0], unit="s", error_is_null=True)
+        for fmt in fmts[1:]:
+            parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="s", error_is_null=True))
+        col = parsed
     if pa.types.is_timestamp(col.type):
         # naive archive times are UTC; a zoned timestamp casts to its UTC instant
         micros = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())

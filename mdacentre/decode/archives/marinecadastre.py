@@ -69,7 +69,7 @@ def rows_of(table: pa.Table) -> ArchiveRows:
     )
     return ArchiveRows(
         mmsi=int_or(as_float(cols["mmsi"], n), 1, 999_999_999, 0),
-        t=as_epoch(cols["basedatetime"], n, "%Y-%m-%dT%H:%M:%S"),
+        t=as_epoch(cols["basedatetime"], n, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"),
         lat=lat,
         lon=lon,
         sog=as_float(pick(cols, "sog"), n),
