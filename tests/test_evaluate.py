@@ -95,6 +95,9 @@ def test_a_planted_threat_that_does_not_fire_is_a_recall_miss(shared_data: Path,
     found = evaluate([background], settings, _small_plant(tmp_path, 35.0))
     assert found["recall"] == {"planted": 1, "found": 1, "near_misses": 0, "near_misses_fired": 0}
     assert found["categories"]["go_fast"]["recall"] == 1.0
+    for c in found["categories"].values():  # who raises the alerts, and how grave they are
+        assert sum(n for _t, n in c["tracks_flagged_by_ship_type"]) >= c["tracks_flagged"]
+        assert sum(c["by_level"].values()) == c["alerts"]
     missed = evaluate([background], settings, _small_plant(tmp_path, 18.0))  # too slow to be a go-fast
     assert missed["recall"]["found"] == 0 and missed["cases"][0]["ok"] is False
     assert missed["categories"]["go_fast"]["recall"] == 0.0

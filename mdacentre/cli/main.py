@@ -166,6 +166,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _settings(args),
         Path(args.plant) if args.plant else None,
         fmt=args.format,
+        step_s=args.step_s,
     )
     text = json.dumps(rep, indent=1, sort_keys=True) if args.json else format_table(rep)
     if args.out:
@@ -355,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("files", nargs="+", help="recordings of one period (as for replay), merged in event time")
     sp.add_argument("--plant", help="scenario TOML file or directory to plant (e.g. feeds/scenarios)")
     sp.add_argument("--format", choices=FILE_FORMATS + ARCHIVE_FORMATS, default="auto")
+    sp.add_argument(
+        "--step-s", type=float, default=60.0, help="seconds of event time per pipeline step (default 60)"
+    )
     sp.add_argument("--json", action="store_true", help="the report as JSON (schema mdacentre.evaluate/1)")
     sp.add_argument("--out", help="also write the report to this file")
     sp.set_defaults(func=cmd_evaluate)

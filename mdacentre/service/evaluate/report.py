@@ -69,13 +69,18 @@ def build_report(
     cats: dict[str, dict[str, Any]] = {}
     flagged: dict[str, set[int]] = {}
     reasons: dict[str, Counter[str]] = {}
+    by_type: dict[str, dict[int, set[int]]] = {}
     medium_plus = 0
     for aid, a in log.first.items():
         if a.track_key in planted_keys:
             continue
-        c = cats.setdefault(a.category, {"alerts": 0, "medium_plus": 0})
+        c = cats.setdefault(a.category, {"alerts": 0, "medium_plus": 0, "by_level": {}})
         c["alerts"] += 1
+        lv = log.level[aid].label
+        c["by_level"][lv] = c["by_level"].get(lv, 0) + 1
         flagged.setdefault(a.category, set()).add(a.track_key)
+        st = a.track.ship_type if a.track.ship_type is not None else -1
+        by_type.setdefault(a.category, {}).setdefault(st, set()).add(a.track_key)
         if log.level[aid] >= Level.MEDIUM:
             c["medium_plus"] += 1
             if a.category not in EVENT_CATEGORIES:
@@ -84,12 +89,18 @@ def build_report(
         rc.update({reason_pattern(r) for r in log.last[aid].reasons})
     cases = [_case(p, log) for p in planted]
     for case in cases:
-        cats.setdefault(case["expect"], {"alerts": 0, "medium_plus": 0})
+        cats.setdefault(case["expect"], {"alerts": 0, "medium_plus": 0, "by_level": {}})
     per_day = max(days, 1e-9)
     for name, c in cats.items():
         c["kind"] = _kind_of(name, profile_categories)
         c["alerts_per_day"] = round(c["alerts"] / per_day, 2)
         c["tracks_flagged"] = len(flagged.get(name, ()))
+        # who raises them: flagged real tracks per AIS ship type (-1 unknown), most first
+        types = by_type.get(name, {})
+        c["tracks_flagged_by_ship_type"] = [
+            [t, len(k)] for t, k in sorted(types.items(), key=lambda x: (-len(x[1]), x[0]))
+        ]
+        c["by_level"] = dict(sorted(c["by_level"].items()))
         c["share_of_tracks"] = round(c["tracks_flagged"] / real_tracks, 4) if real_tracks else 0.0
         threats = [x for x in cases if x["expect"] == name and not x["near_miss"]]
         misses = [x for x in cases if x["expect"] == name and x["near_miss"]]
