@@ -26,7 +26,8 @@ import jsonschema
 import pytest
 
 from mdacentre.alerting.alerts import Alert, AlertStatus, alert_id
-from mdacentre.alerting.routing import SERVICE_USER, Router, TlsOptions, load_rules, write_broker_config
+from mdacentre.alerting.broker_config import TlsOptions, write_broker_config
+from mdacentre.alerting.routing import SERVICE_USER, Router, load_rules
 from mdacentre.model.findings import Level, TrackRef, ZoneRef
 from mdacentre.sinks.broker import free_port, port_open
 from mdacentre.sinks.mqtt import alert_topic

@@ -286,7 +286,7 @@ def cmd_zones(args: argparse.Namespace) -> int:
 
 
 def cmd_broker_config(args: argparse.Namespace) -> int:
-    from mdacentre.alerting.routing import write_broker_config
+    from mdacentre.alerting.broker_config import write_broker_config
 
     res = write_broker_config(Path(args.rules), Path(args.out), port=args.port)
     print(json.dumps(res, indent=2))

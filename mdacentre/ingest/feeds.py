@@ -1,14 +1,20 @@
-"""Feed definitions: what an operator writes in ``feeds/*.toml``, validated at start."""
+"""Feed definitions: what an operator writes in ``feeds/*.toml`` (:class:`FeedFile`), validated at start.
+
+:class:`FeedSpec` is the value the service runs on; code that builds feeds itself (replay, demo)
+makes one directly.
+"""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, model_validator
+
 from mdacentre.model.errors import ConfigError
+from mdacentre.runtime.config import ConfigModel, read_toml, validate
 
 SERIAL_BAUDRATES = (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)  # AIS: 38400
 
@@ -48,58 +54,67 @@ class FeedSpec:
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
-def parse_feed(doc: dict[str, Any], where: str) -> FeedSpec:
-    for req in ("name", "kind", "transport"):
-        if req not in doc:
-            raise ConfigError(f"{where}: feed definition lacks {req!r} (see feeds/README.md)")
-    try:
-        kind = FeedKind(str(doc["kind"]))
-    except ValueError:
-        raise ConfigError(
-            f"{where}: kind {doc['kind']!r} unknown; use one of {[k.value for k in FeedKind]}"
-        ) from None
-    try:
-        transport = Transport(str(doc["transport"]))
-    except ValueError:
-        raise ConfigError(
-            f"{where}: transport {doc['transport']!r} unknown; use one of {[t.value for t in Transport]}"
-        ) from None
-    port = int(doc.get("port", 0))
-    if transport in (Transport.TCP_CLIENT, Transport.TCP_SERVER, Transport.UDP) and not 0 < port < 65536:
-        raise ConfigError(f"{where}: transport {transport.value} needs a port between 1 and 65535")
-    if transport == Transport.FILE and not doc.get("path"):
-        raise ConfigError(f"{where}: transport file needs a path")
-    if transport == Transport.SERIAL and not doc.get("path"):
-        raise ConfigError(
-            f"{where}: transport serial needs path = '/dev/ttyUSB0' (the device) and options.baudrate"
-        )
-    if transport == Transport.SERIAL:
-        baud = doc.get("options", {}).get("baudrate", 38400)
-        if not isinstance(baud, int) or baud not in SERIAL_BAUDRATES:
-            raise ConfigError(
-                f"{where}: options.baudrate {baud!r} is not a serial speed; use one of {SERIAL_BAUDRATES}"
-            )
-    if transport == Transport.HTTP_POLL and not str(doc.get("url", "")).startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: transport http_poll needs url = 'http://...'")
-    interval = float(doc.get("interval_s", 1.0))
-    if interval <= 0:
-        raise ConfigError(f"{where}: interval_s must be positive")
-    known = {"name", "kind", "transport", "host", "port", "path", "url", "interval_s", "enabled", "options"}
-    unknown = set(doc) - known
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-    return FeedSpec(
-        name=str(doc["name"]),
-        kind=kind,
-        transport=transport,
-        host=str(doc.get("host", "127.0.0.1")),
-        port=port,
-        path=str(doc.get("path", "")),
-        url=str(doc.get("url", "")),
-        interval_s=interval,
-        enabled=bool(doc.get("enabled", True)),
-        options=dict(doc.get("options", {})),
+class FeedOptions(ConfigModel):
+    """``options = { ... }`` of a feed definition."""
+
+    dedup_window_s: float = Field(
+        default=0.0, ge=0, description="AIS: drop the same sentence heard again within this window; 0 = off"
     )
+    fragment_timeout_s: float = Field(default=60.0, gt=0, description="AIS: multi-part message timeout")
+    baudrate: int = Field(default=38400, description=f"serial speed, one of {SERIAL_BAUDRATES}")
+    backoff_base_s: float = Field(default=0.5, gt=0, description="first reconnect delay")
+    backoff_cap_s: float = Field(default=30.0, gt=0, description="longest reconnect delay")
+
+
+class FeedFile(ConfigModel):
+    """One feed definition file (``feeds/*.toml``); see ``feeds/README.md``."""
+
+    name: str = Field(min_length=1, description="unique feed name (metrics, map, API)")
+    kind: FeedKind
+    transport: Transport
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    path: str = Field(default="", description="file (relative to the definition) or serial device")
+    url: str = Field(default="", description="http_poll: the aircraft.json address")
+    interval_s: float = Field(default=1.0, gt=0, description="http_poll: seconds between requests")
+    enabled: bool = True
+    options: FeedOptions = Field(default_factory=FeedOptions)
+
+    @model_validator(mode="after")
+    def _transport_needs(self) -> FeedFile:
+        t = self.transport
+        if t in (Transport.TCP_CLIENT, Transport.TCP_SERVER, Transport.UDP) and not 0 < self.port < 65536:
+            raise ValueError(f"transport {t.value} needs a port between 1 and 65535 (port = 10110)")
+        if t == Transport.FILE and not self.path:
+            raise ValueError("transport file needs a path (path = 'recording.nmea', relative to this file)")
+        if t == Transport.SERIAL and not self.path:
+            raise ValueError("transport serial needs path = '/dev/ttyUSB0' (the device) and options.baudrate")
+        if t == Transport.SERIAL and self.options.baudrate not in SERIAL_BAUDRATES:
+            raise ValueError(
+                f"options.baudrate {self.options.baudrate!r} is not a serial speed; use one of {SERIAL_BAUDRATES}"
+            )
+        if t == Transport.HTTP_POLL and not self.url.startswith(("http://", "https://")):
+            raise ValueError("transport http_poll needs url = 'http://...'")
+        return self
+
+    def to_spec(self) -> FeedSpec:
+        return FeedSpec(
+            name=self.name,
+            kind=self.kind,
+            transport=self.transport,
+            host=self.host,
+            port=self.port,
+            path=self.path,
+            url=self.url,
+            interval_s=self.interval_s,
+            enabled=self.enabled,
+            options=self.options.model_dump(exclude_unset=True),
+        )
+
+
+def parse_feed(doc: dict[str, Any], where: str) -> FeedSpec:
+    """The feed defined by one parsed TOML document; a mistake is a :class:`ConfigError` naming the key."""
+    return validate(FeedFile, doc, where).to_spec()
 
 
 def load_feeds(directory: Path) -> list[FeedSpec]:
@@ -108,11 +123,7 @@ def load_feeds(directory: Path) -> list[FeedSpec]:
         raise ConfigError(f"feed directory {directory} does not exist")
     feeds: list[FeedSpec] = []
     for p in sorted(directory.glob("*.toml")):
-        try:
-            doc = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-        spec = parse_feed(doc, str(p))
+        spec = parse_feed(read_toml(p, "feed definition"), str(p))
         if spec.path and not Path(spec.path).is_absolute():
             spec = FeedSpec(**{**spec.__dict__, "path": str((p.parent / spec.path).resolve())})
         if spec.enabled:

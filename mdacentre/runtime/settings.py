@@ -3,29 +3,92 @@
 Nothing is read at import time: :func:`load_settings` is called by the CLI with the file
 and environment it was given. Secrets (MQTT password) come from the environment or a file
 outside git, never from the repository.
+
+The sections are pydantic dataclasses (validated on construction, unknown keys refused,
+``dataclasses.replace`` works); the environment is read by pydantic-settings. Default locations
+of the operator folders (``geofences/``, ``feeds/``, ``alerting/``, ``web/``) are the checkout's
+when the package runs from one, else the copies bundled in the wheel (``mdacentre/bundled/``), else
+the working directory; :meth:`Settings.existing` names the setting and variable when one is missing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, Field, create_model
+from pydantic.dataclasses import dataclass
+from pydantic_settings import BaseSettings, EnvSettingsSource
 
 from mdacentre.model.errors import ConfigError
+from mdacentre.runtime.config import FORBID, read_toml, validate
+
+ENV_PREFIX = "MDA_"
+BUNDLED = "bundled"  # package folder of the operator folders shipped in the wheel
 
 
 def repo_root() -> Path:
-    """The checkout this package runs from (where geofences/, feeds/, web/ live)."""
+    """The folder above the package: the checkout when mdacentre runs from one (editable install)."""
     return Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
+def checkout() -> Path | None:
+    """The source checkout this package runs from, or None for an installed wheel."""
+    root = repo_root()
+    return root if (root / "pyproject.toml").is_file() and (root / "mdacentre").is_dir() else None
+
+
+def bundled_dir() -> Path:
+    """Where a wheel keeps its copies of ``geofences/``, ``alerting/`` and ``web/``."""
+    return Path(__file__).resolve().parents[1] / BUNDLED
+
+
+def default_dir(name: str) -> Path:
+    """``name`` in the checkout, else in the wheel's bundled data, else in the working directory."""
+    root = checkout()
+    for base in (root, bundled_dir()):
+        if base is not None and (base / name).exists():
+            return base / name
+    return (root or Path.cwd()) / name
+
+
+def _port(value: int) -> int:
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{value} is not a TCP port (0-65535)")
+    return value
+
+
+def _qos(value: int) -> int:
+    if value not in (0, 1, 2):
+        raise ValueError(f"{value} is not an MQTT QoS: use 0, 1 or 2")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"{value} must be positive")
+    return value
+
+
+def _user_path(value: Path) -> Path:
+    return value.expanduser()
+
+
+Port = Annotated[int, AfterValidator(_port), Field(json_schema_extra={"minimum": 0, "maximum": 65535})]
+Qos = Annotated[int, AfterValidator(_qos), Field(json_schema_extra={"enum": [0, 1, 2]})]
+Positive = Annotated[float, AfterValidator(_positive), Field(json_schema_extra={"exclusiveMinimum": 0})]
+UserPath = Annotated[Path, AfterValidator(_user_path)]
+
+
+@dataclass(frozen=True, config=FORBID)
 class MqttSettings:
+    key_noun: ClassVar[str] = "setting"
+
     host: str = ""  # empty: start an embedded Mosquitto on embedded_host:embedded_port
-    port: int = 1883
+    port: Port = 1883
     username: str = ""
     password: str = ""
     tls: bool = False
@@ -33,107 +96,98 @@ class MqttSettings:
     client_id: str = "mdacentre"
     topic_prefix: str = "mdacentre/v1"
     embedded_host: str = "127.0.0.1"
-    embedded_port: int = 1883
-    qos: int = 1
+    embedded_port: Port = 1883
+    qos: Qos = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FORBID)
 class HttpSettings:
+    key_noun: ClassVar[str] = "setting"
+
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = 8000
     ack_token: str = ""  # bearer token for POST /api/alerts/{id}/ack; empty: loopback clients only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FORBID)
 class CoreSettings:
-    track_ttl_s: float = 24 * 3600.0
-    dwell_s: float = 180.0
-    hysteresis_m: float = 300.0
-    grid_deg: float = 0.1
-    batch_interval_s: float = 0.25  # how long ingested chunks are gathered before one pipeline step
+    key_noun: ClassVar[str] = "setting"
+
+    track_ttl_s: Positive = 24 * 3600.0
+    dwell_s: float = Field(default=180.0, ge=0)
+    hysteresis_m: float = Field(default=300.0, ge=0)
+    grid_deg: Positive = 0.1
+    batch_interval_s: Positive = 0.25  # how long ingested chunks are gathered before one pipeline step
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=FORBID)
 class Settings:
-    zones_dir: Path = field(default_factory=lambda: repo_root() / "geofences")
-    profiles: Path = field(default_factory=lambda: repo_root() / "geofences" / "profiles.toml")
-    feeds_dir: Path = field(default_factory=lambda: repo_root() / "feeds")
-    web_dir: Path = field(default_factory=lambda: repo_root() / "web")
-    alerting_dir: Path = field(default_factory=lambda: repo_root() / "alerting")
-    data_dir: Path = field(default_factory=lambda: repo_root() / "var")
-    mqtt: MqttSettings = field(default_factory=MqttSettings)
-    http: HttpSettings = field(default_factory=HttpSettings)
-    core: CoreSettings = field(default_factory=CoreSettings)
+    key_noun: ClassVar[str] = "setting"
+
+    zones_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("geofences"))
+    profiles: UserPath = dataclasses.field(default_factory=lambda: default_dir("geofences") / "profiles.toml")
+    feeds_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("feeds"))
+    web_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("web"))
+    alerting_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("alerting"))
+    data_dir: UserPath = dataclasses.field(default_factory=lambda: (checkout() or Path.cwd()) / "var")
+    mqtt: MqttSettings = dataclasses.field(default_factory=MqttSettings)
+    http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
+    core: CoreSettings = dataclasses.field(default_factory=CoreSettings)
+
+    def existing(self, name: str) -> Path:
+        """The path of setting ``name`` (``zones_dir``, ``web_dir``, ...), which must exist."""
+        path = Path(getattr(self, name))
+        if not path.exists():
+            raise ConfigError(
+                f"{name}: {path} does not exist; set {name} in the settings file (--config) or the "
+                f"environment variable {ENV_PREFIX}{name.upper()}, or run from a folder that has it"
+            )
+        return path
 
 
-def _coerce(value: Any, target: Any, where: str) -> Any:
-    try:
-        if isinstance(target, bool):
-            if isinstance(value, str):
-                if value.lower() in ("1", "true", "yes", "on"):
-                    return True
-                if value.lower() in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if isinstance(target, int):
-            return int(value)
-        if isinstance(target, float):
-            return float(value)
-        if isinstance(target, Path):
-            return Path(str(value)).expanduser()
-        return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {value!r} is not a valid {type(target).__name__}") from None
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment reader on a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = {k.lower(): v for k, v in env.items()}
+        super().__init__(
+            settings_cls,
+            case_sensitive=False,
+            env_prefix=ENV_PREFIX,
+            env_nested_delimiter="_",
+            env_nested_max_split=1,  # MDA_MQTT_EMBEDDED_PORT: section mqtt, field embedded_port
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._given
 
 
-def _merge(obj: Any, values: Mapping[str, Any], where: str) -> Any:
-    names = {f.name for f in fields(obj)}
-    changes: dict[str, Any] = {}
-    for k, v in values.items():
-        if k not in names:
-            raise ConfigError(f"{where}: unknown setting {k!r}; known: {sorted(names)}")
-        cur = getattr(obj, k)
-        if is_dataclass(cur):
-            if not isinstance(v, Mapping):
-                raise ConfigError(f"{where}.{k} must be a table")
-            changes[k] = _merge(cur, v, f"{where}.{k}")
-        else:
-            changes[k] = _coerce(v, cur, f"{where}.{k}")
-    return replace(obj, **changes)
+def environment_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``MDA_*`` variables of ``env`` as nested settings values (strings, validated later)."""
+    sections = {"mqtt": MqttSettings, "http": HttpSettings, "core": CoreSettings}
+    fields: dict[str, Any] = {f.name: (sections.get(f.name, Any), None) for f in dataclasses.fields(Settings)}
+    shadow = create_model("EnvironmentSettings", __base__=BaseSettings, **fields)
+    return {k: v for k, v in _MappingEnvSource(shadow, env)().items() if v is not None}
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the TOML file (if any), then ``MDA_*`` environment variables."""
-    s = Settings()
+    doc: dict[str, Any] = {}
     if path is not None:
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read settings file {path}: {exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        s = _merge(s, doc, str(path))
-    env = os.environ if env is None else env
-    nested: dict[str, Any] = {}
-    sections = {f.name for f in fields(Settings) if is_dataclass(getattr(s, f.name))}
-    for k, v in env.items():
-        if not k.startswith("MDA_"):
-            continue
-        parts = k[4:].lower().split("_", 1)
-        if parts[0] in sections and len(parts) == 2:
-            nested.setdefault(parts[0], {})[parts[1]] = v
-        elif k[4:].lower() in {f.name for f in fields(Settings)}:
-            nested[k[4:].lower()] = v
-    if nested:
-        s = _merge(s, nested, "environment MDA_*")
-    if not 0 <= s.mqtt.qos <= 2:
-        raise ConfigError("mqtt.qos must be 0, 1 or 2")
-    for name, port in (
-        ("mqtt.port", s.mqtt.port),
-        ("http.port", s.http.port),
-        ("mqtt.embedded_port", s.mqtt.embedded_port),
-    ):
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"{name} {port} is not a TCP port (0-65535)")
-    return s
+        doc = read_toml(path, "settings file", "pass --config with an existing file")
+        validate(Settings, doc, str(path))  # a mistake in the file is reported against the file
+    values = environment_values(os.environ if env is None else env)
+    if not values:
+        return validate(Settings, doc, str(path) if path else "settings")
+    return validate(Settings, _deep_merge(doc, values), "environment", key_name=_env_name)
+
+
+def _env_name(loc: Any, data: Any) -> str:
+    return ENV_PREFIX + "_".join(str(p) for p in loc).upper() if loc else "MDA_*"
