@@ -8,7 +8,8 @@ The profiles file (``geofences/profiles.toml``) may carry one table per detector
     territorial_threshold_h = 2.0
 
 Every key is optional (defaults: :mod:`docs/detectors.md`); an unknown key or a value of the
-wrong type raises :class:`~mdacentre.model.errors.ConfigError` naming the table and the allowed keys.
+wrong type raises :class:`~mdacentre.model.errors.ConfigError` naming the table and the allowed keys
+(the models are in :mod:`mdacentre.detect.config`).
 A missing ``[detectors]`` section means "all detectors with their defaults".
 
 Order matters: the cross-domain detector reads the state the aircraft, encounter and go-fast
@@ -17,9 +18,6 @@ detectors built in the same step, so it comes last.
 
 from __future__ import annotations
 
-import dataclasses
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +25,20 @@ import numpy as np
 
 from mdacentre.core.fences import Transition
 from mdacentre.core.zones import Zone, ZoneKind
-from mdacentre.detect.air import AircraftConfig, AircraftDetector, CrossDomainConfig, CrossDomainDetector
+from mdacentre.detect.air import AircraftDetector, CrossDomainDetector
 from mdacentre.detect.common import Cleared, StepOut
+from mdacentre.detect.config import DETECTOR_NAMES, TransitConfig, parse_config, parse_section, read_section
 from mdacentre.detect.context import Detector, StepContext
-from mdacentre.detect.encounter import EncounterConfig, EncounterDetector
-from mdacentre.detect.gap import AisGapConfig, AisGapDetector
-from mdacentre.detect.motion import GoFastConfig, GoFastDetector, LoiteringConfig, LoiteringDetector
+from mdacentre.detect.encounter import EncounterDetector
+from mdacentre.detect.gap import AisGapDetector
+from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect.spoof import SpoofConfig, SpoofDetector
-from mdacentre.model.errors import ConfigError
 from mdacentre.model.findings import Finding
 
 ZONE_ENTRY = "zone_entry"
 
-DETECTOR_NAMES = (
-    "ais_gap",
-    "encounter",
-    "loitering",
-    "go_fast",
-    "position_jump",
-    "aircraft",
-    "transits",
-    "cross_domain",
-)
-
 
 # --- transits ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransitConfig:
-    zone_kinds: tuple[str, ...] = ("transit_gate", "territorial_sea")
-    track_kinds: tuple[str, ...] = ("vessel",)
-    score: float = 10.0
 
 
 class TransitDetector:
@@ -109,107 +89,12 @@ class TransitDetector:
         return None
 
 
-# --- configuration -----------------------------------------------------------------------------
-
-CONFIG_CLASSES: dict[str, type[Any]] = {
-    "ais_gap": AisGapConfig,
-    "encounter": EncounterConfig,
-    "loitering": LoiteringConfig,
-    "go_fast": GoFastConfig,
-    "position_jump": SpoofConfig,
-    "aircraft": AircraftConfig,
-    "transits": TransitConfig,
-    "cross_domain": CrossDomainConfig,
-}
-
-
-def _coerce(name: str, fld: dataclasses.Field[Any], value: Any, where: str) -> Any:
-    factory: Any = fld.default_factory
-    default = fld.default if fld.default is not dataclasses.MISSING else factory()
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: {name} must be true or false, not {value!r}")
-        return value
-    if isinstance(default, (int, float)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: {name} must be a number, not {value!r}")
-        if value < 0:
-            raise ConfigError(f"{where}: {name} must not be negative ({value})")
-        return type(default)(value)
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: {name} must be a string, not {value!r}")
-        return value
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: {name} must be a list of strings, not {value!r}")
-        return tuple(value)
-    if isinstance(default, dict):
-        if not isinstance(value, dict):
-            raise ConfigError(f'{where}: {name} must be a table, e.g. {name} = {{ "7700" = 70 }}')
-        try:
-            return {int(k): float(v) for k, v in value.items()}
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: {name} keys must be integers and values numbers") from None
-    return value
-
-
-def parse_config(name: str, raw: dict[str, Any], where: str) -> tuple[bool, Any]:
-    """(enabled, config dataclass) for one ``[detectors.<name>]`` table."""
-    cls = CONFIG_CLASSES[name]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ConfigError(f"{where}: enabled must be true or false")
-    unknown = set(raw) - set(fields) - {"enabled"}
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(fields) + ['enabled']}"
-        )
-    values = {k: _coerce(k, fields[k], v, where) for k, v in raw.items() if k != "enabled"}
-    cfg = cls(**values)
-    _validate(name, cfg, where)
-    return enabled, cfg
-
-
-def _validate(name: str, cfg: Any, where: str) -> None:
-    if isinstance(cfg, TransitConfig):
-        known = {k.value for k in ZoneKind}
-        bad = [k for k in cfg.zone_kinds if k not in known]
-        if bad:
-            raise ConfigError(f"{where}: zone_kinds {bad} unknown; use {sorted(known)}")
-        from mdacentre.model.batch import TrackKind
-
-        badt = [k for k in cfg.track_kinds if k.upper() not in TrackKind.__members__]
-        if badt:
-            raise ConfigError(f"{where}: track_kinds {badt} unknown; use {[k.label for k in TrackKind]}")
-    if isinstance(cfg, AircraftConfig):
-        bad_sq = [k for k in cfg.squawk_scores if k not in (7500, 7600, 7700)]
-        if bad_sq:
-            raise ConfigError(f"{where}: squawk_scores only knows 7500, 7600 and 7700, not {bad_sq}")
-
-
-def read_section(path: Path) -> dict[str, Any]:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read detector settings {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at the position shown") from None
-    section = doc.get("detectors", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: 'detectors' must be a table of [detectors.<name>] tables")
-    unknown = set(section) - set(DETECTOR_NAMES)
-    if unknown:
-        raise ConfigError(f"{path}: unknown detector(s) {sorted(unknown)}; known: {list(DETECTOR_NAMES)}")
-    for k, v in section.items():
-        if not isinstance(v, dict):
-            raise ConfigError(f"{path}: [detectors.{k}] must be a table")
-    return section
+# --- assembly ----------------------------------------------------------------------------------
 
 
 def build_detectors(section: dict[str, Any], zones: list[Zone], where: str = "detectors") -> list[Detector]:
     """Detectors from a parsed ``detectors`` table (missing tables take the defaults)."""
+    section = parse_section(section, where)
     cfgs = {n: parse_config(n, section.get(n, {}), f"{where} [detectors.{n}]") for n in DETECTOR_NAMES}
     out: list[Detector] = []
     made: dict[str, Any] = {}

@@ -20,32 +20,40 @@ the track leaves the zone.
 
 from __future__ import annotations
 
-import tomllib
+import typing
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    Strict,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 from mdacentre.core.fences import FENCE_EVENT_DTYPE, FenceTracker, Transition
 from mdacentre.core.refs import track_ref
 from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone
+from mdacentre.detect.config import section_model
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError
 from mdacentre.model.findings import Finding, Level, ZoneRef
-from mdacentre.risk.conditions import CONDITION_KEYS, Conditions, parse_conditions
+from mdacentre.risk.conditions import Conditions, parse_conditions
+from mdacentre.runtime.config import ConfigModel, LevelName, read_toml, validate
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 HAZARD_CATEGORY = {1: "X", 2: "Y", 3: "Z", 4: "OS"}
 HAZARD_FIRST_DIGITS = (2, 4, 6, 7, 8, 9)
-
-KNOWN_WHEN = {"kind", "hazardous", "inside", "ship_type", "min_sog", "max_sog", "mmsi", "exclude_mmsi"} | set(
-    CONDITION_KEYS
-)
 
 
 def hazardous_mask(ship_type: npt.NDArray[np.int16], imdg_class: npt.NDArray[np.float32]) -> BoolArray:
@@ -89,61 +97,133 @@ def _resolve_zones(selectors: list[str], zones: list[Zone], where: str) -> tuple
     return tuple(sorted(set(out)))
 
 
-def _profile(raw: dict[str, Any], zones: list[Zone], where: str, base_dir: Path = Path(".")) -> Profile:
-    for req in ("id", "category", "weight", "level"):
-        if req not in raw:
-            raise ConfigError(f"{where}: profile lacks {req!r}")
-    when = raw.get("when", {})
-    if not isinstance(when, dict):
-        raise ConfigError(f"{where}: [profile.when] must be a table")
-    unknown = set(when) - KNOWN_WHEN
-    if unknown:
-        raise ConfigError(f"{where}: unknown condition(s) {sorted(unknown)}; known: {sorted(KNOWN_WHEN)}")
-    weight = float(raw["weight"])
-    if not 0 <= weight <= 100:
-        raise ConfigError(f"{where}: weight {weight} must be between 0 and 100")
-    kinds: list[int] = []
-    for k in when.get("kind", []):
-        try:
-            kinds.append(int(TrackKind[str(k).upper()]))
-        except KeyError:
-            raise ConfigError(
-                f"{where}: unknown track kind {k!r}; use {[x.label for x in TrackKind]}"
-            ) from None
+def _track_kind(value: str) -> str:
+    if value.upper() not in TrackKind.__members__:
+        raise ValueError(f"unknown track kind {value!r}; use {[x.label for x in TrackKind]}")
+    return value.lower()
+
+
+def _flag(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError(f"flag {value!r} must be an ISO 3166 alpha-2 code such as 'JM'")
+    return value.upper()
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+TrackKindName = Annotated[
+    str, AfterValidator(_track_kind), WithJsonSchema({"enum": [k.label for k in TrackKind]})
+]
+FlagCode = Annotated[str, AfterValidator(_flag), Field(pattern="^[A-Za-z]{2}$")]
+Paths = Annotated[list[str], BeforeValidator(_one_or_many)]
+Flags = Annotated[list[FlagCode], BeforeValidator(_one_or_many)]
+Metres = Annotated[float, Strict(), Field(ge=0)]
+Knots = Annotated[float, Strict(), Field(ge=0)]
+
+
+class When(ConfigModel):
+    """``[profile.when]``: every condition given must hold (see docs/detectors.md)."""
+
+    key_noun: ClassVar[str] = "condition"
+
+    kind: list[TrackKindName] = Field(default_factory=list, description="track kinds")
+    hazardous: Annotated[bool, Strict()] | None = Field(
+        default=None, description="hazardous cargo X/Y/Z/OS from the AIS ship type, or an IMDG class"
+    )
+    inside: list[str] = Field(
+        default_factory=list, description='zone ids, "kind:eez", "state:JM"; one alert per zone transit'
+    )
+    ship_type: list[Annotated[int, Field(ge=0, le=99)]] = Field(default_factory=list)
+    min_sog: Knots | None = None
+    max_sog: Knots | None = None
+    mmsi: list[int] = Field(default_factory=list)
+    exclude_mmsi: list[int] = Field(default_factory=list)
+    watchlist: Paths = Field(default_factory=list, description="CSV files relative to the profiles file")
+    exclude_watchlist: Paths = Field(default_factory=list)
+    flag: Flags = Field(default_factory=list, description="flag states (MID of the MMSI)")
+    exclude_flag: Flags = Field(default_factory=list)
+    min_length_m: Metres | None = None
+    max_length_m: Metres | None = None
+    nav_status: list[Annotated[int, Field(ge=0, le=15)]] = Field(default_factory=list)
+    night: Annotated[bool, Strict()] | None = Field(default=None, description="sun below the horizon")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> When:
+        lo, hi = self.min_length_m, self.max_length_m
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"min_length_m {lo} is larger than max_length_m {hi}")
+        return self
+
+
+class ProfileEntry(ConfigModel):
+    """``[[profile]]``: one risk profile."""
+
+    id: str = Field(min_length=1)
+    category: str = Field(min_length=1, description="the alert category (a topic level)")
+    weight: float = Field(ge=0, le=100, description="contribution to the track's score, 0-100")
+    level: LevelName
+    reason: str | None = Field(
+        default=None, description="template: {zone}, {cargo}, {name}, {ship_type}, {watch}, {id}"
+    )
+    when: When = Field(default_factory=When)
+
+
+class ProfilesFileBase(ConfigModel):
+    """``geofences/profiles.toml``: risk profiles and behaviour detector settings."""
+
+    profile: list[ProfileEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ProfilesFileBase:
+        ids = [p.id for p in self.profile]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate profile ids {dup}")
+        return self
+
+
+@cache
+def profiles_file_model() -> type[ProfilesFileBase]:
+    """The model of the whole profiles file (its ``[detectors]`` table from the detector configs)."""
+    model = create_model(  # type: ignore[call-overload]
+        "ProfilesFile",
+        __base__=ProfilesFileBase,
+        __doc__=ProfilesFileBase.__doc__,
+        detectors=(section_model() | None, Field(default=None)),
+    )
+    return typing.cast(type[ProfilesFileBase], model)
+
+
+def _profile(entry: ProfileEntry, zones: list[Zone], where: str, base_dir: Path) -> Profile:
+    when = entry.when
     return Profile(
-        id=str(raw["id"]),
-        category=str(raw["category"]),
-        weight=weight,
-        level=Level.parse(str(raw["level"])),
-        reason=str(raw.get("reason", raw["id"])),
-        kinds=tuple(kinds),
-        hazardous=when.get("hazardous"),
-        zones=_resolve_zones([str(s) for s in when.get("inside", [])], zones, where),
-        ship_types=tuple(int(x) for x in when.get("ship_type", [])),
-        min_sog=float(when["min_sog"]) if "min_sog" in when else None,
-        max_sog=float(when["max_sog"]) if "max_sog" in when else None,
-        mmsi=frozenset(int(x) for x in when.get("mmsi", [])),
-        exclude_mmsi=frozenset(int(x) for x in when.get("exclude_mmsi", [])),
-        conditions=parse_conditions(when, base_dir, where),
+        id=entry.id,
+        category=entry.category,
+        weight=entry.weight,
+        level=entry.level,
+        reason=entry.reason if entry.reason is not None else entry.id,
+        kinds=tuple(int(TrackKind[k.upper()]) for k in when.kind),
+        hazardous=when.hazardous,
+        zones=_resolve_zones(when.inside, zones, where),
+        ship_types=tuple(when.ship_type),
+        min_sog=when.min_sog,
+        max_sog=when.max_sog,
+        mmsi=frozenset(when.mmsi),
+        exclude_mmsi=frozenset(when.exclude_mmsi),
+        conditions=parse_conditions(when.model_dump(exclude_unset=True), base_dir, where),
     )
 
 
 def load_profiles(path: Path, zones: list[Zone]) -> list[Profile]:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read risk profiles {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at the position shown") from None
-    raws = doc.get("profile", [])
-    if not isinstance(raws, list):
-        raise ConfigError(f"{path}: profiles must be written as [[profile]] tables")
-    profiles = [_profile(r, zones, f"{path} profile #{i + 1}", path.parent) for i, r in enumerate(raws)]
-    ids = [p.id for p in profiles]
-    dup = {i for i in ids if ids.count(i) > 1}
-    if dup:
-        raise ConfigError(f"{path}: duplicate profile ids {sorted(dup)}")
-    return profiles
+    """The risk profiles of ``path``; the whole file is checked (a mistake names the entry and key)."""
+    doc = read_toml(path, "risk profiles", "pass --profiles with an existing file")
+    parsed = validate(profiles_file_model(), doc, str(path))
+    return [
+        _profile(e, zones, f"{path}: profile #{i + 1} ({e.id!r})", path.parent)
+        for i, e in enumerate(parsed.profile)
+    ]
 
 
 class RiskEngine:

@@ -174,7 +174,8 @@ def _line(
         return f"{source}: {where}: {msg}" if where else f"{source}: {msg}"
     if kind in _TYPE_OF_ERROR:
         t = _TYPE_OF_ERROR[kind]
-        return f"{source}: {where} must be {_TYPE_WORDS[t]} ({value!r} is not a valid {t})"
+        shown = "table" if t in ("dict", "model") else t
+        return f"{source}: {where} must be {_TYPE_WORDS[t]} ({value!r} is not a valid {shown})"
     if kind in _BOUNDS:
         op, name = _BOUNDS[kind]
         return f"{source}: {where} must be {op} {ctx.get(name)}, not {value!r}"
@@ -202,6 +203,8 @@ def dotted(loc: Sequence[Any], data: Any) -> str:
     node = data
     after_entry = False
     for part in loc:
+        if part == "[key]":
+            continue  # pydantic's marker for "the key of this table entry"
         if isinstance(part, int):
             label = ""
             item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
