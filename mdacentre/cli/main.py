@@ -24,7 +24,7 @@ from mdacentre.ingest.recordings import ARCHIVE_FORMATS, FILE_FORMATS, read_chun
 from mdacentre.model.batch import Batch, TrackKind
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.metrics import Metrics
-from mdacentre.runtime.settings import Settings, load_settings, repo_root
+from mdacentre.runtime.settings import Settings, checkout, load_settings, repo_root
 
 log = logging.getLogger("mdacentre")
 
@@ -48,6 +48,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
+def _require(settings: Settings, *names: str) -> None:
+    for name in names:
+        settings.existing(name)
+
+
 # -- replay / decode --------------------------------------------------------------------------
 
 
@@ -55,6 +60,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from mdacentre.service.wiring import Core, JsonlSink
 
     settings = _settings(args)
+    _require(settings, "zones_dir", "profiles")
     paths = [Path(p) for p in args.files]
     for p in paths:
         if not p.is_file():
@@ -195,6 +201,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mdacentre.service.wiring import run_service
 
     settings = _settings(args)
+    _require(settings, "zones_dir", "profiles", "web_dir")
     feeds = load_feeds(Path(args.feeds) if args.feeds else settings.feeds_dir)
     if not feeds:
         log.warning(
@@ -213,11 +220,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mdacentre.service.wiring import run_service
 
     settings = _settings(args)
-    demo_dir = repo_root() / "feeds" / "demo"
+    _require(settings, "zones_dir", "profiles", "web_dir")
+    demo_dir = settings.feeds_dir / "demo"
     ais_file = demo_dir / "caribbean_ais.nmea"
     sbs_file = demo_dir / "caribbean_sbs.txt"
     if not ais_file.is_file():
-        raise MdaError(f"demo feed {ais_file} is missing; regenerate it with `mdacentre demo --generate`")
+        raise MdaError(
+            f"demo feed {ais_file} is missing: run the demo from a checkout, set feeds_dir (MDA_FEEDS_DIR) "
+            "to a folder with demo/, or regenerate it with `python -m tools.demo_feed`"
+        )
 
     async def main(stop: asyncio.Event) -> None:
         servers = [PlaybackServer(ais_file, speed=args.speed, loop_forever=True)]
@@ -288,8 +299,35 @@ def cmd_zones(args: argparse.Namespace) -> int:
 def cmd_broker_config(args: argparse.Namespace) -> int:
     from mdacentre.alerting.broker_config import write_broker_config
 
-    res = write_broker_config(Path(args.rules), Path(args.out), port=args.port)
+    rules = Path(args.rules) if args.rules else load_settings(None).existing("alerting_dir") / "routing.toml"
+    res = write_broker_config(rules, Path(args.out), port=args.port)
     print(json.dumps(res, indent=2))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from mdacentre.cli import schemas
+
+    if args.name:
+        try:
+            print(schemas.by_name(args.name).render(), end="")
+        except KeyError:
+            raise MdaError(
+                f"schema: no schema {args.name!r}; use one of {[s.name for s in schemas.SCHEMAS]}"
+            ) from None
+        return 0
+    root = Path(args.root) if args.root else (checkout() or Path.cwd())
+    if args.write:
+        for path in schemas.write(root):
+            print(f"wrote {root / path}")
+        return 0
+    out_of_date = schemas.stale(root)
+    for path in out_of_date:
+        print(f"{root / path}: out of date; run `mdacentre schema --write`", file=sys.stderr)
+    if args.check:
+        return 1 if out_of_date else 0
+    for s in schemas.SCHEMAS:
+        print(f"{s.name:10s} {s.path}")
     return 0
 
 
@@ -387,10 +425,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_zones)
 
     sp = sub.add_parser("broker-config", help="generate Mosquitto users/ACL from the routing rules")
-    sp.add_argument("--rules", default=str(repo_root() / "alerting" / "routing.toml"))
+    sp.add_argument("--rules", help="routing rules (default: routing.toml in alerting_dir, MDA_ALERTING_DIR)")
     sp.add_argument("--out", default="var/mosquitto")
     sp.add_argument("--port", type=int, default=1883)
     sp.set_defaults(func=cmd_broker_config)
+
+    sp = sub.add_parser("schema", help="JSON Schemas of the operator files (print, --write or --check)")
+    sp.add_argument("name", nargs="?", help="print this schema: feed, routing, profiles or settings")
+    sp.add_argument("--write", action="store_true", help="regenerate the shipped schema files")
+    sp.add_argument("--check", action="store_true", help="exit 1 when a shipped schema is out of date")
+    sp.add_argument("--root", help="checkout to write into or check (default: this checkout)")
+    sp.set_defaults(func=cmd_schema)
     return p
 
 

@@ -6,9 +6,10 @@ outside git, never from the repository.
 
 The sections are pydantic dataclasses (validated on construction, unknown keys refused,
 ``dataclasses.replace`` works); the environment is read by pydantic-settings. Default locations
-of the operator folders (``geofences/``, ``feeds/``, ``alerting/``, ``web/``) are the checkout's
-when the package runs from one, else the copies bundled in the wheel (``mdacentre/bundled/``), else
-the working directory; :meth:`Settings.existing` names the setting and variable when one is missing.
+of the operator folders (``geofences/``, ``alerting/``, ``web/``) are the checkout's when the
+package runs from one, else the copies bundled in the wheel (``mdacentre/bundled/``, see setup.py),
+else the working directory; ``feeds/`` and ``var/`` are the checkout's or the working directory's.
+:meth:`Settings.existing` names the setting and its variable when a folder is missing.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ class Settings:
 
     zones_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("geofences"))
     profiles: UserPath = dataclasses.field(default_factory=lambda: default_dir("geofences") / "profiles.toml")
-    feeds_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("feeds"))
+    # feed definitions are the site's own: the checkout's feeds/, else ./feeds (never the wheel's examples)
+    feeds_dir: UserPath = dataclasses.field(default_factory=lambda: (checkout() or Path.cwd()) / "feeds")
     web_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("web"))
     alerting_dir: UserPath = dataclasses.field(default_factory=lambda: default_dir("alerting"))
     data_dir: UserPath = dataclasses.field(default_factory=lambda: (checkout() or Path.cwd()) / "var")
