@@ -42,7 +42,9 @@ class BuildPyWithOperatorFolders(build_py):
             )
         if not (ROOT / LEAFLET / "leaflet.js").is_file():
             raise SystemExit(f"{LEAFLET} is missing: run `npm ci --prefix web` before building the wheel")
-        shutil.copytree(ROOT / LEAFLET, target / LEAFLET)
+        shutil.copytree(
+            ROOT / LEAFLET, target / LEAFLET, ignore=shutil.ignore_patterns("*.map", "leaflet-src*")
+        )
         shutil.copy2(ROOT / LEAFLET.parent / "LICENSE", target / LEAFLET.parent / "LICENSE")
 
 

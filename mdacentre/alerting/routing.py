@@ -33,7 +33,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from mdacentre.model.errors import ConfigError, DeliveryError
 from mdacentre.model.findings import Level
 from mdacentre.model.rejects import Reject
-from mdacentre.runtime.config import ConfigModel, LevelName, read_toml, validate
+from mdacentre.runtime.config import ConfigModel, Flag, LevelName, read_toml, validate
 from mdacentre.runtime.metrics import Metrics
 
 ANY = "*"
@@ -269,7 +269,7 @@ class AgencyEntry(ConfigModel):
     states: list[State] = Field(description=STATES_HELP)
     categories: AnyOr | list[Category] = Field(description='"*" or a list of the top-level categories')
     min_level: LevelName
-    tracks: bool = Field(default=False, description="may read the retained per-track status topics")
+    tracks: Flag = Field(default=False, description="may read the retained per-track status topics")
     contact: str = Field(default="", description="duty desk to call when the agency does not acknowledge")
 
     _states = field_validator("states", mode="before")(lambda v: _states(v, allow_any=False))

@@ -42,6 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from mdacentre.model.errors import ConfigError
 from mdacentre.model.geodesy import M_PER_DEG_LAT
+from mdacentre.runtime.settings import default_dir
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -283,7 +284,7 @@ def write_land(geom: BaseGeometry, out: Path) -> int:
 
 
 def default_land_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "geofences" / "land" / "land.geojson"
+    return default_dir("geofences") / "land" / "land.geojson"
 
 
 class LandMask:

@@ -24,6 +24,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from mdacentre.model.errors import ZoneError
+from mdacentre.runtime.settings import default_dir
 
 
 class ZoneKind(StrEnum):
@@ -296,11 +297,7 @@ _LEAFLET_CANDIDATES = ("web/vendor/leaflet", "web/node_modules/leaflet/dist")
 
 
 def _find_leaflet(leaflet_dir: Path | None) -> Path | None:
-    dirs = (
-        [leaflet_dir]
-        if leaflet_dir
-        else [Path(__file__).resolve().parents[2] / c for c in _LEAFLET_CANDIDATES]
-    )
+    dirs = [leaflet_dir] if leaflet_dir else [default_dir("web").parent / c for c in _LEAFLET_CANDIDATES]
     for d in dirs:
         if d is not None and (d / "leaflet.js").is_file() and (d / "leaflet.css").is_file():
             return d

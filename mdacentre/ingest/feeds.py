@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from mdacentre.model.errors import ConfigError
-from mdacentre.runtime.config import ConfigModel, read_toml, validate
+from mdacentre.runtime.config import ConfigModel, Flag, read_toml, validate
 
 SERIAL_BAUDRATES = (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)  # AIS: 38400
 
@@ -77,7 +77,7 @@ class FeedFile(ConfigModel):
     path: str = Field(default="", description="file (relative to the definition) or serial device")
     url: str = Field(default="", description="http_poll: the aircraft.json address")
     interval_s: float = Field(default=1.0, gt=0, description="http_poll: seconds between requests")
-    enabled: bool = True
+    enabled: Flag = True
     options: FeedOptions = Field(default_factory=FeedOptions)
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    Strict,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -35,6 +36,7 @@ from mdacentre.model.errors import ConfigError
 from mdacentre.model.findings import Level
 
 T = TypeVar("T")
+Flag = Annotated[bool, Strict()]  # a TOML boolean: true or false, never the string "yes"
 KeyName = Callable[[Sequence[Any], Any], str]  # (error location, the data validated) -> key as shown
 
 # every operator-file model is a ConfigModel, or a pydantic dataclass with FORBID as its config
@@ -178,7 +180,10 @@ def _line(
         return f"{source}: {where} must be {_TYPE_WORDS[t]} ({value!r} is not a valid {shown})"
     if kind in _BOUNDS:
         op, name = _BOUNDS[kind]
-        return f"{source}: {where} must be {op} {ctx.get(name)}, not {value!r}"
+        bound = ctx.get(name)
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"{source}: {where} must be {op} {bound}, not {value!r}"
     if kind in ("enum", "literal_error"):
         return f"{source}: {where} {value!r} unknown; use one of {ctx.get('expected', '')}"
     if kind in ("too_short", "too_long"):
