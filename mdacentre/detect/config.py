@@ -59,7 +59,7 @@ _DESCRIPTIONS = {
 
 
 def _choice(values: list[str]) -> Any:
-    return Literal[tuple(values)]  # type: ignore[valid-type]
+    return Literal.__getitem__(tuple(values))
 
 
 SQUAWKS = (7500, 7600, 7700)
@@ -75,9 +75,11 @@ def _squawks(value: dict[int, float]) -> dict[int, float]:
 def _field_type(name: str, key: str, annotation: Any) -> Any:
     """The pydantic type of one setting: TOML types checked strictly, numbers not negative."""
     if (name, key) == ("transits", "zone_kinds"):
-        return tuple[_choice([k.value for k in ZoneKind]), ...]
+        zone_kind: Any = _choice([k.value for k in ZoneKind])
+        return tuple[zone_kind, ...]
     if (name, key) == ("transits", "track_kinds"):
-        return tuple[_choice([k.label for k in TrackKind]), ...]
+        track_kind: Any = _choice([k.label for k in TrackKind])
+        return tuple[track_kind, ...]
     if (name, key) == ("aircraft", "squawk_scores"):
         return Annotated[
             dict[int, Annotated[float, Field(ge=0)]],
@@ -106,9 +108,10 @@ def table_model(name: str) -> type[DetectorTable]:
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
-        default: Any = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        factory: Any = f.default_factory
+        default: Any = f.default if f.default is not dataclasses.MISSING else factory()
         fields[f.name] = (_field_type(name, f.name, hints[f.name]), default)
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{cls.__name__}Table", __base__=DetectorTable, __doc__=_DESCRIPTIONS.get(name, name), **fields
     )
     return typing.cast(type[DetectorTable], model)
@@ -127,7 +130,7 @@ def section_model() -> type[DetectorsSection]:
         n: (table_model(n) | None, Field(default=None, description=_DESCRIPTIONS.get(n)))
         for n in DETECTOR_NAMES
     }
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         "Detectors",
         __base__=DetectorsSection,
         __doc__="[detectors.*]: behaviour detectors; a missing table or key keeps its default",

@@ -187,11 +187,12 @@ class ProfilesFileBase(ConfigModel):
 @cache
 def profiles_file_model() -> type[ProfilesFileBase]:
     """The model of the whole profiles file (its ``[detectors]`` table from the detector configs)."""
-    model = create_model(  # type: ignore[call-overload]
+    detectors: Any = section_model() | None
+    model = create_model(
         "ProfilesFile",
         __base__=ProfilesFileBase,
         __doc__=ProfilesFileBase.__doc__,
-        detectors=(section_model() | None, Field(default=None)),
+        detectors=(detectors, Field(default=None)),
     )
     return typing.cast(type[ProfilesFileBase], model)
 

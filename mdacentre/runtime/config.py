@@ -179,8 +179,8 @@ def _line(
         shown = "table" if t in ("dict", "model") else t
         return f"{source}: {where} must be {_TYPE_WORDS[t]} ({value!r} is not a valid {shown})"
     if kind in _BOUNDS:
-        op, name = _BOUNDS[kind]
-        bound = ctx.get(name)
+        op, ctx_key = _BOUNDS[kind]
+        bound = ctx.get(ctx_key)
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
         return f"{source}: {where} must be {op} {bound}, not {value!r}"
