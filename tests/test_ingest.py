@@ -14,7 +14,7 @@ import pytest
 from conftest import position, static
 
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport, load_feeds
-from mdacentre.ingest.sources import Chunk, FeedSource, LineFramer
+from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.errors import ConfigError
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings
@@ -91,15 +91,6 @@ def test_udp_datagrams_become_chunks() -> None:
 
     ch = asyncio.run(main())
     assert ch == Chunk(3, b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24\n", 123.0)
-
-
-def test_line_framer_keeps_partial_lines_and_drops_overlong_garbage() -> None:
-    f = LineFramer()
-    assert f.feed(b"abc") == b""
-    assert f.feed(b"def\nghi") == b"abcdef\n"
-    assert f.feed(b"\n") == b"ghi\n"
-    assert f.feed(b"x" * 10000) == b""
-    assert f.overflow == 1
 
 
 def test_feed_definitions_validate_with_clear_messages(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
+from mdacentre.ingest.framing import LineFramer, read_lines
 from mdacentre.ingest.sources import Chunk
 
 FILE_FORMATS = ("auto", "ais", "sbs", "beast", "avr", "aircraft_json", "opensky", "readsb_trace")
@@ -63,21 +64,17 @@ def sniff_format(path: Path) -> str:
     return "ais"
 
 
-def read_chunks(path: Path, feed: int, receive_time: float, size: int = 1 << 20) -> Iterator[Chunk]:
-    """Whole-line chunks of a (possibly gzipped) text recording; raw chunks for Beast."""
+def read_chunks(
+    path: Path, feed: int, receive_time: float, size: int = 1 << 20, framer: LineFramer | None = None
+) -> Iterator[Chunk]:
+    """Whole-line chunks of a (possibly gzipped) text recording; raw blocks for Beast (binary).
+
+    Lines are cut by :func:`~mdacentre.ingest.framing.read_lines`: lines longer than the framer's
+    limit are skipped and counted in ``framer.overflow`` (logged when no framer is given).
+    """
     opener = gzip.open if path.suffix == ".gz" else open
+    binary = sniff_format(path) == "beast"
     with opener(path, "rb") as fh:
-        tail = b""
-        while True:
-            data = fh.read(size)
-            if not data:
-                break
-            buf = tail + data
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                tail = buf
-                continue
-            yield Chunk(feed, buf[: cut + 1], receive_time)
-            tail = buf[cut + 1 :]
-        if tail:
-            yield Chunk(feed, tail + b"\n", receive_time)
+        blocks = iter(lambda: fh.read(size), b"") if binary else read_lines(fh, size, framer, path.name)
+        for data in blocks:
+            yield Chunk(feed, data, receive_time)

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mdacentre.ingest.feeds import FeedSpec, Transport
+from mdacentre.ingest.framing import LineFramer
 from mdacentre.model.rejects import Reject
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
-
-MAX_LINE = 8192  # bytes; a longer run without a newline is garbage and is discarded (counted)
 
 
 class Chunk(NamedTuple):
@@ -55,31 +54,6 @@ class FeedHealth:
             "reconnects": self.reconnects,
             "last_error": self.last_error,
         }
-
-
-class LineFramer:
-    """Keeps the partial last line of a byte stream; drops over-long garbage runs (counted)."""
-
-    def __init__(self) -> None:
-        self.tail = b""
-        self.overflow = 0
-
-    def feed(self, data: bytes) -> bytes:
-        buf = self.tail + data
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            self.tail = buf
-            whole = b""
-        else:
-            whole, self.tail = buf[: cut + 1], buf[cut + 1 :]
-        if len(self.tail) > MAX_LINE:
-            self.overflow += 1
-            self.tail = b""
-        return whole
-
-    def flush(self) -> bytes:
-        rest, self.tail = self.tail, b""
-        return rest
 
 
 class FeedSource:
