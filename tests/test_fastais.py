@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pyais.encode import encode_dict
 
 from mdacentre.cli import bench_decode
-from mdacentre.decode.fastais import FastResult, decode_lines_fast, split_lines
+from mdacentre.decode.ais.fast import FastResult, decode_lines_fast
+from mdacentre.ingest.framing import LineBuffer
 from mdacentre.model.batch import POSITION_DTYPE, TrackKind, make_key
 from mdacentre.model.rejects import Reject
 
@@ -37,6 +38,10 @@ def sentence_part(line: bytes) -> bytes:
     if line.startswith(b"\\"):
         return line[line.index(b"\\", 1) + 1 :]
     return line
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    return LineBuffer.of_chunk(data).lines()
 
 
 def checksum_matches(line: bytes) -> bool:
@@ -343,10 +348,6 @@ def test_rows_follow_input_order_and_unhandled_indices() -> None:
     assert result.positions["ident"].tolist() == [1001, 1002, 1003, 1004]  # 19: a position and a static row
     assert result.statics["ident"].tolist() == [1004] and result.dual_line.tolist() == [4]
     assert result.unhandled_indices.tolist() == [1]
-
-
-def test_split_lines_strips_carriage_returns() -> None:
-    assert split_lines(b"!a\r\n!b\n\r\n!c") == [b"!a", b"!b", b"", b"!c"]
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mdacentre.decode.nmea import LineKind, frame_lines, parse_tag_block, split_lines, xor_checksum
+from mdacentre.decode.ais.nmea import LineKind, frame_lines, parse_tag_block, split_lines, xor_checksum
 from mdacentre.model.rejects import Reject
 
 AIS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ais"

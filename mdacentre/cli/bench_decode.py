@@ -1,4 +1,4 @@
-"""Benchmark: pyais line by line versus the vectorised fast path (:mod:`mdacentre.decode.fastais`).
+"""Benchmark: pyais line by line versus the vectorised fast path (:mod:`mdacentre.decode.ais.fast`).
 
 Run ``python -m mdacentre.cli.bench_decode [target_lines]``. The input is the AMSA feed dump
 (``amsa_risky_ais.txt`` in the shared data directory) repeated to about ``target_lines``
@@ -6,7 +6,7 @@ lines; without the shared data a small synthetic sample (:func:`fallback_lines`)
 
 * pyais baseline: ``FileReaderStream`` over a temporary file and ``.decode()`` on every
   message, the way a user would write it, timed on the first ``baseline_lines`` lines.
-* fast path: :func:`~mdacentre.decode.fastais.decode_lines_fast` over chunks of ``chunk_lines``,
+* fast path: :func:`~mdacentre.decode.ais.fast.decode_lines_fast` over chunks of ``chunk_lines``,
   all lines, including splitting the bytes into lines.
 """
 
@@ -23,7 +23,8 @@ from pyais.encode import encode_dict
 from pyais.exceptions import AISBaseException
 from pyais.stream import FileReaderStream
 
-from mdacentre.decode.fastais import decode_lines_fast, split_lines
+from mdacentre.decode.ais.fast import decode_lines_fast
+from mdacentre.ingest.framing import LineBuffer
 
 _Fields = dict[str, str | int | float | bytes | bool]
 
@@ -62,7 +63,7 @@ def sample_path() -> Path:
 def load_lines(target_lines: int) -> list[bytes]:
     """The sample lines repeated to ``target_lines`` (at least one copy)."""
     path = sample_path()
-    base = split_lines(path.read_bytes()) if path.is_file() else fallback_lines()
+    base = LineBuffer.of_chunk(path.read_bytes()).lines() if path.is_file() else fallback_lines()
     copies = max(1, -(-target_lines // len(base)))
     return (base * copies)[: max(target_lines, 1)]
 
@@ -86,9 +87,9 @@ def pyais_rate(lines: list[bytes]) -> float:
 
 
 def fast_rate(data: bytes, chunk_lines: int) -> tuple[float, float]:
-    """(lines per second, handled share) of split_lines + decode_lines_fast over ``data``."""
+    """(lines per second, handled share) of splitting into lines + decode_lines_fast over ``data``."""
     begin = time.process_time()
-    lines = split_lines(data)
+    lines = LineBuffer.of_chunk(data).lines()
     handled = 0
     for lo in range(0, len(lines), chunk_lines):
         result = decode_lines_fast(lines[lo : lo + chunk_lines], receive_time=0.0)

@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mdacentre.decode.adsb import NON_ICAO_FLAG, FlightMsgType
+from mdacentre.decode.adsb.fields import NON_ICAO_FLAG
+from mdacentre.decode.adsb.state import FlightMsgType
 from mdacentre.model.batch import (
     Batch,
     PositionArray,

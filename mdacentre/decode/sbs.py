@@ -21,13 +21,16 @@ local time - pass ``utc_offset_s`` for such feeds). Lines without a usable date/
 from __future__ import annotations
 
 import calendar
+import logging
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from mdacentre.decode.adsb import NON_ICAO_FLAG, AircraftMemory, AircraftState, FlightMsgType, RowSink
+from mdacentre.decode.adsb.fields import NON_ICAO_FLAG
+from mdacentre.decode.adsb.state import AircraftMemory, AircraftState, FlightMsgType, RowSink
+from mdacentre.ingest.framing import LineBuffer
 from mdacentre.model.batch import Batch
 from mdacentre.model.rejects import Reject
 
@@ -35,6 +38,9 @@ SBS_FIELDS = 22
 MIN_FIELDS = 11
 _SBS_OTHER_RECORDS = frozenset(("SEL", "ID", "AIR", "STA", "CLK"))
 _TRUE_FLAGS = frozenset(("-1", "1"))
+
+
+log = logging.getLogger(__name__)
 
 
 class SbsLineError(ValueError):
@@ -56,9 +62,7 @@ class SbsDecoder:
         self._day_cache: dict[str, float] = {}
 
     def decode(self, data: bytes, receive_time: float) -> Batch:
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
+        lines = LineBuffer.of_chunk(data).lines()
         sink = RowSink(self.feed)
         latest = -math.inf
         for raw in lines:
@@ -66,6 +70,11 @@ class SbsDecoder:
                 t = self._line(raw, receive_time, sink)
             except SbsLineError as exc:
                 sink.reject(exc.reason)
+                continue
+            except Exception:  # a bug of this decoder, not bad input: logged, counted apart
+                sink.internal_errors += 1
+                if sink.internal_errors == 1:
+                    log.exception("SBS decoder (feed %d) internal error on %r", self.feed, raw[:120])
                 continue
             latest = max(latest, t)
         if latest > -math.inf:

@@ -151,6 +151,8 @@ class Batch:
     statics: StaticArray = field(default_factory=empty_statics)
     rejects: dict[str, int] = field(default_factory=dict)
     lines: int = 0
+    # failures of the decoder itself (bugs, not bad input): counted apart from the rejects
+    internal_errors: int = 0
 
     def __len__(self) -> int:
         return int(len(self.positions) + len(self.statics))
@@ -166,4 +168,5 @@ class Batch:
             statics=concat_rows([b.statics for b in batches]) if batches else empty_statics(),
             rejects=rejects,
             lines=sum(b.lines for b in batches),
+            internal_errors=sum(b.internal_errors for b in batches),
         )

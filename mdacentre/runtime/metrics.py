@@ -38,6 +38,11 @@ class Metrics:
             for reason, n in rejects.items():
                 series[(("feed", feed), ("reason", str(reason)))] += n
 
+    def add_internal_errors(self, n: int, stage: str, feed: str = "") -> None:
+        """Failures of the service's own code in ``stage`` (bugs, not bad input): ``mda_internal_errors_total``."""
+        labels = {"stage": stage, "feed": feed} if feed else {"stage": stage}
+        self.inc("mda_internal_errors_total", n, labels)
+
     def set(self, name: str, value: float, labels: dict[str, str] | None = None) -> None:
         with self._lock:
             self._gauges[name][self._key(labels)] = value

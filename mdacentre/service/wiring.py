@@ -88,6 +88,8 @@ class Core:
             name = self.feeds[ch.feed].name
             if b.rejects:
                 self.metrics.add_rejects(b.rejects, name)
+            if b.internal_errors:
+                self.metrics.add_internal_errors(b.internal_errors, "decode", name)
             n = len(b.positions) + len(b.statics)
             self.metrics.inc("mda_records_total", n, {"feed": name})
             self.metrics.inc("mda_lines_total", b.lines, {"feed": name})

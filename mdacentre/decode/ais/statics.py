@@ -17,6 +17,13 @@ import numpy as np
 import numpy.typing as npt
 from pyais.constants import ShipType
 
+from mdacentre.decode.ais.layout import (
+    HEADING_NA,
+    LAT_NA_DEG,
+    LON_NA_DEG,
+    POSITION_FIELDS,
+    PositionLayout,
+)
 from mdacentre.model.batch import TrackKind, empty_positions, empty_statics, make_key
 
 U8 = npt.NDArray[np.uint8]
@@ -237,17 +244,17 @@ def dual_positions(layout: StaticLayout, b: FieldReader, t: npt.ArrayLike, feed:
     out["t"] = np.asarray(t, dtype=np.float64)
     out["msg_type"] = 21 if aids else 19
     out["feed"] = feed
-    lon_at, lat_at = (164, 192) if aids else (57, 85)
-    for name, start, width, na in (("lon", lon_at, 28, 181.0), ("lat", lat_at, 27, 91.0)):
+    spec = POSITION_FIELDS[PositionLayout.AIDS if aids else PositionLayout.CLASS_B]
+    for name, (start, width), na in (("lon", spec.lon, LON_NA_DEG), ("lat", spec.lat, LAT_NA_DEG)):
         raw = b.num(start, width)
         raw = np.where(raw >= 1 << (width - 1), raw - (1 << width), raw)
-        deg = np.floor_divide(10 * raw + 3, 6) / 1e6
+        deg = np.floor_divide(spec.lat_lon_num * raw + 3, 6) / 1e6
         out[name] = np.where(deg == na, np.nan, deg)  # not available, as for the other reports
-    if not aids:
-        sog = b.num(46, 10)
-        out["sog"] = np.where(sog == 1023, np.nan, sog / 10.0)
-        cog = b.num(112, 12)
-        out["cog"] = np.where(cog == 3600, np.nan, cog / 10.0)
-        heading = b.num(124, 9)
-        out["heading"] = np.where(heading == 511, np.nan, heading)
+    if spec.sog is not None and spec.cog is not None and spec.heading is not None:  # type 19
+        sog = b.num(*spec.sog)
+        out["sog"] = np.where(sog == spec.sog_na, np.nan, sog / spec.sog_div)
+        cog = b.num(*spec.cog)
+        out["cog"] = np.where(cog == spec.cog_na, np.nan, cog / spec.cog_div)
+        heading = b.num(*spec.heading)
+        out["heading"] = np.where(heading == HEADING_NA, np.nan, heading)
     return out
