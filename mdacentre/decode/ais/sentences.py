@@ -19,6 +19,7 @@ from mdacentre.decode.ais.scan import (
     DOLLAR,
     DOT,
     FIVE,
+    HASH,
     NINE,
     ONE,
     SPACE,
@@ -340,7 +341,7 @@ def unix_time_prefixes(
 
     A prefix is a Unix time (9-10 digits of seconds with an optional fraction, or 13 digits of
     milliseconds), one or more blanks (space or tab), then the sentence (``!``, ``$`` or a tag
-    block's ``\\``). Returns the lines' starts with the prefixes cut off and the receive time of
+    block's ``\\``, or a ``#`` comment). Returns the lines' starts with the prefixes cut off and the receive time of
     every line: the prefix where there is one, else ``receive_time``. When no line has a prefix
     the inputs come back unchanged (``starts`` itself and the scalar ``receive_time``).
     """
@@ -368,7 +369,7 @@ def unix_time_prefixes(
     at = np.argmax(after, axis=1)
     ok &= after.any(axis=1) & (s0 + at < ends[cand])
     opener = win[np.arange(len(cand)), at]
-    ok &= (opener == BANG) | (opener == DOLLAR) | (opener == BACKSLASH)
+    ok &= (opener == BANG) | (opener == DOLLAR) | (opener == BACKSLASH) | (opener == HASH)
     hit = np.flatnonzero(ok)
     if len(hit) == 0:
         return starts, receive_time
