@@ -10,6 +10,9 @@ Figures (ratios > 1 mean the core is faster than the baseline):
 * ``replay_ratio_vs_pyais`` - lines/s of the whole replay pipeline (decode, tracks, fences, profiles, detectors,
   alerts written) / pyais decoding alone on the same lines;
 * ``rss_mb_100k_tracks`` - resident memory of a fresh process holding a pipeline with 100,000 live tracks;
+* ``adsb_ratio_vs_pymodes`` / ``adsb_ratio_vs_rs1090`` - Mode S messages/s of
+  :class:`mdacentre.decode.adsb.ModeSDecoder` / pyModeS 3 and rs1090 batch decoding on the same
+  real frames (:mod:`mdacentre.cli.bench_adsb`);
 * ``tagged_decode_ratio_vs_pyais`` - the same decoding ratio on a tag-blocked satellite feed (exactEarth
   recording, every line behind a tag block, static reports in tag-block groups): informative, no goal.
 
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from mdacentre.cli.bench_adsb import bench_adsb
 from mdacentre.runtime.settings import repo_root
 
 AMSA = repo_root().parent / "shared" / "data" / "ais" / "amsa_risky_ais.txt"
@@ -263,4 +267,5 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     res["decode_ratio_vs_pyais"] = round(res["decode_lines_per_s_core"] / base, 2)
     res["replay_ratio_vs_pyais"] = round(res["replay_lines_per_s"] / base, 2)
     res.update(bench_rss(10_000 if quick else 100_000))
+    res.update(bench_adsb(1 if quick else 5, reps))  # Mode S: the core against pyModeS and rs1090
     return res
