@@ -13,7 +13,7 @@
   ``feeds/samples/kingston_sbs.txt``.
 
 File readers raise :class:`~mdacentre.model.errors.DecodeError` when the file as a whole cannot be
-used; individual bad rows are counted under :class:`~mdacentre.runtime.metrics.Reject` reasons.
+used; individual bad rows are counted under :class:`~mdacentre.model.rejects.Reject` reasons.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,12 @@ IntArray = npt.NDArray[np.int64]
 U8Array = npt.NDArray[np.uint8]
 
 log = logging.getLogger(__name__)
+
+
+class Readable(Protocol):
+    """A binary file object (plain, gzip)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class LineFramer:
@@ -90,7 +96,7 @@ class LineFramer:
 
 
 def read_lines(
-    fh: BinaryIO, size: int = 1 << 20, framer: LineFramer | None = None, name: str = ""
+    fh: Readable, size: int = 1 << 20, framer: LineFramer | None = None, name: str = ""
 ) -> Iterator[bytes]:
     """Blocks of whole lines read from a binary file object (each ends with a newline).
 

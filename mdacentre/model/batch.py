@@ -143,7 +143,7 @@ def empty_statics(n: int = 0) -> StaticArray:
 class Batch:
     """What one decoding step hands to the track table: positions, statics, and rejects.
 
-    ``rejects`` maps a reject reason (see :class:`mdacentre.runtime.metrics.Reject`) to a count,
+    ``rejects`` maps a reject reason (see :class:`mdacentre.model.rejects.Reject`) to a count,
     so that nothing that was refused disappears without trace.
     """
 

@@ -139,7 +139,7 @@ class FastPathSteps:
         """Event times of untagged lines with trailing fields, as the general path reads them.
 
         A trailer that is one number (``,1327664821``) is read in NumPy; others (stations,
-        several fields) by :func:`~mdacentre.decode.nmea.parse_trailer`. Returns the receiving station
+        several fields) by :func:`~mdacentre.decode.ais.nmea.parse_trailer`. Returns the receiving station
         named in the trailers, by line.
         """
         tl = fr.trailer_line
@@ -170,7 +170,7 @@ class FastPathSteps:
     ) -> None:
         """The receiving station of each message (tag block ``s:``, trailer, else the feed), and tag checksums.
 
-        Same counts as the general path's :func:`~mdacentre.decode.nmea.parse_tag_block`, from the tag
+        Same counts as the general path's :func:`~mdacentre.decode.ais.nmea.parse_tag_block`, from the tag
         blocks the fast path read while framing (``checksum_only``: second sentences, whose tag
         checksums count but which are no message of their own).
         """

@@ -33,7 +33,7 @@ _MS_THRESHOLD = 100_000_000_000  # c: values at or above this are milliseconds
 
 @dataclass
 class TagBlocks:
-    """Tag blocks ``\\key:value,...*hh\\`` read as :func:`mdacentre.decode.nmea.parse_tag_block` reads them.
+    """Tag blocks ``\\key:value,...*hh\\`` read as :func:`mdacentre.decode.ais.nmea.parse_tag_block` reads them.
 
     One entry per block; ``usable`` is False for every block the fast path leaves to the general
     path: malformed ones (which it refuses), and those with a one-digit checksum, a second ``*``,
@@ -132,7 +132,7 @@ _MAX_GROUP_DIGITS = (3, 3, 12)  # sentence number, total, group id: longer ones 
 def _groups(
     buf: U8Array, owner: IntArray, item: IntArray, item_end: IntArray, is_g: BoolArray, k: int
 ) -> tuple[IntArray, IntArray, BoolArray]:
-    """``g:num-total-id`` per block as :func:`mdacentre.decode.nmea._parse_group` keeps it.
+    """``g:num-total-id`` per block as :func:`mdacentre.decode.ais.nmea._parse_group` keeps it.
 
     Returns (total, id, readable): total 0 and id -1 where there is no group or it is ignored
     (not three digit runs, or not 1 <= num <= total <= 9); readable is False where a part is
@@ -179,7 +179,7 @@ _MAX_TRAILER_DIGITS = 15
 
 
 def trailer_times(buf: U8Array, at: IntArray, end: IntArray) -> tuple[F64Array, BoolArray]:
-    """Epochs of the trailers ``,<digits>`` that hold one number only, as :func:`mdacentre.decode.nmea.parse_trailer` reads them.
+    """Epochs of the trailers ``,<digits>`` that hold one number only, as :func:`mdacentre.decode.ais.nmea.parse_trailer` reads them.
 
     ``at`` is the offset of the comma after the checksum, ``end`` the end of the line. Returns the
     epoch (NaN when the number is no time) and which trailers had that simple form; the others
