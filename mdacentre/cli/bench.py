@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from mdacentre.cli.bench_adsb import bench_adsb
+from mdacentre.ingest.framing import read_lines
 from mdacentre.runtime.settings import repo_root
 
 AMSA = repo_root().parent / "shared" / "data" / "ais" / "amsa_risky_ais.txt"
@@ -89,16 +90,8 @@ def _decode_once(data: bytes) -> float:
     dec = AisDecoder(0)
     chunk = 1 << 20
     t0 = time.process_time()
-    buf = io.BytesIO(data)
-    tail = b""
-    while True:
-        block = buf.read(chunk)
-        if not block:
-            break
-        block = tail + block
-        cut = block.rfind(b"\n") + 1
-        dec.decode(block[:cut], 0.0)
-        tail = block[cut:]
+    for block in read_lines(io.BytesIO(data), chunk):
+        dec.decode(block, 0.0)
     return time.process_time() - t0
 
 

@@ -68,7 +68,7 @@ class LineFramer:
         if len(self.tail) > self.max_line:
             self.overflow += 1
             self.tail, self._skipping = b"", True
-        if len(whole) > self.max_line + 1:  # cheap bound first: only then look for long lines
+        if len(whole) > self.max_line + 1 and self._has_long(whole):
             whole = self._drop_long(whole)
         return whole
 
@@ -76,6 +76,20 @@ class LineFramer:
         """The partial last line (no newline added), and the framer starts afresh."""
         rest, self.tail, self._skipping = self.tail, b"", False
         return rest
+
+    def _has_long(self, whole: bytes) -> bool:
+        """Whether a line of ``whole`` (ending in a newline) is longer than ``max_line``.
+
+        Jumps from line start to the last newline within ``max_line`` bytes of it: about one
+        ``rfind`` per ``max_line`` bytes, not one per line.
+        """
+        pos, end, reach = 0, len(whole), self.max_line + 1
+        while end - pos > reach:
+            nl = whole.rfind(b"\n", pos, pos + reach)
+            if nl < 0:
+                return True
+            pos = nl + 1
+        return False
 
     def _drop_long(self, whole: bytes) -> bytes:
         """``whole`` (ending in a newline) without its lines longer than ``max_line``."""
