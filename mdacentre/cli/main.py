@@ -115,6 +115,7 @@ def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: fl
             len(np.unique(table.cols["ident"][with_pos][table.cols["kind"][with_pos] != TrackKind.AIRCRAFT]))
         ),
         "rejects": rejects,
+        "internal_errors": int(metrics.total("mda_internal_errors_total")),  # bugs, not bad input
         "alerts_by_category": dict(by_cat),
         "wall_s": round(wall_s, 3),
     }

@@ -41,6 +41,9 @@ class Metrics:
     def add_internal_errors(self, n: int, stage: str, feed: str = "") -> None:
         """Failures of the service's own code in ``stage`` (bugs, not bad input): ``mda_internal_errors_total``."""
         labels = {"stage": stage, "feed": feed} if feed else {"stage": stage}
+        self._help.setdefault(
+            "mda_internal_errors_total", "failures of the service's own code, by stage (not input rejects)"
+        )
         self.inc("mda_internal_errors_total", n, labels)
 
     def set(self, name: str, value: float, labels: dict[str, str] | None = None) -> None:

@@ -34,8 +34,8 @@ import numpy.typing as npt
 
 from mdacentre.decode.adsb.cpr import cpr_global, cpr_local
 from mdacentre.decode.adsb.fields import (
-    _REJECT_CODES,
     AP_FORMATS,
+    REJECT_CODES,
     Effect,
     F64Array,
     FrameFields,
@@ -113,7 +113,7 @@ class ModeSDecoder:
             self._internal_error(sink, len(frames), "fields of %d frames", len(frames))
             return
         self.df_counts += np.bincount(fields.df, minlength=25)[:25]
-        for code, reason in enumerate(_REJECT_CODES):
+        for code, reason in enumerate(REJECT_CODES):
             if reason is not None:
                 sink.reject(reason, int((fields.reject == code).sum()))
         idx = np.flatnonzero(fields.valid)

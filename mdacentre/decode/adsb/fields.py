@@ -230,7 +230,7 @@ class FrameFields:
     df: I64Array
     icao: I64Array
     valid: npt.NDArray[np.bool_]  # CRC confirmed (ES/DF11) or address parity (AP, trust checked later)
-    reject: npt.NDArray[np.int8]  # index into _REJECT_CODES, 0 = none
+    reject: npt.NDArray[np.int8]  # index into REJECT_CODES, 0 = none
     effect: npt.NDArray[np.int8]
     msg_type: I64Array
     alt: F32Array
@@ -246,7 +246,7 @@ class FrameFields:
     callsign: npt.NDArray[np.str_]
 
 
-_REJECT_CODES: tuple[str | None, ...] = (
+REJECT_CODES: tuple[str | None, ...] = (
     None,
     Reject.BAD_CRC,
     Reject.BAD_FRAME,

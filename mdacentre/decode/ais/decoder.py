@@ -68,7 +68,7 @@ import numpy.typing as npt
 from mdacentre.decode.ais.fast import FastResult, decode_lines_fast
 from mdacentre.decode.ais.fastglue import MAX_PENDING, FastPathSteps
 from mdacentre.decode.ais.messages import (
-    _ARMOR,
+    ARMOR,
     ROW_TYPES,
     Outcome,
     Rows,
@@ -328,7 +328,7 @@ class AisDecoder(FastPathSteps):
         self._count(out, outcome)
 
     def _classify(self, payload: bytes, fill: int, t: float, station: str, out: Rows) -> str:
-        if payload.translate(None, _ARMOR):
+        if payload.translate(None, ARMOR):
             return Reject.DECODE_ERROR
         if len(payload) * 6 - fill > MAX_MESSAGE_BITS:
             return Reject.TOO_LONG

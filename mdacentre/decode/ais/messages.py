@@ -36,8 +36,8 @@ NAN = math.nan
 # what pyais raises for a payload it refuses (its own exceptions, and ValueError for values it
 # cannot convert); anything else raised while decoding is a bug, not bad input
 INPUT_FAILURES = (AISBaseException, ValueError)
-_ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))  # '0'..'W' and '`'..'w'
-_ARMOR_TO_B64 = bytes.maketrans(_ARMOR, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+ARMOR = bytes(range(48, 88)) + bytes(range(96, 120))  # '0'..'W' and '`'..'w'
+_ARMOR_TO_B64 = bytes.maketrans(ARMOR, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 POSITION_KIND = {
     1: TrackKind.VESSEL,
