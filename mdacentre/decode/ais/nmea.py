@@ -31,6 +31,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from mdacentre.ingest.framing import LineBuffer
 from mdacentre.model.rejects import Reject
 
 NAN = math.nan
@@ -91,20 +92,12 @@ def split_lines(data: bytes) -> tuple[list[bytes], int]:
     Returns the lines and the number of extra lines created by splitting sentences that were glued
     together on one line (``...*2C\\s:...`` or ``...*2C!AIVDM``).
     """
-    if not data:
-        return [], 0
-    lines = data.split(b"\n")
-    if data.endswith(b"\n"):
-        lines.pop()
+    lines = LineBuffer.of_chunk(data).lines()
     if _GLUE_ANY.search(data) is None:  # the common case, without a per-line loop
-        if b"\r" in data:
-            lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
         return lines, 0
     out: list[bytes] = []
     repaired = 0
     for line in lines:
-        if line.endswith(b"\r"):
-            line = line[:-1]
         if line.count(b"*") > 2 or (line.count(b"*") == 2 and line[:1] != b"\\"):
             parts = _GLUE.split(line)
             if len(parts) > 1:
