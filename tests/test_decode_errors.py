@@ -9,12 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mdacentre.decode.adsb.decoder as modes_decoder
 import mdacentre.decode.ais.decoder as ais_decoder
 from mdacentre.decode.adsb import ModeSDecoder
 from mdacentre.decode.ais import AisDecoder
 from mdacentre.decode.ais.messages import Outcome
+from mdacentre.decode.ais.nmea import xor_checksum
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.sources import Chunk
 from mdacentre.model.rejects import Reject
@@ -106,3 +109,26 @@ def test_service_counts_internal_errors_in_their_own_metric(
     normal = AisDecoder().decode(data, 1.7e9).rejects.get(Reject.DECODE_ERROR, 0)
     assert metrics.by_label("mda_rejects_total", "reason").get(Reject.DECODE_ERROR, 0) == normal
     assert 'mda_internal_errors_total{feed="f",stage="decode"}' in metrics.prometheus()
+
+
+ARMOUR = [chr(c) for c in (*range(48, 88), *range(96, 120))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([1, 2, 3, 4, 5, 6, 8, 9, 11, 18, 19, 21, 24, 27]),
+    st.lists(st.sampled_from(ARMOUR), min_size=6, max_size=80),
+    st.integers(0, 5),
+)
+def test_no_payload_is_an_internal_error(msg_type: int, rest: list[str], fill: int) -> None:
+    """Whatever a checked sentence carries, the decoders call it input (a row or a reject), never a bug."""
+    payload = ARMOUR[msg_type] + "".join(rest)
+    body = f"AIVDM,1,1,,A,{payload},{fill}"
+    line = f"!{body}*{xor_checksum(body.encode()):02X}\n".encode()
+    seen = []
+    for fast in (True, False):
+        dec = AisDecoder(fast=fast)
+        b = dec.decode(line, 1.7e9)
+        assert b.internal_errors == 0 and dec.outcomes[Outcome.INTERNAL_ERROR] == 0, line
+        seen.append((b.rejects, len(b.positions), len(b.statics)))
+    assert seen[0] == seen[1], line

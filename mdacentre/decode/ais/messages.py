@@ -8,8 +8,9 @@ caller allows it; every other type is decoded by pyais (``MSG_CLASS[type].from_v
 
 Input that cannot be a valid message raises nothing here: it returns a reject
 (``decode_error`` for payloads pyais refuses or that are too short for their fields,
-``bad_value`` for a position outside the globe). Any other exception is a bug of this code and
-is left to the caller, which counts it apart from the input errors.
+``bad_value`` for a position outside the globe). Only pyais' own calls are guarded against
+pyais' failures; any other exception is a bug of this code and is left to the caller, which
+counts it apart from the input errors.
 """
 
 from __future__ import annotations
@@ -120,17 +121,24 @@ def message_rows(
             if lay is not None:
                 out.defer_static(lay, leading_bytes(value, nbits, int(lay)), t)
                 return Outcome.MESSAGE
-        return _pyais_rows(msg_type, bit_vector(payload, fill), t, feed, out)
+        try:
+            bv = bit_vector(payload, fill)
+        except INPUT_FAILURES:
+            return Reject.DECODE_ERROR
+        return _pyais_rows(msg_type, bv, t, feed, out)
     except BadPosition:
         return Reject.BAD_VALUE
-    except INPUT_FAILURES:
+    except MessageTooShort:
         return Reject.DECODE_ERROR
 
 
 def _pyais_rows(msg_type: int, bv: Any, t: float, feed: int, out: Rows) -> str:
     if msg_type in (6, 8):
         return _cargo(msg_type, bv, t, feed, out)
-    msg = MSG_CLASS[msg_type].from_vector(bv)
+    try:
+        msg = MSG_CLASS[msg_type].from_vector(bv)
+    except INPUT_FAILURES:  # pyais refuses the payload
+        return Reject.DECODE_ERROR
     if msg.mmsi is None:
         raise MessageTooShort(f"type {msg_type} payload of {len(bv)} bits has no MMSI")
     if msg_type in POSITION_KIND:
@@ -271,6 +279,8 @@ def static_layout(msg_type: int, value: int, nbits: int) -> StaticLayout | None:
     """The vectorised layout of a type 5 / 24 message, None when pyais must decode it (short, part 2/3)."""
     if msg_type == 5:
         return StaticLayout.TYPE5 if nbits >= StaticLayout.TYPE5 else None
+    if nbits < 40:  # no part number: pyais decides (too short)
+        return None
     part = (value >> (nbits - 40)) & 3
     if part == 0 and nbits >= StaticLayout.PART_A:
         return StaticLayout.PART_A
