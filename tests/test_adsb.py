@@ -280,6 +280,7 @@ def test_random_bytes_never_raise(chunks: list[bytes]) -> None:
         for dec in (beast, avr):
             b = dec.decode(chunk, 1.0)
             assert all(v > 0 for v in b.rejects.values())
+            assert b.internal_errors == 0  # bad input is never counted as a bug
         mixed = b"\x1a3" + chunk + b"\x1a2" + chunk
         beast.decode(mixed, 1.0)
         avr.decode(b"*" + chunk.hex().encode() + b";\n@" + chunk + b"\n", 1.0)
@@ -291,7 +292,7 @@ def test_random_hex_frames_never_raise(hexes: list[str]) -> None:
     dec = ModeSDecoder()
     longs = [h + h for h in hexes]
     b = dec.decode_messages(hexes + longs, np.arange(2 * len(hexes), dtype=float))
-    assert b.lines == 2 * len(hexes)
+    assert b.lines == 2 * len(hexes) and b.internal_errors == 0
     assert len(b.positions) <= len(hexes) * 2
 
 

@@ -440,6 +440,7 @@ def test_random_bytes_never_raise_and_are_counted(chunks: list[bytes]) -> None:
     b = dec.decode(data, 0.0)
     dec.flush(math.inf)
     assert sum(dec.outcomes.values()) == b.lines
+    assert b.internal_errors == 0  # bad input is never counted as a bug
 
 
 def test_flag_states_and_invalid_mmsi() -> None:

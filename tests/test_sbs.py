@@ -176,8 +176,8 @@ def test_random_bytes_never_raise(chunks: list[bytes]) -> None:
     for chunk in chunks:
         b = dec.decode(chunk, 1.0)
         assert b.lines == chunk.count(b"\n") + (1 if chunk and not chunk.endswith(b"\n") else 0)
-        assert sum(b.rejects.values()) <= b.lines
-        dec.decode(b"MSG," + chunk.replace(b"\n", b","), 1.0)
+        assert sum(b.rejects.values()) <= b.lines and b.internal_errors == 0
+        assert dec.decode(b"MSG," + chunk.replace(b"\n", b","), 1.0).internal_errors == 0
 
 
 @settings(max_examples=200, deadline=None)
@@ -185,4 +185,4 @@ def test_random_bytes_never_raise(chunks: list[bytes]) -> None:
 def test_random_fields_never_raise(fields: list[str]) -> None:
     line = ",".join(["MSG"] + fields)
     b = SbsDecoder().decode(line.encode(), 1.0)
-    assert b.lines == 1 and sum(b.rejects.values()) <= 1
+    assert b.lines == 1 and sum(b.rejects.values()) <= 1 and b.internal_errors == 0
