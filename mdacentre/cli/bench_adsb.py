@@ -81,14 +81,14 @@ def _core(msgs: list[str], times: list[float]) -> int:
 
 
 def _pymodes(msgs: list[str], times: list[float]) -> int:
-    import pyModeS
+    import pyModeS  # optional: the bench baseline, not a dependency of the service
 
     out = pyModeS.decode(msgs, timestamps=times)
     return sum(1 for d in out if d.get("latitude") is not None)
 
 
 def _rs1090(msgs: list[str], times: list[float]) -> int:
-    import rs1090
+    import rs1090  # optional: the bench baseline, not a dependency of the service
 
     out = rs1090.decode(msgs, times)
     return sum(1 for d in out if "latitude" in d)

@@ -32,6 +32,7 @@ import orjson
 
 from mdacentre.decode.adsb.fields import NON_ICAO_FLAG
 from mdacentre.decode.adsb.state import FlightMsgType
+from mdacentre.decode.sbs import write_sbs
 from mdacentre.model.batch import (
     Batch,
     PositionArray,
@@ -497,6 +498,4 @@ def derive_sbs_sample(src: Path, dst: Path) -> int:
     This is how ``feeds/samples/kingston_sbs.txt`` was made from the MIT-licensed
     ``traffic`` Kingston calibration flight. Returns the number of lines written.
     """
-    from mdacentre.decode.sbs import write_sbs
-
     return write_sbs(read_opensky_json(src), dst)

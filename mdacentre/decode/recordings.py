@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mdacentre.decode.flightfiles import read_opensky_json, read_readsb_trace
+from mdacentre.decode.registry import make_decoder
 from mdacentre.ingest.feeds import FeedSpec
 from mdacentre.ingest.recordings import read_chunks
 from mdacentre.model.batch import Batch
@@ -18,8 +20,6 @@ def first_event_time(path: Path, spec: FeedSpec) -> float | None:
     Replays use it as the recording's clock for lines that carry no time of their own, so a
     recording mixing timed and untimed lines stays in one coherent event time.
     """
-    from mdacentre.decode.registry import make_decoder
-
     dec = make_decoder(spec, 0)
     for ch in read_chunks(path, 0, float("-inf"), size=1 << 21):
         b = dec.decode(ch.data, float("-inf"))
@@ -31,8 +31,6 @@ def first_event_time(path: Path, spec: FeedSpec) -> float | None:
 
 def file_batches(path: Path, fmt: str, feed: int) -> Iterator[Batch]:
     """Batches from whole-file formats (OpenSky state vectors, readsb traces), in time order."""
-    from mdacentre.decode.flightfiles import read_opensky_json, read_readsb_trace
-
     b = read_opensky_json(path, feed) if fmt == "opensky" else read_readsb_trace(path, feed)
     pos = b.positions[np.argsort(b.positions["t"], kind="stable")]
     step = 20000

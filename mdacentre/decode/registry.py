@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mdacentre.decode.adsb import AvrDecoder, BeastDecoder
+from mdacentre.decode.ais import AisDecoder
+from mdacentre.decode.flightfiles import parse_aircraft_json
+from mdacentre.decode.sbs import SbsDecoder
 from mdacentre.ingest.feeds import FeedKind, FeedSpec
 from mdacentre.model.batch import Batch
 
@@ -17,8 +21,6 @@ class _AircraftJson:
         self.feed = feed
 
     def decode(self, data: bytes, receive_time: float) -> Batch:
-        from mdacentre.decode.flightfiles import parse_aircraft_json
-
         return parse_aircraft_json(data, receive_time, self.feed)
 
 
@@ -26,23 +28,15 @@ def make_decoder(spec: FeedSpec, feed_index: int) -> Decoder:
     """A fresh decoder for one feed (decoders keep per-feed state: fragments, CPR pairs)."""
     opts = spec.options
     if spec.kind == FeedKind.AIS:
-        from mdacentre.decode.ais import AisDecoder
-
         return AisDecoder(
             feed_index,
             dedup_window_s=float(opts.get("dedup_window_s", 0.0)),
             fragment_timeout_s=float(opts.get("fragment_timeout_s", 60.0)),
         )
     if spec.kind == FeedKind.SBS:
-        from mdacentre.decode.sbs import SbsDecoder
-
         return SbsDecoder(feed_index)
     if spec.kind == FeedKind.BEAST:
-        from mdacentre.decode.adsb import BeastDecoder
-
         return BeastDecoder(feed_index)
     if spec.kind == FeedKind.AVR:
-        from mdacentre.decode.adsb import AvrDecoder
-
         return AvrDecoder(feed_index)
     return _AircraftJson(feed_index)
