@@ -126,6 +126,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from mdacentre.model.batch import POSITION_DTYPE, STATIC_DTYPE
 
     totals: Counter[str] = Counter()
+    internal_errors = 0
     rejects: Counter[str] = Counter()
     out = sys.stdout.buffer
     for i, name in enumerate(args.files):
@@ -143,6 +144,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
             batches = (dec.decode(ch.data, ch.receive_time) for ch in read_chunks(p, i, p.stat().st_mtime))
         for b in batches:
             rejects.update({k: int(v) for k, v in b.rejects.items()})
+            internal_errors += b.internal_errors  # bugs of a decoder, not bad input
             for arr, dt, label in (
                 (b.positions, POSITION_DTYPE, "position"),
                 (b.statics, STATIC_DTYPE, "static"),
@@ -160,7 +162,14 @@ def cmd_decode(args: argparse.Namespace) -> int:
                     out.write(orjson.dumps(d) + b"\n")
     if args.summary:
         print(
-            json.dumps({"records_by_type": dict(sorted(totals.items())), "rejects": dict(rejects)}, indent=2)
+            json.dumps(
+                {
+                    "records_by_type": dict(sorted(totals.items())),
+                    "rejects": dict(rejects),
+                    "internal_errors": internal_errors,
+                },
+                indent=2,
+            )
         )
     return 0
 
