@@ -151,14 +151,14 @@ def test_sigkill_with_alerts_queued_then_restart_delivers(tmp_path: Path) -> Non
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _outbox_count(data / "outbox.sqlite") == 0:
+        while time.monotonic() < deadline and _outbox_count(data / "mdacentre.sqlite") == 0:
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             time.sleep(0.2)
-        assert _outbox_count(data / "outbox.sqlite") > 0
+        assert _outbox_count(data / "mdacentre.sqlite") > 0
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    queued = _queued_alerts(data / "outbox.sqlite")
+    queued = _queued_alerts(data / "mdacentre.sqlite")
     assert "hazardous_cargo" in {c for _i, _v, c in queued}
     # 2) The broker comes up, a unit subscribes, the service restarts: the queued alert arrives.
     broker = Mosquitto(mqtt_port, workdir=tmp_path / "broker").start()

@@ -6,13 +6,21 @@ re-sends its buffer, a restart that re-reads a recording) is suppressed. An aler
 acknowledged stays acknowledged: versions whose event time is not later than the event time
 the acknowledgement was given at are suppressed too, and later versions keep the
 acknowledgement. Acknowledgement and retraction are tied to event time, not wall-clock time.
+
+Alert state and the outbox of messages waiting for the broker live in one SQLite database
+(:class:`StoreDb`, WAL), so one pipeline step is one transaction: an alert is never admitted
+without its messages queued, nor queued without being admitted. A backup can be taken while the
+service runs (:meth:`StoreDb.backup`, the SQLite online backup API).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,7 +49,27 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts(time);
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state, category);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    qos INTEGER NOT NULL DEFAULT 1,
+    retain INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(delivered, seq);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
+
+STORE_FILE = "mdacentre.sqlite"  # the one database in the data directory
+LEGACY_FILES = ("alerts.sqlite", "outbox.sqlite")  # before alert state and outbox were merged
+
+# (topic, payload, qos, retain): one message for the broker
+OutItem = tuple[str, bytes, int, bool]
+
+log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
 MAX_BY = 120
@@ -51,14 +79,144 @@ class AckError(MdaError):
     """An acknowledgement or retraction cannot be applied."""
 
 
+class StoreError(MdaError):
+    """The store cannot be opened (missing, read-only or corrupt database)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A store error that goes away by itself or by an operator's fix (lock, busy, full, read-only).
+
+    The step that met it is retried with its input held; anything else is a bug or a corrupt file.
+    """
+    return isinstance(exc, sqlite3.OperationalError)
+
+
+class StoreDb:
+    """The one SQLite database of the service: alert state, outbox, meta (WAL, one lock per process)."""
+
+    def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.last_error = ""
+        self.last_ok_wall = 0.0
+        try:
+            self.conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the store {self.path}: {exc}; the data directory must be writable by the service"
+            ) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (taken at BEGIN, so a held lock fails early and whole)."""
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self.last_error = str(exc)
+                raise
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if isinstance(exc, sqlite3.Error):
+                    self.last_error = str(exc)
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.last_error = ""
+            self.last_ok_wall = time.time()
+
+    def probe(self) -> str:
+        """Write one row and commit; '' when the store is writable, else what stopped it."""
+        try:
+            with self.transaction() as c:
+                c.execute("INSERT OR REPLACE INTO meta(k, v) VALUES ('probe', ?)", (repr(time.time()),))
+        except sqlite3.Error as exc:
+            return str(exc)
+        return ""
+
+    def size_bytes(self) -> int:
+        """Bytes on disk: the database file and its write-ahead log."""
+        total = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                total += (self.path.parent / (self.path.name + suffix)).stat().st_size
+        return total
+
+    def backup(self, dest: Path) -> None:
+        """A consistent copy of the live database at ``dest`` (SQLite online backup; writers go on)."""
+        dest = Path(dest)
+        if dest.exists():
+            raise StoreError(f"backup target {dest} exists; give a new file name")
+        out = sqlite3.connect(str(dest))
+        try:
+            with self.lock:
+                self.conn.backup(out)
+        finally:
+            out.close()
+
+    def migrate_legacy(self, data_dir: Path) -> dict[str, int]:
+        """Move the alert state and undelivered outbox rows of the two-file layout into this database.
+
+        Each old file is renamed ``*.migrated`` once copied, so this runs once.
+        """
+        moved: dict[str, int] = {}
+        for name in LEGACY_FILES:
+            old = Path(data_dir) / name
+            if not old.is_file():
+                continue
+            with self.lock:
+                self.conn.execute("ATTACH DATABASE ? AS old", (str(old),))
+                try:
+                    tables = {
+                        r[0]
+                        for r in self.conn.execute("SELECT name FROM old.sqlite_master WHERE type='table'")
+                    }
+                    with self.transaction() as c:
+                        n = 0
+                        if "alerts" in tables:
+                            n += c.execute("INSERT OR IGNORE INTO alerts SELECT * FROM old.alerts").rowcount
+                        if "outbox" in tables:
+                            n += c.execute(
+                                "INSERT INTO outbox(topic, payload, qos, retain, created, attempts) "
+                                "SELECT topic, payload, qos, retain, created, attempts FROM old.outbox "
+                                "WHERE delivered IS NULL ORDER BY seq"
+                            ).rowcount
+                finally:
+                    self.conn.execute("DETACH DATABASE old")
+            moved[name] = n
+            for suffix in ("", "-wal", "-shm"):
+                f = Path(data_dir) / (name + suffix)
+                if f.exists():
+                    f.rename(f.with_name(f.name + ".migrated"))
+            log.info("store: moved %d rows of %s into %s", n, old, self.path)
+        return moved
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def enqueue(conn: sqlite3.Connection, items: list[OutItem], now: float) -> None:
+    """Queue broker messages in the outbox, in order, inside the caller's transaction."""
+    conn.executemany(
+        "INSERT INTO outbox(topic, payload, qos, retain, created) VALUES (?,?,?,?,?)",
+        [(t, p, q, int(r), now) for t, p, q, r in items],
+    )
+
+
 class AlertStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+    def __init__(self, path: Path | StoreDb) -> None:
+        self.db = path if isinstance(path, StoreDb) else StoreDb(path)
+        self._lock = self.db.lock
+        self._db = self.db.conn
 
     def _row(self, alert_id: str) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._db.execute(
@@ -67,40 +225,45 @@ class AlertStore:
         ).fetchone()
         return row
 
-    def admit(self, alerts: list[Alert], manager: AlertManager | None = None) -> list[Alert]:
-        """Persist and return the versions that are news; keep the manager in step with the store."""
+    def admit(
+        self,
+        alerts: list[Alert],
+        manager: AlertManager | None = None,
+        messages: Callable[[list[Alert]], list[OutItem]] | None = None,
+    ) -> list[Alert]:
+        """Persist and return the versions that are news; keep the manager in step with the store.
+
+        ``messages`` turns the admitted versions into broker messages, queued in the outbox in the
+        same transaction: a crash leaves either both or neither.
+        """
         out: list[Alert] = []
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for a in alerts:
-                    row = self._row(a.id)
-                    if row is not None:
-                        version, status, ack_by, ack_note, ack_at, ack_event_t = row
-                        acked = ack_by is not None
-                        if a.version <= version or (
-                            acked and ack_event_t is not None and a.time <= ack_event_t
+        if not alerts:
+            return out
+        with self.db.transaction():
+            for a in alerts:
+                row = self._row(a.id)
+                if row is not None:
+                    version, status, ack_by, ack_note, ack_at, ack_event_t = row
+                    acked = ack_by is not None
+                    if a.version <= version or (acked and ack_event_t is not None and a.time <= ack_event_t):
+                        # Already published, or handled by a person at a later data time: not news.
+                        if manager is not None and a.status not in (
+                            AlertStatus.CLOSED,
+                            AlertStatus.EXPIRED,
                         ):
-                            # Already published, or handled by a person at a later data time: not news.
-                            if manager is not None and a.status not in (
-                                AlertStatus.CLOSED,
-                                AlertStatus.EXPIRED,
-                            ):
-                                manager.resync(a.id, max(version, a.version), AlertStatus(status), _ack(row))
-                            continue
-                        if acked:
-                            st = (
-                                a.status
-                                if a.status in (AlertStatus.CLOSED, AlertStatus.EXPIRED, AlertStatus.UPDATED)
-                                else AlertStatus.ACKNOWLEDGED
-                            )
-                            a = replace(a, status=st, ack=_ack(row))
-                    self._upsert(a)
-                    out.append(a)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                            manager.resync(a.id, max(version, a.version), AlertStatus(status), _ack(row))
+                        continue
+                    if acked:
+                        st = (
+                            a.status
+                            if a.status in (AlertStatus.CLOSED, AlertStatus.EXPIRED, AlertStatus.UPDATED)
+                            else AlertStatus.ACKNOWLEDGED
+                        )
+                        a = replace(a, status=st, ack=_ack(row))
+                self._upsert(a)
+                out.append(a)
+            if out and messages is not None:
+                enqueue(self._db, messages(out), time.time())
         return out
 
     def _upsert(self, a: Alert) -> None:
@@ -130,14 +293,18 @@ class AlertStore:
         *,
         retract: bool = False,
         manager: AlertManager | None = None,
+        messages: Callable[[dict[str, Any]], list[OutItem]] | None = None,
     ) -> dict[str, Any]:
-        """Record a person's acknowledgement (or retraction); returns the new alert version's payload."""
+        """Record a person's acknowledgement (or retraction); returns the new alert version's payload.
+
+        ``messages`` gives the broker messages of the new version, queued in the same transaction.
+        """
         by = by.strip()
         if not by or len(by) > MAX_BY:
             raise AckError(f"'by' must name the operator (1-{MAX_BY} characters)")
         if len(note) > MAX_NOTE:
             raise AckError(f"note is longer than {MAX_NOTE} characters")
-        with self._lock:
+        with self.db.transaction():
             row = self._db.execute(
                 "SELECT version, status, time, payload FROM alerts WHERE id=?", (alert_id,)
             ).fetchone()
@@ -164,8 +331,10 @@ class AlertStore:
                 "UPDATE alerts SET version=?, status=?, payload=?, ack_by=?, ack_note=?, ack_at=?, ack_event_t=? WHERE id=?",
                 (version + 1, new_status.value, orjson.dumps(d), by, note, time.time(), event_t, alert_id),
             )
-        if manager is not None:
-            manager.resync(alert_id, version + 1, new_status, d["ack"])
+            if messages is not None:
+                enqueue(self._db, messages(d), time.time())
+            if manager is not None:
+                manager.resync(alert_id, version + 1, new_status, d["ack"])
         return dict(d)
 
     def get(self, alert_id: str) -> dict[str, Any] | None:
@@ -186,8 +355,7 @@ class AlertStore:
         return [dict(orjson.loads(r[0])) for r in rows]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
 
 def _ack(row: tuple[Any, ...]) -> dict[str, Any] | None:

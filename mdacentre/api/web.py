@@ -13,7 +13,8 @@ Routes (all same-origin, no CORS, strict security headers)::
     GET /api/zones           GeoJSON FeatureCollection
     GET /api/feeds           [feed, ...]
     GET /metrics             Prometheus text
-    GET /healthz             {"status": "ok", "leaflet": bool}
+    GET /healthz             {"status": "ok", "leaflet": bool}; the service's liveness report instead
+                             when it passes its health router (api/health.py), which adds GET /readyz
     WS  /ws                  snapshot, then tracks / alert / feeds / heartbeat messages
 """
 
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import orjson
-from fastapi import FastAPI, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,6 +92,7 @@ class MessageType(StrEnum):
     ALERT = "alert"
     FEEDS = "feeds"
     HEARTBEAT = "heartbeat"
+    HEALTH = "health"
 
 
 TRACK_KINDS = frozenset(k.label for k in TrackKind)
@@ -178,6 +180,7 @@ class MemoryMapState:
         self._alerts: dict[str, dict[str, Any]] = {}
         self._zones: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         self._feeds: list[dict[str, Any]] = []
+        self._health: dict[str, Any] | None = None
         self._subs: dict[asyncio.Queue[dict[str, Any]], asyncio.AbstractEventLoop] = {}
 
     # -- MapState reads
@@ -278,6 +281,21 @@ class MemoryMapState:
         with self._lock:
             self._feeds = list(feeds)
         self.publish({"type": MessageType.FEEDS.value, "feeds": list(feeds)})
+
+    def set_health(self, report: dict[str, Any]) -> None:
+        """The service's readiness report (see api/health.py); pushed when readiness or reasons change."""
+        with self._lock:
+            before = self._health
+            self._health = report
+        if before is None or (before.get("ready"), before.get("reasons")) != (
+            report.get("ready"),
+            report.get("reasons"),
+        ):
+            self.publish({"type": MessageType.HEALTH.value, "health": report})
+
+    def health(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self._health
 
     def set_zones(self, collection: dict[str, Any]) -> None:
         if collection.get("type") != "FeatureCollection" or not isinstance(collection.get("features"), list):
@@ -387,12 +405,16 @@ def same_origin(origin: str | None, host: str | None) -> bool:
 
 
 def snapshot(state: MapState) -> dict[str, Any]:
-    return {
+    out = {
         "type": MessageType.SNAPSHOT.value,
         "tracks": state.tracks(),
         "alerts": state.alerts(SNAPSHOT_ALERTS),
         "feeds": state.feeds(),
     }
+    health = getattr(state, "health", None)
+    if health is not None and health() is not None:
+        out["health"] = health()
+    return out
 
 
 async def _until_disconnect(ws: WebSocket) -> None:
@@ -432,13 +454,18 @@ async def _send(ws: WebSocket, obj: Any) -> None:
     await ws.send_text(dumps(obj).decode("utf-8"))
 
 
-def create_app(state: MapState, web_dir: Path) -> FastAPI:
-    """The map app serving ``web_dir`` (the repository's ``web/``) and the JSON/WebSocket API over ``state``."""
+def create_app(state: MapState, web_dir: Path, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+    """The map app serving ``web_dir`` (the repository's ``web/``) and the JSON/WebSocket API over ``state``.
+
+    ``extra_routers`` are included first, so their routes (the service's ``/healthz``) take precedence.
+    """
     web_dir = Path(web_dir)
     if not (web_dir / "index.html").is_file():
         raise MapStateError(f"{web_dir} has no index.html; pass the repository's web/ directory as web_dir")
     app = FastAPI(title="mdacentre map", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders)
+    for router in extra_routers:
+        app.include_router(router)
     _add_page_routes(app, web_dir)
     _add_api_routes(app, state, web_dir)
     _add_ws_route(app, state)

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from mdacentre.ingest.feeds import FeedSpec, Transport
 from mdacentre.ingest.framing import LineFramer
+from mdacentre.ingest.udpstats import DEFAULT_RCVBUF, kernel_drops, set_receive_buffer, socket_inode
 from mdacentre.model.rejects import Reject
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
@@ -70,6 +71,12 @@ class FeedSource:
         self.index, self.spec, self.out, self.metrics, self.clock = index, spec, out, metrics, clock
         self.health = FeedHealth(spec.name, spec.kind.value, spec.transport.value)
         self.listen_port: int | None = None  # actual port for servers bound to port 0
+        self.udp_inode: int | None = None  # the UDP socket, for the kernel's drop counter
+        self.rcvbuf_bytes = 0  # receive buffer the kernel granted a UDP feed
+
+    def kernel_drops(self) -> int | None:
+        """Datagrams the kernel dropped on this feed's UDP socket (None for other transports)."""
+        return None if self.udp_inode is None else kernel_drops(self.udp_inode)
 
     async def _emit(self, data: bytes, framer: LineFramer | None) -> None:
         if framer is not None:
@@ -233,10 +240,17 @@ class FeedSource:
 
         transport, _ = await loop.create_datagram_endpoint(Proto, local_addr=(self.spec.host, self.spec.port))
         self.listen_port = int(transport.get_extra_info("sockname")[1])
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.rcvbuf_bytes = set_receive_buffer(
+                sock, int(self.spec.options.get("rcvbuf_bytes", DEFAULT_RCVBUF))
+            )
+            self.udp_inode = socket_inode(sock)
         self.health.connected = True
         try:
             await stop.wait()
         finally:
+            self.udp_inode = None
             transport.close()
 
     async def _file(self, stop: asyncio.Event) -> None:

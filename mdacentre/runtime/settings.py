@@ -122,6 +122,28 @@ class CoreSettings:
 
 
 @dataclass(frozen=True, config=FORBID)
+class StoreSettings:
+    key_noun: ClassVar[str] = "setting"
+
+    busy_timeout_s: Positive = 5.0  # how long one write waits for a lock held by another process
+    retention_s: Positive = 7 * 86400.0  # delivered outbox rows are pruned after this long
+    prune_interval_s: Positive = 600.0
+
+
+@dataclass(frozen=True, config=FORBID)
+class HealthSettings:
+    key_noun: ClassVar[str] = "setting"
+
+    interval_s: Positive = 2.0  # health checks, feed rates and outbox gauges are refreshed this often
+    stall_s: Positive = 10.0  # input waiting this long with no pipeline step: not ready
+    stuck_s: Positive = 60.0  # ... and this long: not live (the process ends, to be restarted)
+    max_undelivered_age_s: Positive = 30.0  # oldest alert message waiting for the broker: not ready beyond
+    watermark_future_s: Positive = 300.0  # event time this far ahead of the wall clock is not sane
+    stage_restarts: int = Field(default=5, ge=0)  # a stage failing more often within restart_window_s ends it
+    restart_window_s: Positive = 300.0
+
+
+@dataclass(frozen=True, config=FORBID)
 class Settings:
     key_noun: ClassVar[str] = "setting"
 
@@ -135,6 +157,8 @@ class Settings:
     mqtt: MqttSettings = dataclasses.field(default_factory=MqttSettings)
     http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
     core: CoreSettings = dataclasses.field(default_factory=CoreSettings)
+    store: StoreSettings = dataclasses.field(default_factory=StoreSettings)
+    health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
 
     def existing(self, name: str) -> Path:
         """The path of setting ``name`` (``zones_dir``, ``web_dir``, ...), which must exist."""
@@ -167,6 +191,7 @@ class _MappingEnvSource(EnvSettingsSource):
 def environment_values(env: Mapping[str, str]) -> dict[str, Any]:
     """The ``MDA_*`` variables of ``env`` as nested settings values (strings, validated later)."""
     sections = {"mqtt": MqttSettings, "http": HttpSettings, "core": CoreSettings}
+    sections |= {"store": StoreSettings, "health": HealthSettings}
     fields: dict[str, Any] = {f.name: (sections.get(f.name, Any), None) for f in dataclasses.fields(Settings)}
     shadow = create_model("EnvironmentSettings", __base__=BaseSettings, **fields)
     return {k: v for k, v in _MappingEnvSource(shadow, env)().items() if v is not None}

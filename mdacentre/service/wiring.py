@@ -238,7 +238,12 @@ def feed_health_json(
     out = []
     for s in sources:
         rej = metrics.by_label("mda_rejects_total", "reason", feed=s.spec.name)
-        out.append(s.health.as_json(now, rates.get(s.spec.name, 0.0), rej))
+        d = s.health.as_json(now, rates.get(s.spec.name, 0.0), rej)
+        drops = s.kernel_drops()
+        if drops is not None:  # UDP: datagrams the kernel dropped before the service saw them
+            d["kernel_drops"] = drops
+            d["rcvbuf_bytes"] = s.rcvbuf_bytes
+        out.append(d)
     return out
 
 
@@ -250,23 +255,36 @@ async def run_service(
     started: asyncio.Event | None = None,
     extra_tasks: list[Any] | None = None,
 ) -> None:
-    """The live service: feeds, pipeline, durable MQTT delivery and the live map, until ``stop``."""
+    """The live service: feeds, pipeline, durable MQTT delivery and the live map, until ``stop``.
+
+    Every stage runs supervised (:mod:`mdacentre.service.supervise`); a stage that keeps failing
+    raises :class:`~mdacentre.service.supervise.StageFailed` here, so the process exits non-zero.
+    """
     import uvicorn
 
     from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
     from mdacentre.alerting.routing import load_rules
-    from mdacentre.alerting.store import AlertStore
+    from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreDb
+    from mdacentre.api.health import health_router
     from mdacentre.api.web import MemoryMapState, create_app
+    from mdacentre.service.coreloop import CoreLoop
+    from mdacentre.service.health import HealthMonitor
+    from mdacentre.service.preflight import check_environment
+    from mdacentre.service.supervise import Stage, Supervisor
     from mdacentre.sinks.broker import Mosquitto, port_open
     from mdacentre.sinks.mqtt import MqttPublisher
 
+    check_environment(settings, feeds, STORE_FILE)
     metrics = Metrics()
     core = Core(settings, feeds, metrics)
     state = MemoryMapState(metrics)
     state.set_zones(zones_collection(core.zones))
-    outbox = Outbox(settings.data_dir / "outbox.sqlite")
-    store = AlertStore(settings.data_dir / "alerts.sqlite")
+    db = StoreDb(settings.data_dir / STORE_FILE, settings.store.busy_timeout_s)
+    db.migrate_legacy(settings.data_dir)
+    outbox = Outbox(db)
+    store = AlertStore(db)
     prefix = settings.mqtt.topic_prefix
+    qos = settings.mqtt.qos
 
     def apply_ack(cmd: AckCommand) -> dict[str, Any]:
         d = store.acknowledge(
@@ -275,16 +293,9 @@ async def run_service(
             cmd.note,
             retract=cmd.action == AckAction.RETRACT,
             manager=core.pipeline.alerts,
-        )
-        outbox.put_many(
-            [
-                (
-                    alert_topic(prefix, d["state"], d["category"], d["level"]),
-                    orjson.dumps(d),
-                    settings.mqtt.qos,
-                    False,
-                )
-            ]
+            messages=lambda d: [
+                (alert_topic(prefix, d["state"], d["category"], d["level"]), orjson.dumps(d), qos, False)
+            ],
         )
         publisher.notify()
         state.add_alert(d)
@@ -314,35 +325,70 @@ async def run_service(
             log.info("embedded Mosquitto started on %s:%d", host, port)
     publisher = MqttPublisher(settings.mqtt, outbox, metrics, on_command=on_command)
 
+    def messages(published: list[Alert]) -> list[tuple[str, bytes, int, bool]]:
+        msgs = alert_messages(prefix, published, qos)
+        return msgs + core.status_messages(prefix, {a.track_key for a in published}, qos)
+
     queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=10000)
     sources = [FeedSource(i, f, queue, metrics) for i, f in enumerate(feeds)]
-    app = create_app(state, settings.web_dir)
+    loop = CoreLoop(core, queue, state, store, messages, publisher.notify)
+    h = settings.health
+    supervisor = Supervisor(metrics, stop, max_restarts=h.stage_restarts, window_s=h.restart_window_s)
+    monitor = HealthMonitor(
+        h,
+        settings.store,
+        metrics,
+        supervisor=supervisor,
+        loop=loop,
+        publisher=publisher,
+        db=db,
+        outbox=outbox,
+        sources=sources,
+        watermark=lambda: core.pipeline.watermark,
+        state=state,
+    )
+    app = create_app(state, settings.web_dir, extra_routers=[health_router(monitor.report)])
     app.include_router(ack_router(apply_ack, settings.http.ack_token))
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.http.host, port=settings.http.port, log_level="warning", lifespan="off"
         )
     )
-    tasks = [asyncio.create_task(s.run(stop)) for s in sources]
-    tasks.append(asyncio.create_task(publisher.run(host, port, stop)))
-    tasks.append(asyncio.create_task(server.serve()))
-    tasks.append(
-        asyncio.create_task(_core_loop(core, queue, state, outbox, store, publisher, settings, stop))
-    )
-    tasks.append(asyncio.create_task(_health_loop(sources, metrics, state, stop)))
+    rates = FeedRates(sources, metrics, state)
+
+    async def health_stage() -> None:
+        while not stop.is_set():
+            await monitor.refresh()
+            rates.update()
+            try:
+                await asyncio.wait_for(stop.wait(), h.interval_s)
+            except TimeoutError:
+                pass
+
+    stages = [Stage(f"feed:{s.spec.name}", lambda s=s: s.run(stop)) for s in sources]
+    stages += [
+        Stage("mqtt", lambda: publisher.run(host, port, stop)),
+        Stage("web", server.serve, restart=False),
+        Stage("core", lambda: loop.run(stop)),
+        Stage("health", health_stage),
+    ]
+    supervised = asyncio.create_task(supervisor.run(stages))
+    stopper = asyncio.create_task(stop.wait())
     if started is not None:
         started.set()
     try:
-        await stop.wait()
+        await asyncio.wait({supervised, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if supervised.done():
+            supervised.result()  # a stage gave up: StageFailed ends the service (non-zero exit)
     finally:
+        stop.set()
         server.should_exit = True
         await asyncio.sleep(0.3)
-        for t in tasks:
+        for t in (supervised, stopper):
             if not t.done():
                 t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        outbox.close()
-        store.close()
+        await asyncio.gather(supervised, stopper, return_exceptions=True)
+        db.close()
         if broker is not None:
             broker.close()
 
@@ -369,70 +415,24 @@ def zones_collection(zones: list[Zone]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
-async def _core_loop(
-    core: Core,
-    queue: asyncio.Queue[Chunk],
-    state: Any,
-    outbox: Outbox,
-    store: Any,
-    publisher: Any,
-    settings: Settings,
-    stop: asyncio.Event,
-) -> None:
-    prefix = settings.mqtt.topic_prefix
-    interval = settings.core.batch_interval_s
-    while not stop.is_set():
-        chunks: list[Chunk] = []
-        try:
-            chunks.append(await asyncio.wait_for(queue.get(), interval))
-        except TimeoutError:
-            continue
-        deadline = time.monotonic() + interval
-        while time.monotonic() < deadline and len(chunks) < 2000:
-            try:
-                chunks.append(queue.get_nowait())
-            except asyncio.QueueEmpty:
-                await asyncio.sleep(0.01)
-        batch = core.decode(chunks)
-        res = core.step(batch)
-        published = store.admit(res.alerts, core.pipeline.alerts) if res.alerts else []
-        if published:
-            msgs = alert_messages(prefix, published, settings.mqtt.qos)
-            msgs += core.status_messages(prefix, {a.track_key for a in published}, settings.mqtt.qos)
-            outbox.put_many(msgs)
-            publisher.notify()
-            for a in published:
-                state.add_alert(a.to_json())
-        if len(res.rows):
-            # Tracks whose gravity changed are re-sent too, so colours follow alerts.
-            rows = res.rows
-            if res.alerts:
-                extra = core.pipeline.table.lookup(
-                    np.array([a.track_key for a in res.alerts], dtype=np.int64)
-                )
-                rows = np.union1d(rows, extra[extra >= 0])
-            state.upsert_tracks(core.tracks_json(rows))
-        if len(res.evicted):
-            state.remove_tracks([core.track_label(int(k)) for k in res.evicted])
+class FeedRates:
+    """Lines per second of every feed, refreshed by the health stage and shown on the map."""
 
+    def __init__(self, sources: list[FeedSource], metrics: Metrics, state: Any) -> None:
+        self.sources, self.metrics, self.state = sources, metrics, state
+        self.last: dict[str, float] = {}
+        self.last_t = time.monotonic()
 
-async def _health_loop(sources: list[FeedSource], metrics: Metrics, state: Any, stop: asyncio.Event) -> None:
-    last: dict[str, float] = {}
-    last_t = time.monotonic()
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), 2.0)
-        except TimeoutError:
-            pass
+    def update(self) -> None:
         now = time.monotonic()
         rates: dict[str, float] = {}
-        for s in sources:
-            total = metrics.total("mda_lines_total", feed=s.spec.name)
-            rates[s.spec.name] = (total - last.get(s.spec.name, 0.0)) / max(1e-6, now - last_t)
-            last[s.spec.name] = total
-            metrics.set("mda_feed_msgs_per_second", rates[s.spec.name], {"feed": s.spec.name})
-        last_t = now
-        state.set_feeds(feed_health_json(sources, metrics, rates))
+        for s in self.sources:
+            total = self.metrics.total("mda_lines_total", feed=s.spec.name)
+            rates[s.spec.name] = (total - self.last.get(s.spec.name, 0.0)) / max(1e-6, now - self.last_t)
+            self.last[s.spec.name] = total
+            self.metrics.set("mda_feed_msgs_per_second", rates[s.spec.name], {"feed": s.spec.name})
+        self.last_t = now
+        self.state.set_feeds(feed_health_json(self.sources, self.metrics, rates))
 
 
 def alerts_path(settings: Settings) -> Path:

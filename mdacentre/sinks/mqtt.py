@@ -4,7 +4,9 @@ Topic tree (prefix default ``mdacentre/v1``):
 
 * ``{prefix}/alerts/{state}/{category}/{level}`` - alert versions (JSON, QoS 1)
 * ``{prefix}/tracks/{kind}/{id}/status`` - retained current level and reasons of a flagged track
-* ``{prefix}/service/health`` - retained ``online``; the broker publishes ``offline`` (last will)
+* ``{prefix}/service/health`` - retained JSON: ``{"state": "online", "ready": ..., "reasons": [...]}``, the
+  same report as ``/readyz``, re-published when it changes; the broker publishes
+  ``{"state": "offline"}`` (last will) when the service goes away
 * ``{prefix}/ack/{agency}`` - acknowledgement commands from agencies (subscribed by the service; the
   broker ACL lets each agency write only its own topic)
 """
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 
 import aiomqtt
+import orjson
 
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
@@ -24,6 +29,10 @@ from mdacentre.runtime.settings import MqttSettings
 from mdacentre.sinks.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+
+OFFLINE = orjson.dumps({"state": "offline", "ready": False, "reasons": ["service_offline"]})
+PUBLISH_BATCH = 200  # outbox rows published concurrently (QoS 1, in order) before marking them delivered
 
 
 def alert_topic(prefix: str, state: str, category: str, level: str) -> str:
@@ -44,6 +53,10 @@ class MqttPublisher:
         self.on_command = on_command
         self.wakeup = asyncio.Event()
         self.connected = False
+        self.last_error = ""
+        self.connected_since = 0.0
+        self.health = orjson.dumps({"state": "online", "ready": False, "reasons": ["starting"]})
+        self._health_sent = b""
 
     @property
     def health_topic(self) -> str:
@@ -60,10 +73,18 @@ class MqttPublisher:
             username=self.s.username or None,
             password=self.s.password or None,
             tls_context=tls,
-            will=aiomqtt.Will(self.health_topic, b"offline", qos=1, retain=True),
+            will=aiomqtt.Will(self.health_topic, OFFLINE, qos=1, retain=True),
             clean_session=False,
             keepalive=30,
+            timeout=10,
+            max_inflight_messages=PUBLISH_BATCH,
         )
+
+    def set_health(self, payload: bytes) -> None:
+        """The health report to publish (retained) on the health topic; sent when it changes."""
+        if payload != self.health:
+            self.health = payload
+            self.wakeup.set()
 
     def notify(self) -> None:
         self.wakeup.set()
@@ -74,9 +95,12 @@ class MqttPublisher:
             try:
                 async with self._client(host, port) as client:
                     self.connected = True
+                    self.connected_since = time.time()
+                    self.last_error = ""
                     self.metrics.set("mda_mqtt_connected", 1)
                     backoff.reset()
-                    await client.publish(self.health_topic, b"online", qos=1, retain=True)
+                    self._health_sent = b""
+                    await self._send_health(client)
                     listener = None
                     if self.on_command is not None:
                         await client.subscribe(f"{self.s.topic_prefix}/ack/#", qos=1)
@@ -87,8 +111,9 @@ class MqttPublisher:
                         if listener is not None:
                             listener.cancel()
                     if stop.is_set():
-                        await client.publish(self.health_topic, b"offline", qos=1, retain=True)
+                        await client.publish(self.health_topic, OFFLINE, qos=1, retain=True)
             except aiomqtt.MqttError as exc:
+                self.last_error = str(exc)
                 log.warning("mqtt: %s", exc)
             finally:
                 self.connected = False
@@ -111,25 +136,68 @@ class MqttPublisher:
                 log.warning("mqtt command on %s refused: %s", msg.topic, exc)
                 self.metrics.inc("mda_commands_rejected_total")
 
-    async def _drain_loop(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            batch = self.outbox.pending(200)
-            if not batch:
-                self._export_stats()
-                self.wakeup.clear()
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), 1.0)
-                except TimeoutError:
-                    pass
-                continue
-            for m in batch:
-                self.outbox.mark_attempt(m.seq)
-                await client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain, timeout=10)
-                self.outbox.mark_delivered([m.seq])
-                self.metrics.inc("mda_mqtt_published_total")
-            self._export_stats()
+    async def _send_health(self, client: aiomqtt.Client) -> None:
+        payload = self.health
+        if payload != self._health_sent:
+            await client.publish(self.health_topic, payload, qos=1, retain=True, timeout=10)
+            self._health_sent = payload
 
-    def _export_stats(self) -> None:
+    async def _drain_loop(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        """Publish waiting rows as soon as they are queued (woken by :meth:`notify`), in order."""
+        store_backoff = Backoff(0.05, 2.0)
+        while not stop.is_set():
+            self.wakeup.clear()
+            await self._send_health(client)
+            try:
+                batch = await asyncio.to_thread(self.outbox.pending, PUBLISH_BATCH)
+                if batch:
+                    await asyncio.to_thread(
+                        self.outbox.mark_attempts, [m.seq for m in batch], sum(m.attempts > 0 for m in batch)
+                    )
+            except sqlite3.OperationalError as exc:  # store locked, busy or full: try again, lose nothing
+                self.last_error = f"store: {exc}"
+                log.warning("outbox: %s; retrying", exc)
+                await self._sleep_or_wake(stop, store_backoff.next_delay())
+                continue
+            store_backoff.reset()
+            if not batch:
+                await self._sleep_or_wake(stop, 1.0)
+                continue
+            # QoS 1 publishes in flight together keep their order; each resolves on its PUBACK.
+            results = await asyncio.gather(
+                *(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain, timeout=10) for m in batch),
+                return_exceptions=True,
+            )
+            done = [m.seq for m, r in zip(batch, results, strict=True) if r is None]
+            await self._mark_delivered(done, stop)
+            self.metrics.inc("mda_mqtt_published_total", len(done))
+            failed = next((r for r in results if isinstance(r, BaseException)), None)
+            if failed is not None:
+                raise failed if isinstance(failed, aiomqtt.MqttError) else aiomqtt.MqttError(str(failed))
+
+    async def _mark_delivered(self, seqs: list[int], stop: asyncio.Event) -> None:
+        """Mark published rows; a locked store is waited out (else they would be sent twice)."""
+        backoff = Backoff(0.05, 2.0)
+        while seqs:
+            try:
+                await asyncio.to_thread(self.outbox.mark_delivered, seqs)
+                return
+            except sqlite3.OperationalError as exc:
+                self.last_error = f"store: {exc}"
+                if stop.is_set():
+                    return  # sent again on the next start: subscribers see a duplicate, never a loss
+                await asyncio.sleep(backoff.next_delay())
+
+    async def _sleep_or_wake(self, stop: asyncio.Event, delay: float) -> None:
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.wakeup.wait(), delay)
+        except TimeoutError:
+            pass
+
+    def export_stats(self) -> None:
+        """Outbox gauges; called by the health loop, so they stay right while the broker is down."""
         st = self.outbox.stats()
         self.metrics.set("mda_outbox_queued", st["queued"])
         self.metrics.set("mda_outbox_oldest_undelivered_age_seconds", st["oldest_undelivered_age_s"])
