@@ -788,6 +788,21 @@
     renderFeeds();
   }
 
+  // the service's readiness (the same report as GET /readyz and the MQTT health topic)
+  function acceptHealth(h) {
+    if (!h || typeof h !== 'object') return;
+    store.health = h;
+    const c = $('service-health');
+    const reasons = Array.isArray(h.reasons) ? h.reasons.map(String) : [];
+    c.className = 'conn ' + (h.ready ? 'conn-ok' : 'conn-bad');
+    c.textContent = h.ready ? 'SERVICE READY' : 'SERVICE NOT READY · ' + reasons.join(', ').replace(/_/g, ' ');
+    const details = [];
+    for (const [name, ck] of Object.entries(h.checks || {})) {
+      if (ck && !ck.ok) details.push(name + ': ' + String(ck.detail || ck.reason || 'failing'));
+    }
+    c.title = details.length ? details.join('\n') : 'all checks pass';
+  }
+
   function onSnapshot(msg) {
     store.tracks.clear();
     store.alerts.clear();
@@ -796,6 +811,7 @@
     for (const tr of msg.tracks || []) acceptTrack(tr);
     for (const a of msg.alerts || []) acceptAlert(a);
     if (msg.feeds) acceptFeeds(msg.feeds);
+    if (msg.health) acceptHealth(msg.health);
     redrawTracks();
     refreshPopup();
     schedulePanel(true);
@@ -815,6 +831,7 @@
       case 'tracks': onTracks(msg); break;
       case 'alert': acceptAlert(msg.alert); schedulePanel(true); break;
       case 'feeds': acceptFeeds(msg.feeds); break;
+      case 'health': acceptHealth(msg.health); break;
       case 'heartbeat': break;
       default: store.badMessages += 1;
     }
@@ -904,6 +921,7 @@
       alertCount: function () { return store.alerts.size; },
       connected: function () { return link.connected; },
       badMessages: function () { return store.badMessages; },
+      health: function () { return store.health || null; },
       lastDrawMs: function () { return tracksLayer ? tracksLayer.lastDrawMs : 0; },
       screenPoint: function (key) {
         const tr = store.tracks.get(key);

@@ -98,6 +98,8 @@ class StoreDb:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        self.read_lock = threading.Lock()
+        self.busy_timeout_s = busy_timeout_s
         self.last_error = ""
         self.last_ok_wall = 0.0
         try:
@@ -107,10 +109,37 @@ class StoreDb:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(SCHEMA)
+            # Readers (the publisher, health) have their own connection: in WAL mode a reader never
+            # waits for a writer, so a held write lock cannot stall delivery of what is committed.
+            self.reader = sqlite3.connect(str(self.path), timeout=busy_timeout_s, check_same_thread=False)
+            self.reader.execute("PRAGMA query_only=1")
         except sqlite3.Error as exc:
             raise StoreError(
                 f"cannot open the store {self.path}: {exc}; the data directory must be writable by the service"
             ) from None
+
+    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of a read-only query on the reader connection (committed data only)."""
+        with self.read_lock:
+            return self.reader.execute(sql, args).fetchall()
+
+    @contextlib.contextmanager
+    def immediate(self) -> Iterator[bool]:
+        """Try a write now without waiting for any lock: yields False when another writer holds one.
+
+        Inside, transactions fail at once (busy timeout 0) instead of waiting ``busy_timeout_s``.
+        """
+        if not self.lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            self.conn.execute("PRAGMA busy_timeout=0")
+            try:
+                yield True
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+        finally:
+            self.lock.release()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -200,7 +229,8 @@ class StoreDb:
         return moved
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self.read_lock:
+            self.reader.close()
             self.conn.close()
 
 

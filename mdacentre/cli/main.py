@@ -271,7 +271,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from mdacentre.cli.bench import run_bench
 
-    res = run_bench(quick=args.quick)
+    if getattr(args, "live", False):
+        from mdacentre.cli.bench_live import run_live
+
+        rates = [int(r) for r in str(args.rates).split(",") if r.strip()]
+        res = run_live(rates, seconds=float(args.live_seconds))
+    else:
+        res = run_bench(quick=args.quick)
     if args.json:
         print(json.dumps(res))
     else:
@@ -420,6 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("bench", help="measure decode, fence and replay rates against baselines")
     sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
     sp.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    sp.add_argument(
+        "--live", action="store_true", help="latency line in (TCP) to alert out (real Mosquitto) instead"
+    )
+    sp.add_argument(
+        "--rates", default="2000,10000,50000", help="lines/s of the --live runs (comma-separated)"
+    )
+    sp.add_argument("--live-seconds", type=float, default=10.0, help="seconds sent at each --live rate")
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("zones", help="build, validate or preview the zone library")

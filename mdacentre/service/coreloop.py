@@ -9,6 +9,10 @@ store lock held by another process never blocks the event loop (the web server a
 answering). A transient store error (locked, busy, read-only, full) is retried with backoff and the
 step's result is kept: nothing accepted is lost. Meanwhile no further chunk is taken, so the queue
 fills and the TCP feeds are slowed down by back-pressure rather than dropped.
+
+Track updates for the map are not on the alert path: the rows a step touched are collected and
+sent to the map at most every ``map_interval_s`` (a track moving ten times meanwhile is serialised
+once); alerts go to the map as soon as they are admitted.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class CoreLoop:
         notify: Callable[[], None],
         *,
         max_chunks: int = 2000,
+        map_interval_s: float = 0.25,
+        map_rows: int = 256,
     ) -> None:
         self.core = core
         self.queue = queue
@@ -54,6 +60,12 @@ class CoreLoop:
         self.last_done = time.monotonic()
         self.steps = 0
         self.store_error = ""  # the transient store error the current step is waiting out
+        self.map_interval_s = map_interval_s
+        self._dirty: set[int] = set()  # track keys to re-send to the map
+        self._removed: list[str] = []
+        self._map_sent = 0.0
+        self._round: list[int] = []  # keys of the map round being sent
+        self.map_rows = map_rows
 
     def stalled_for(self, now: float | None = None) -> float:
         """Seconds that input has been waiting without a step completing (0 when idle or flowing)."""
@@ -67,10 +79,16 @@ class CoreLoop:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             if self.pending is None:
+                if self._round and self.queue.empty():
+                    self._flush_map()  # the next slice of a map round while there is no input
+                    await asyncio.sleep(0)
+                    continue
+                idle_s = self.map_interval_s if self._dirty or self._removed else 1.0
                 try:
-                    first = await asyncio.wait_for(self.queue.get(), 1.0)
+                    first = await asyncio.wait_for(self.queue.get(), idle_s)
                 except TimeoutError:
                     self.last_done = time.monotonic()
+                    self._flush_map(force=True)
                     continue
                 self.busy_since = time.monotonic()
                 chunks = [first]
@@ -80,28 +98,57 @@ class CoreLoop:
                     except asyncio.QueueEmpty:
                         break
                 try:
-                    res = self.core.step(self.core.decode(chunks))
+                    res = self.core.step(self.core.decode(self._merge(chunks)))
                 except BaseException:
                     self.busy_since = None
                     raise
-                self._send_tracks(res)
+                self._collect_tracks(res)
                 self.pending = res
             await self._admit(self.pending, stop)
             self.pending = None
             self.busy_since = None
             self.last_done = time.monotonic()
             self.steps += 1
+            self._flush_map()
             await asyncio.sleep(0)  # let the feeds and the web server run between steps
+
+    def _merge(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Join consecutive chunks of one line-based feed: one decoder call instead of many.
+
+        They hold whole lines, so the joined bytes decode the same; lines without a time of their
+        own take the receive time of the last chunk (a few milliseconds later at most).
+        """
+        if len(chunks) < 2:
+            return chunks
+        feeds = self.core.feeds
+        out: list[Chunk] = []
+        run: list[Chunk] = []
+        for ch in chunks:
+            if run and (ch.feed != run[0].feed or not feeds[ch.feed].kind.line_based):
+                out.append(_join(run))
+                run = []
+            run.append(ch)
+        out.append(_join(run))
+        return out
 
     async def _admit(self, res: StepResult, stop: asyncio.Event) -> None:
         if not res.alerts:
             return
         backoff = Backoff(0.05, 2.0)
         manager = self.core.pipeline.alerts
-        while True:
+        published: list[Alert] | None = None
+        try:
+            # Fast path: the store is free, write now on this thread (about a millisecond).
+            with self.store.db.immediate() as free:
+                if free:
+                    published = self.store.admit(res.alerts, manager, self.messages)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+        while published is None:
+            # Slow path: another writer holds the lock; wait for it in a worker thread.
             try:
                 published = await asyncio.to_thread(self.store.admit, res.alerts, manager, self.messages)
-                break
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -117,16 +164,43 @@ class CoreLoop:
             for a in published:
                 self.state.add_alert(a.to_json())
 
-    def _send_tracks(self, res: StepResult) -> None:
-        core = self.core
+    def _collect_tracks(self, res: StepResult) -> None:
+        table = self.core.pipeline.table
         if len(res.rows):
-            # Tracks whose gravity changed are re-sent too, so colours follow alerts.
-            rows = res.rows
-            if res.alerts:
-                extra = core.pipeline.table.lookup(
-                    np.array([a.track_key for a in res.alerts], dtype=np.int64)
-                )
-                rows = np.union1d(rows, extra[extra >= 0])
-            self.state.upsert_tracks(core.tracks_json(rows))
+            self._dirty.update(table.cols["key"][res.rows].tolist())
+        # Tracks whose gravity changed are re-sent too, so colours follow alerts.
+        self._dirty.update(a.track_key for a in res.alerts)
         if len(res.evicted):
-            self.state.remove_tracks([core.track_label(int(k)) for k in res.evicted])
+            gone = {int(k) for k in res.evicted}
+            self._dirty -= gone
+            self._removed += [self.core.track_label(k) for k in gone]
+
+    def _flush_map(self, force: bool = False) -> None:
+        """Send collected tracks to the map: a round every ``map_interval_s``, ``map_rows`` rows per call.
+
+        Rows are serialised in slices so that no call holds the loop for long (a round of 2,000
+        tracks is spread over the next steps instead of one 50 ms pause).
+        """
+        now = time.monotonic()
+        if not self._round and (force or now - self._map_sent >= self.map_interval_s):
+            if self._dirty:
+                self._round = list(self._dirty)
+                self._dirty.clear()
+            self._map_sent = now
+            if self._removed:
+                self.state.remove_tracks(self._removed)
+                self._removed = []
+        if not self._round:
+            return
+        take, self._round = self._round[: self.map_rows], self._round[self.map_rows :]
+        core = self.core
+        rows = core.pipeline.table.lookup(np.asarray(take, dtype=np.int64))
+        rows = np.unique(rows[rows >= 0])
+        if len(rows):
+            self.state.upsert_tracks(core.tracks_json(rows))
+
+
+def _join(run: list[Chunk]) -> Chunk:
+    if len(run) == 1:
+        return run[0]
+    return Chunk(run[0].feed, b"".join(c.data for c in run), run[-1].receive_time)

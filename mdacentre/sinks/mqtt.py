@@ -143,50 +143,65 @@ class MqttPublisher:
             self._health_sent = payload
 
     async def _drain_loop(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        """Publish waiting rows as soon as they are queued (woken by :meth:`notify`), in order."""
-        store_backoff = Backoff(0.05, 2.0)
-        while not stop.is_set():
-            self.wakeup.clear()
-            await self._send_health(client)
-            try:
-                batch = await asyncio.to_thread(self.outbox.pending, PUBLISH_BATCH)
-                if batch:
-                    await asyncio.to_thread(
-                        self.outbox.mark_attempts, [m.seq for m in batch], sum(m.attempts > 0 for m in batch)
-                    )
-            except sqlite3.OperationalError as exc:  # store locked, busy or full: try again, lose nothing
-                self.last_error = f"store: {exc}"
-                log.warning("outbox: %s; retrying", exc)
-                await self._sleep_or_wake(stop, store_backoff.next_delay())
-                continue
-            store_backoff.reset()
-            if not batch:
-                await self._sleep_or_wake(stop, 1.0)
-                continue
-            # QoS 1 publishes in flight together keep their order; each resolves on its PUBACK.
-            results = await asyncio.gather(
-                *(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain, timeout=10) for m in batch),
-                return_exceptions=True,
-            )
-            done = [m.seq for m, r in zip(batch, results, strict=True) if r is None]
-            await self._mark_delivered(done, stop)
-            self.metrics.inc("mda_mqtt_published_total", len(done))
-            failed = next((r for r in results if isinstance(r, BaseException)), None)
-            if failed is not None:
-                raise failed if isinstance(failed, aiomqtt.MqttError) else aiomqtt.MqttError(str(failed))
+        """Publish waiting rows as soon as they are queued (woken by :meth:`notify`), in order.
 
-    async def _mark_delivered(self, seqs: list[int], stop: asyncio.Event) -> None:
-        """Mark published rows; a locked store is waited out (else they would be sent twice)."""
-        backoff = Backoff(0.05, 2.0)
-        while seqs:
-            try:
-                await asyncio.to_thread(self.outbox.mark_delivered, seqs)
-                return
-            except sqlite3.OperationalError as exc:
-                self.last_error = f"store: {exc}"
-                if stop.is_set():
-                    return  # sent again on the next start: subscribers see a duplicate, never a loss
-                await asyncio.sleep(backoff.next_delay())
+        Reading the outbox never waits for a writer, so a row goes out in the loop turn after it was
+        committed. Rows are marked delivered by a second task once the broker acknowledged them; the
+        cursor keeps a row from being sent twice on one connection while its mark is pending.
+        """
+        cursor = 0
+        marks: asyncio.Queue[tuple[list[int], int]] = asyncio.Queue()
+        marker = asyncio.create_task(self._marker(marks))
+        store_backoff = Backoff(0.05, 2.0)
+        try:
+            while not stop.is_set():
+                self.wakeup.clear()
+                await self._send_health(client)
+                try:
+                    batch = self.outbox.pending(PUBLISH_BATCH, after=cursor)
+                except sqlite3.OperationalError as exc:  # store unreadable for a moment: retry, lose nothing
+                    self.last_error = f"store: {exc}"
+                    log.warning("outbox: %s; retrying", exc)
+                    await self._sleep_or_wake(stop, store_backoff.next_delay())
+                    continue
+                store_backoff.reset()
+                if not batch:
+                    await self._sleep_or_wake(stop, 1.0)
+                    continue
+                # QoS 1 publishes in flight together keep their order; each resolves on its PUBACK.
+                results = await asyncio.gather(
+                    *(
+                        client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain, timeout=10)
+                        for m in batch
+                    ),
+                    return_exceptions=True,
+                )
+                ok = [m for m, r in zip(batch, results, strict=True) if r is None]
+                if ok:
+                    marks.put_nowait(([m.seq for m in ok], sum(m.attempts > 0 for m in ok)))
+                    self.metrics.inc("mda_mqtt_published_total", len(ok))
+                failed = next((r for r in results if isinstance(r, BaseException)), None)
+                if failed is not None:
+                    raise failed if isinstance(failed, aiomqtt.MqttError) else aiomqtt.MqttError(str(failed))
+                cursor = batch[-1].seq
+        finally:
+            await marks.join()  # every acknowledged row is marked before the next connection reads
+            marker.cancel()
+            await asyncio.gather(marker, return_exceptions=True)
+
+    async def _marker(self, marks: asyncio.Queue[tuple[list[int], int]]) -> None:
+        """Mark acknowledged rows delivered; a locked store is waited out (else they would be sent twice)."""
+        while True:
+            seqs, retried = await marks.get()
+            backoff = Backoff(0.05, 2.0)
+            while True:
+                try:
+                    await asyncio.to_thread(self.outbox.mark_delivered, seqs, retried)
+                    break
+                except sqlite3.OperationalError as exc:
+                    self.last_error = f"store: {exc}"
+                    await asyncio.sleep(backoff.next_delay())
+            marks.task_done()
 
     async def _sleep_or_wake(self, stop: asyncio.Event, delay: float) -> None:
         if stop.is_set():

@@ -44,41 +44,40 @@ class Outbox:
         with self.db.transaction() as c:
             enqueue(c, items, time.time())
 
-    def pending(self, limit: int = 200) -> list[OutMessage]:
-        with self.db.lock:
-            rows = self.db.conn.execute(
-                "SELECT seq, topic, payload, qos, retain, created, attempts FROM outbox "
-                "WHERE delivered IS NULL ORDER BY seq LIMIT ?",
-                (limit,),
-            ).fetchall()
+    def pending(self, limit: int = 200, after: int = 0) -> list[OutMessage]:
+        """Undelivered rows in order (those with ``seq > after``), from the reader connection.
+
+        A read never waits for a writer (WAL), so this is safe to call on the event loop.
+        """
+        rows = self.db.read(
+            "SELECT seq, topic, payload, qos, retain, created, attempts FROM outbox "
+            "WHERE delivered IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
         return [OutMessage(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5], r[6]) for r in rows]
 
-    def mark_delivered(self, seqs: list[int]) -> None:
+    def mark_delivered(self, seqs: list[int], retried: int = 0) -> None:
+        """Rows the broker acknowledged (``retried``: how many of them had been sent before)."""
         if not seqs:
             return
         now = time.time()
         with self.db.transaction() as c:
-            c.executemany("UPDATE outbox SET delivered=? WHERE seq=?", [(now, s) for s in seqs])
+            c.executemany(
+                "UPDATE outbox SET delivered=?, attempts=attempts+1 WHERE seq=?", [(now, s) for s in seqs]
+            )
         self.delivered += len(seqs)
+        self.retried += retried
 
     def mark_attempt(self, seq: int) -> None:
-        self.mark_attempts([seq])
-
-    def mark_attempts(self, seqs: list[int], previous: int = 0) -> None:
-        """Count one more publishing attempt of each row (``previous``: rows already tried before)."""
-        if not seqs:
-            return
+        """Count one more publishing attempt of a row the broker did not acknowledge."""
         with self.db.transaction() as c:
-            c.executemany("UPDATE outbox SET attempts=attempts+1 WHERE seq=?", [(s,) for s in seqs])
-        self.retried += previous
+            c.execute("UPDATE outbox SET attempts=attempts+1 WHERE seq=?", (seq,))
 
     def stats(self) -> dict[str, float]:
         """Queue length and age of the oldest waiting message: index reads only, cheap at any size."""
-        with self.db.lock:
-            queued = self.db.conn.execute("SELECT COUNT(*) FROM outbox WHERE delivered IS NULL").fetchone()[0]
-            oldest = self.db.conn.execute(
-                "SELECT created FROM outbox WHERE delivered IS NULL ORDER BY seq LIMIT 1"
-            ).fetchone()
+        queued = self.db.read("SELECT COUNT(*) FROM outbox WHERE delivered IS NULL")[0][0]
+        first = self.db.read("SELECT created FROM outbox WHERE delivered IS NULL ORDER BY seq LIMIT 1")
+        oldest = first[0] if first else None
         return {
             "queued": float(queued),
             "delivered": float(self.delivered),
