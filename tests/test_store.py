@@ -150,3 +150,16 @@ def test_two_file_layout_is_migrated_once(tmp_path: Path) -> None:
     assert AlertStore(db).get(alerts[0].id) is not None
     assert not (tmp_path / "alerts.sqlite").exists() and (tmp_path / "alerts.sqlite.migrated").exists()
     assert db.migrate_legacy(tmp_path) == {}
+
+
+def test_backup_command_copies_a_live_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mdacentre.cli.main import main
+
+    outbox = Outbox(StoreDb(tmp_path / STORE_FILE))
+    outbox.put_many([(f"t/{i}", b"x", 1, False) for i in range(10)])  # the service keeps it open
+    assert main(["backup", str(tmp_path / "copy.sqlite"), "--data-dir", str(tmp_path)]) == 0
+    report = orjson.loads(capsys.readouterr().out)
+    assert report["integrity"] == "ok" and report["outbox"] == 10
+    assert (
+        main(["backup", str(tmp_path / "copy.sqlite"), "--data-dir", str(tmp_path)]) == 2
+    )  # never overwrites

@@ -234,6 +234,33 @@ class StoreDb:
             self.conn.close()
 
 
+def backup_file(src: Path, dest: Path) -> dict[str, Any]:
+    """Copy the store at ``src`` to ``dest`` while the service may be writing it (online backup API)."""
+    src, dest = Path(src), Path(dest)
+    if not src.is_file():
+        raise StoreError(f"no store at {src}; give the service's data directory (--data-dir)")
+    if dest.exists():
+        raise StoreError(f"backup target {dest} exists; give a new file name")
+    try:
+        source = sqlite3.connect(str(src), timeout=30)
+        try:
+            out = sqlite3.connect(str(dest))
+            try:
+                source.backup(out)
+                check = out.execute("PRAGMA integrity_check").fetchone()[0]
+                counts = {
+                    t: int(out.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+                    for t in ("alerts", "outbox")
+                }
+            finally:
+                out.close()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"backup of {src} to {dest} failed: {exc}") from None
+    return {"backup": str(dest), "integrity": check, "bytes": dest.stat().st_size, **counts}
+
+
 def enqueue(conn: sqlite3.Connection, items: list[OutItem], now: float) -> None:
     """Queue broker messages in the outbox, in order, inside the caller's transaction."""
     conn.executemany(

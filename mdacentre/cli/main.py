@@ -312,6 +312,14 @@ def cmd_zones(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from mdacentre.alerting.store import STORE_FILE, backup_file
+
+    settings = _settings(args)
+    print(json.dumps(backup_file(settings.data_dir / STORE_FILE, Path(args.out)), indent=2))
+    return 0
+
+
 def cmd_broker_config(args: argparse.Namespace) -> int:
     from mdacentre.alerting.broker_config import write_broker_config
 
@@ -446,6 +454,12 @@ def build_parser() -> argparse.ArgumentParser:
     zp.add_argument("--dir")
     zp.add_argument("--out")
     sp.set_defaults(func=cmd_zones)
+
+    sp = sub.add_parser("backup", help="copy the alert store while the service runs (SQLite online backup)")
+    sp.add_argument("out", help="the backup file to write (must not exist)")
+    sp.add_argument("--config", help="settings TOML file (environment MDA_* overrides it)")
+    sp.add_argument("--data-dir", help="the service's data directory (default var/)")
+    sp.set_defaults(func=cmd_backup)
 
     sp = sub.add_parser("broker-config", help="generate Mosquitto users/ACL from the routing rules")
     sp.add_argument("--rules", help="routing rules (default: routing.toml in alerting_dir, MDA_ALERTING_DIR)")
