@@ -86,7 +86,13 @@ def probe_lines(k: int) -> tuple[list[bytes], list[bytes]]:
 class LiveRig:
     """A real broker, a real ``mdacentre serve`` with a TCP feed, a sender and a subscriber."""
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None, broker_config: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        broker_config: str = "",
+        persistence: bool = True,
+    ) -> None:
         self.workdir = Path(workdir)
         self.data = self.workdir / "var"
         self.feed_port = free_port()
@@ -102,8 +108,8 @@ class LiveRig:
         self.broker = Mosquitto(
             self.mqtt_port,
             workdir=self.workdir / "broker",
-            persistence=True,
-            config="allow_anonymous true\nautosave_interval 1\n" + broker_config,
+            persistence=persistence,
+            config="allow_anonymous true\n" + ("autosave_interval 1\n" if persistence else "") + broker_config,
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.got: dict[tuple[str, int], int] = {}
@@ -327,7 +333,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 async def _run_live(rates: list[int], seconds: float, workdir: Path) -> dict[str, Any]:
-    rig = LiveRig(workdir)
+    rig = LiveRig(workdir, persistence=False)  # a broker of the bench only: nothing to keep
     rig.broker.start()
     out: dict[str, Any] = {}
     try:
