@@ -218,3 +218,70 @@ def test_proc_net_udp_parsing_and_buffer_size() -> None:
         s.bind(("127.0.0.1", 0))
         assert set_receive_buffer(s, 1 << 20) >= 1 << 20  # Linux reports twice what was asked
         assert kernel_drops(socket_inode(s)) == 0
+
+
+def test_acknowledgement_while_the_store_is_locked_answers_at_once(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    import sqlite3
+
+    http, feed = free_port(), free_port()
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        mqtt=MqttSettings(host="127.0.0.1", port=mosquitto.port, client_id="mda-ack-lock"),
+        http=HttpSettings(port=http),
+        health=HealthSettings(interval_s=0.3),
+        store=StoreSettings(busy_timeout_s=5.0),
+    )
+    feeds = [FeedSpec("shore", FeedKind.AIS, Transport.TCP_SERVER, host="127.0.0.1", port=feed)]
+
+    def post(aid: str) -> tuple[int, dict[str, Any]]:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{http}/api/alerts/{aid}/ack",
+            data=orjson.dumps({"by": "watch officer", "note": "seen"}),
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, orjson.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, orjson.loads(exc.read())
+
+    async def main() -> None:
+        stop, started = asyncio.Event(), asyncio.Event()
+        svc = asyncio.create_task(run_service(settings, feeds, stop, started=started))
+        await asyncio.wait_for(started.wait(), 30)
+        try:
+            for _ in range(200):
+                try:
+                    _r, w = await asyncio.open_connection("127.0.0.1", feed)
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05)
+            w.write(_tanker_lines(7))
+            await w.drain()
+            alerts: list[Any] = []
+            for _ in range(100):
+                alerts = (await asyncio.to_thread(_get, http, "/api/alerts"))[1]
+                if alerts:
+                    break
+                await asyncio.sleep(0.1)
+            aid = alerts[0]["id"]
+            other = sqlite3.connect(settings.data_dir / STORE_FILE, isolation_level=None)
+            other.execute("BEGIN EXCLUSIVE")
+            try:
+                t = time.monotonic()
+                code, body = await asyncio.to_thread(post, aid)
+                assert code == 422 and "busy" in body["error"], body
+                assert time.monotonic() - t < 3.0  # no 5 s wait on the event loop
+            finally:
+                other.execute("ROLLBACK")
+                other.close()
+            code, body = await asyncio.to_thread(post, aid)
+            assert code == 200 and body["status"] == "acknowledged"
+        finally:
+            stop.set()
+            await asyncio.wait_for(svc, 30)
+
+    asyncio.run(main())

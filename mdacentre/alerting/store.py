@@ -83,6 +83,10 @@ class StoreError(MdaError):
     """The store cannot be opened (missing, read-only or corrupt database)."""
 
 
+class StoreBusy(StoreError):
+    """The store cannot take a write right now (locked, busy, full or read-only): try again later."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """A store error that goes away by itself or by an operator's fix (lock, busy, full, read-only).
 

@@ -109,7 +109,9 @@ class LiveRig:
             self.mqtt_port,
             workdir=self.workdir / "broker",
             persistence=persistence,
-            config="allow_anonymous true\n" + ("autosave_interval 1\n" if persistence else "") + broker_config,
+            config="allow_anonymous true\n"
+            + ("autosave_interval 1\n" if persistence else "")
+            + broker_config,
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.got: dict[tuple[str, int], int] = {}

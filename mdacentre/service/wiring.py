@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.batch import Batch, TrackKind
 from mdacentre.model.findings import Level, iso
 from mdacentre.risk.profiles import load_profiles
+from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
@@ -265,7 +267,7 @@ async def run_service(
 
     from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
     from mdacentre.alerting.routing import load_rules
-    from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreDb
+    from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
     from mdacentre.api.health import health_router
     from mdacentre.api.web import MemoryMapState, create_app
     from mdacentre.service.coreloop import CoreLoop
@@ -288,16 +290,28 @@ async def run_service(
     qos = settings.mqtt.qos
 
     def apply_ack(cmd: AckCommand) -> dict[str, Any]:
-        d = store.acknowledge(
-            cmd.alert_id,
-            cmd.by,
-            cmd.note,
-            retract=cmd.action == AckAction.RETRACT,
-            manager=core.pipeline.alerts,
-            messages=lambda d: [
-                (alert_topic(prefix, d["state"], d["category"], d["level"]), orjson.dumps(d), qos, False)
-            ],
-        )
+        # On the event loop: never wait for a lock another process holds (StoreBusy instead).
+        with db.immediate() as free:
+            try:
+                if not free:
+                    raise sqlite3.OperationalError("another write is in progress")
+                d = store.acknowledge(
+                    cmd.alert_id,
+                    cmd.by,
+                    cmd.note,
+                    retract=cmd.action == AckAction.RETRACT,
+                    manager=core.pipeline.alerts,
+                    messages=lambda d: [
+                        (
+                            alert_topic(prefix, d["state"], d["category"], d["level"]),
+                            orjson.dumps(d),
+                            qos,
+                            False,
+                        )
+                    ],
+                )
+            except sqlite3.OperationalError as exc:
+                raise StoreBusy(f"the alert store is busy ({exc}); nothing was recorded, try again") from None
         publisher.notify()
         state.add_alert(d)
         metrics.inc("mda_acknowledgements_total", 1, {"action": cmd.action.value})
@@ -313,6 +327,14 @@ async def run_service(
         # An agency may acknowledge only what it was sent (least privilege).
         if alert is not None and router is not None and agency not in router.route(alert):
             raise CommandError(f"agency {agency} was not sent alert {cmd.alert_id}")
+        backoff = Backoff(0.1, 2.0)
+        for _ in range(120):  # an agency's acknowledgement waits out a busy store (about 3 minutes)
+            try:
+                apply_ack(cmd)
+                return
+            except StoreBusy as exc:
+                log.warning("acknowledgement of %s from %s waits: %s", cmd.alert_id, cmd.by, exc)
+                await asyncio.sleep(backoff.next_delay())
         apply_ack(cmd)
 
     broker: Mosquitto | None = None
