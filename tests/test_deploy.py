@@ -26,6 +26,7 @@ def _settings() -> dict[str, list[str]]:
 def test_unit_is_hardened() -> None:
     s = _settings()
     assert s["User"] == ["mdacentre"] and s["Restart"] == ["on-failure"]
+    assert s["Type"] == ["notify"] and s["WatchdogSec"] == ["30s"]
     assert s["ProtectSystem"] == ["strict"] and s["NoNewPrivileges"] == ["yes"]
     assert (
         s["ReadWritePaths"] == ["/var/lib/mdacentre"] and "--data-dir /var/lib/mdacentre" in s["ExecStart"][0]

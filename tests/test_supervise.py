@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,34 @@ def test_a_stage_that_must_not_restart_ends_the_service_at_once() -> None:
 
     with pytest.raises(StageFailed, match="web .*not restartable"):
         asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_sd_notify_reaches_systemd_socket(tmp_path: Path) -> None:
+    import socket
+
+    from mdacentre.runtime.watchdog import sd_notify
+
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.bind(str(path))
+        assert sd_notify("READY=1", {"NOTIFY_SOCKET": str(path)})
+        assert s.recv(100) == b"READY=1"
+    assert not sd_notify("READY=1", {})
+
+
+def test_watchdog_ends_a_process_whose_loop_is_blocked(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import time, logging\n"
+        "from mdacentre.runtime.watchdog import Watchdog\n"
+        "w = Watchdog(0.5).start()\n"
+        "w.beat()\n"
+        "time.sleep(30)  # a step that never ends\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert res.returncode == 70
+    assert "time.sleep(30)" in res.stderr or "line 5" in res.stderr  # the stuck stack is written out

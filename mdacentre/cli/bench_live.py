@@ -327,6 +327,15 @@ class LiveRig:
         self.broker.close()
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux), NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def _pct(xs: list[float], q: float) -> float:
     if not xs:
         return float("nan")
@@ -348,7 +357,10 @@ async def _run_live(rates: list[int], seconds: float, workdir: Path) -> dict[str
         k = 1000
         for rate in rates:
             first = k
+            assert rig.proc is not None
+            cpu0, wall0 = _cpu_s(rig.proc.pid), time.monotonic()
             k = await rig.send(rate, seconds, first_probe=k)
+            cpu = (_cpu_s(rig.proc.pid) - cpu0) / (time.monotonic() - wall0)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and any(j not in rig.probe_seen for j in range(first, k)):
                 await asyncio.sleep(0.1)
@@ -359,9 +371,11 @@ async def _run_live(rates: list[int], seconds: float, workdir: Path) -> dict[str
             out[f"live_{rate}_p99_ms"] = _pct(lat, 0.99)
             out[f"live_{rate}_max_ms"] = round(lat[-1], 1) if lat else float("nan")
             out[f"live_{rate}_lost"] = lost
+            out[f"live_{rate}_service_cpu_pct"] = round(100 * cpu, 1)  # of one core, while sending
             await asyncio.sleep(1.0)
         missing = await rig.wait_delivered(30)
         out["live_alert_versions_not_delivered"] = len(missing)
+        out["load_average_1min"] = round(os.getloadavg()[0], 2)  # other work on the machine meanwhile
     finally:
         await rig.stop_subscriber()
         rig.close()

@@ -45,7 +45,7 @@ class CoreLoop:
         notify: Callable[[], None],
         *,
         max_chunks: int = 2000,
-        map_interval_s: float = 0.25,
+        map_interval_s: float = 0.5,
         map_rows: int = 256,
     ) -> None:
         self.core = core

@@ -92,7 +92,7 @@ class Supervisor:
             started = time.monotonic()
             try:
                 await stage.run()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, StageFailed):
                 raise
             except (Exception, SystemExit) as exc:  # uvicorn exits on a failed bind
                 if self.stop.is_set():

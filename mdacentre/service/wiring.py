@@ -270,10 +270,11 @@ async def run_service(
     from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
     from mdacentre.api.health import health_router
     from mdacentre.api.web import MemoryMapState, create_app
+    from mdacentre.runtime.watchdog import Watchdog, sd_notify
     from mdacentre.service.coreloop import CoreLoop
     from mdacentre.service.health import HealthMonitor
     from mdacentre.service.preflight import check_environment
-    from mdacentre.service.supervise import Stage, Supervisor
+    from mdacentre.service.supervise import Stage, StageFailed, Supervisor
     from mdacentre.sinks.broker import Mosquitto, port_open
     from mdacentre.sinks.mqtt import MqttPublisher
 
@@ -379,10 +380,17 @@ async def run_service(
     )
     rates = FeedRates(sources, metrics, state)
 
+    watchdog = Watchdog(h.stuck_s)
+
     async def health_stage() -> None:
         while not stop.is_set():
+            watchdog.beat()
             await monitor.refresh()
             rates.update()
+            stalled = loop.stalled_for()
+            if stalled > h.stuck_s and not (loop.store_error or monitor.store_error):
+                # not waiting for the store: the pipeline itself hangs; only a restart helps
+                raise StageFailed(f"the pipeline made no progress for {stalled:.0f} s with input waiting")
             try:
                 await asyncio.wait_for(stop.wait(), h.interval_s)
             except TimeoutError:
@@ -401,6 +409,8 @@ async def run_service(
     gc.freeze()
     supervised = asyncio.create_task(supervisor.run(stages))
     stopper = asyncio.create_task(stop.wait())
+    watchdog.start()
+    sd_notify("READY=1")
     if started is not None:
         started.set()
     try:
@@ -408,6 +418,8 @@ async def run_service(
         if supervised.done():
             supervised.result()  # a stage gave up: StageFailed ends the service (non-zero exit)
     finally:
+        watchdog.stop()
+        sd_notify("STOPPING=1")
         stop.set()
         server.should_exit = True
         await asyncio.sleep(0.3)
