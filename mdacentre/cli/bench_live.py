@@ -235,12 +235,12 @@ class LiveRig:
                 await asyncio.sleep(0.2)
 
     # -- sender
-    async def connect_feed(self, timeout: float = 30.0) -> None:
+    async def connect_feed(self, timeout: float = 30.0) -> asyncio.StreamWriter:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 _r, self._writer = await asyncio.open_connection("127.0.0.1", self.feed_port)
-                return
+                return self._writer
             except OSError:
                 if time.monotonic() > deadline:
                     raise
@@ -250,9 +250,7 @@ class LiveRig:
         self, rate: float, seconds: float, probe_every_s: float = 0.05, first_probe: int = 0
     ) -> int:
         """Send ``rate`` lines/s for ``seconds`` with a probe every ``probe_every_s``; the next probe number."""
-        if self._writer is None:
-            await self.connect_feed()
-        assert self._writer is not None
+        writer = self._writer if self._writer is not None else await self.connect_feed()
         tick = 0.005
         t0 = time.monotonic()
         next_probe = t0
@@ -266,21 +264,21 @@ class LiveRig:
             if due > 0:
                 lines = [self._bg[(self._bg_i + j) % len(self._bg)] for j in range(due)]
                 self._bg_i = (self._bg_i + due) % len(self._bg)
-                self._writer.write(b"\n".join(lines) + b"\n")
+                writer.write(b"\n".join(lines) + b"\n")
                 sent += due
             if now >= next_probe:
                 head, pos = probe_lines(k)
-                self._writer.write(b"\n".join(head) + b"\n")
-                self._writer.write(b"\n".join(pos) + b"\n")
+                writer.write(b"\n".join(head) + b"\n")
+                writer.write(b"\n".join(pos) + b"\n")
                 self.probe_sent[k] = time.time()
                 k += 1
                 sent += len(head) + len(pos)
                 next_probe += probe_every_s
             try:
-                await self._writer.drain()
+                await writer.drain()
             except OSError:
                 self._writer = None
-                await self.connect_feed()
+                writer = await self.connect_feed()
             await asyncio.sleep(max(0.0, tick - (time.monotonic() - now)))
         self.lines_sent = sent
         self.send_seconds = time.monotonic() - t0

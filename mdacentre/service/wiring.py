@@ -396,7 +396,10 @@ async def run_service(
             except TimeoutError:
                 pass
 
-    stages = [Stage(f"feed:{s.spec.name}", lambda s=s: s.run(stop)) for s in sources]
+    def feed_stage(src: FeedSource) -> Stage:
+        return Stage(f"feed:{src.spec.name}", lambda: src.run(stop))
+
+    stages = [feed_stage(s) for s in sources]
     stages += [
         Stage("mqtt", lambda: publisher.run(host, port, stop)),
         Stage("web", server.serve, restart=False),
