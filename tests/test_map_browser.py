@@ -475,3 +475,25 @@ def test_reconnects_after_server_restart(page: tuple[Any, Watch]) -> None:
         s2.stop()
     # Chromium itself logs the refused reconnection attempts; nothing else may fail.
     assert [e for e in watch.errors if "WebSocket" not in e] == []
+
+
+def test_service_health_badge_follows_readiness(served: Served, page: tuple[Any, Watch]) -> None:
+    pg, watch = page
+    served.state.set_health(
+        {
+            "ready": False,
+            "reasons": ["broker_disconnected"],
+            "checks": {
+                "broker": {"ok": False, "reason": "broker_disconnected", "detail": "connection refused"}
+            },
+        }
+    )
+    open_map(pg, served, len(served.vessels) + 1)
+    badge = pg.locator("#service-health")
+    pg.wait_for_function("() => document.getElementById('service-health').textContent.includes('NOT READY')")
+    assert "broker disconnected" in badge.text_content()
+    assert "connection refused" in (badge.get_attribute("title") or "")
+    served.state.set_health({"ready": True, "reasons": [], "checks": {"broker": {"ok": True}}})  # pushed live
+    pg.wait_for_function("() => document.getElementById('service-health').textContent === 'SERVICE READY'")
+    assert "conn-ok" in (badge.get_attribute("class") or "")
+    assert not watch.errors, watch.errors
