@@ -271,7 +271,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from mdacentre.cli.bench import run_bench
 
-    if getattr(args, "live", False):
+    if getattr(args, "udp", False):
+        from mdacentre.cli.bench_live import run_udp
+
+        res = run_udp([int(r) for r in str(args.udp_rates).split(",") if r.strip()], float(args.live_seconds))
+    elif getattr(args, "live", False):
         from mdacentre.cli.bench_live import run_live
 
         rates = [int(r) for r in str(args.rates).split(",") if r.strip()]
@@ -441,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rates", default="2000,10000,50000", help="lines/s of the --live runs (comma-separated)"
     )
     sp.add_argument("--live-seconds", type=float, default=10.0, help="seconds sent at each --live rate")
+    sp.add_argument("--udp", action="store_true", help="UDP ingest: kernel drops at --udp-rates datagrams/s")
+    sp.add_argument("--udp-rates", default="2000,20000", help="datagrams/s of the --udp runs")
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("zones", help="build, validate or preview the zone library")

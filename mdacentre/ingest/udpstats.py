@@ -10,20 +10,22 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 from pathlib import Path
 
 PROC_FILES = (Path("/proc/net/udp"), Path("/proc/net/udp6"))
 DEFAULT_RCVBUF = 8 << 20  # bytes asked for; the kernel caps it at net.core.rmem_max unless privileged
+# SO_RCVBUFFORCE (Linux, needs CAP_NET_ADMIN): past rmem_max; Python's socket module does not name it
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
 
 
 def set_receive_buffer(sock: socket.socket, size: int) -> int:
     """Ask for a ``size``-byte receive buffer (forced past rmem_max when privileged); the size granted."""
     if size > 0:
-        force = getattr(socket, "SO_RCVBUFFORCE", None)
         done = False
-        if force is not None:
+        if SO_RCVBUFFORCE is not None:
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, force, size)
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
                 done = True
         if not done:
             with contextlib.suppress(OSError):
