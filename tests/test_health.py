@@ -285,3 +285,40 @@ def test_acknowledgement_while_the_store_is_locked_answers_at_once(
             await asyncio.wait_for(svc, 30)
 
     asyncio.run(main())
+
+
+def test_udp_socket_is_drained_in_batches_while_the_pipeline_is_busy() -> None:
+    """A busy pipeline (each chunk takes 20 ms) must not leave datagrams to the kernel one per loop turn."""
+    metrics = Metrics()
+    n = 5000
+
+    async def main() -> tuple[int, int, int | None]:
+        stop = asyncio.Event()
+        q: asyncio.Queue[Any] = asyncio.Queue()
+        src = FeedSource(
+            0, FeedSpec("radio", FeedKind.AIS, Transport.UDP, host="127.0.0.1", port=0), q, metrics
+        )
+        task = asyncio.create_task(src.run(stop))
+        while src.udp_inode is None:
+            await asyncio.sleep(0.01)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(n):
+                s.sendto(
+                    b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24", ("127.0.0.1", src.listen_port or 0)
+                )
+                if i % 100 == 0:
+                    await asyncio.sleep(0)
+        lines = chunks = 0
+        while lines < n:
+            ch = await asyncio.wait_for(q.get(), 30)
+            time.sleep(0.02)  # the pipeline step holding the loop
+            lines += ch.data.count(b"\n")
+            chunks += 1
+        drops = src.kernel_drops()
+        stop.set()
+        await task
+        return lines, chunks, drops
+
+    lines, chunks, drops = asyncio.run(main())
+    assert lines == n and drops == 0
+    assert chunks < n // 10, chunks  # many datagrams per chunk, not one
