@@ -46,7 +46,7 @@ class CoreLoop:
         *,
         max_chunks: int = 2000,
         map_interval_s: float = 0.5,
-        map_rows: int = 256,
+        map_rows: int = 128,
     ) -> None:
         self.core = core
         self.queue = queue
