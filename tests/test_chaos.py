@@ -220,3 +220,72 @@ def test_full_disk_mid_stream(rig: LiveRig) -> None:
             await _finish(rig, range(0, k))
 
         asyncio.run(main())
+
+
+def test_embedded_broker_killed_is_started_again(tmp_path: Path) -> None:
+    import urllib.request
+
+    from mdacentre.sinks.broker import free_port
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    http, mqtt = free_port(), free_port()
+    cmd = [
+        *LiveRig(tmp_path / "unused").command()[:3],
+        "serve",
+        "--feeds",
+        str(feeds),
+        "--data-dir",
+        str(tmp_path / "var"),
+        "--http-port",
+        str(http),
+        "--mqtt-port",
+        str(mqtt),
+    ]
+    env = {**os.environ, **FAST_HEALTH, "MDA_MQTT_HOST": "", "MDA_MQTT_EMBEDDED_PORT": str(mqtt)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http}/readyz", timeout=5) as r:
+                return r.status, ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+        except OSError:
+            return 0, ""
+
+    def wait(pred: object, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():  # type: ignore[operator]
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"timed out: {ready()}")
+
+    try:
+        wait(lambda: ready()[0] == 200)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        brokers = [
+            int(c) for c in children if "mosquitto" in Path(f"/proc/{c}/cmdline").read_bytes().decode()
+        ]
+        assert len(brokers) == 1
+        os.kill(brokers[0], signal.SIGKILL)
+
+        def new_broker() -> bool:  # started from a worker thread: look in every thread's children
+            kids = [
+                c
+                for t in Path(f"/proc/{proc.pid}/task").iterdir()
+                for c in (t / "children").read_text().split()
+            ]
+            return any(
+                int(c) != brokers[0] and "mosquitto" in Path(f"/proc/{c}/cmdline").read_text() for c in kids
+            )
+
+        wait(new_broker, 30)  # started again by its stage (within about a second)
+        wait(lambda: ready()[0] == 200, 60)
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        assert 'mda_stage_failures_total{stage="broker"} 1' in metrics
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

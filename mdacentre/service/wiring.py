@@ -26,6 +26,7 @@ from mdacentre.decode.registry import Decoder, make_decoder
 from mdacentre.ingest.feeds import FeedSpec
 from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.batch import Batch, TrackKind
+from mdacentre.model.errors import DeliveryError
 from mdacentre.model.findings import Level, iso
 from mdacentre.risk.profiles import load_profiles
 from mdacentre.runtime.backoff import Backoff
@@ -400,6 +401,24 @@ async def run_service(
         return Stage(f"feed:{src.spec.name}", lambda: src.run(stop))
 
     stages = [feed_stage(s) for s in sources]
+
+    async def broker_stage() -> None:
+        """The embedded Mosquitto is a stage too: started again if it exits."""
+        assert broker is not None
+        if broker.proc is None or broker.proc.poll() is not None:
+            await asyncio.to_thread(broker.start)
+            log.info("embedded Mosquitto started again on %s:%d", host, port)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except TimeoutError:
+                pass
+            rc = broker.proc.poll() if broker.proc is not None else None
+            if rc is not None and not stop.is_set():
+                raise DeliveryError(f"the embedded Mosquitto exited with status {rc}: {broker.log}")
+
+    if broker is not None:
+        stages.append(Stage("broker", broker_stage))
     stages += [
         Stage("mqtt", lambda: publisher.run(host, port, stop)),
         Stage("web", server.serve, restart=False),
