@@ -322,3 +322,32 @@ def test_udp_socket_is_drained_in_batches_while_the_pipeline_is_busy() -> None:
     lines, chunks, drops = asyncio.run(main())
     assert lines == n and drops == 0
     assert chunks < n // 10, chunks  # many datagrams per chunk, not one
+
+
+def test_core_loop_joins_close_chunks_of_one_line_feed() -> None:
+    from types import SimpleNamespace
+
+    from mdacentre.ingest.sources import Chunk
+
+    feeds = [
+        FeedSpec("a", FeedKind.AIS, Transport.TCP_SERVER, port=1),
+        FeedSpec("b", FeedKind.BEAST, Transport.TCP_CLIENT, port=2),
+    ]
+    loop = CoreLoop(SimpleNamespace(feeds=feeds), asyncio.Queue(), None, None, lambda p: [], lambda: None)  # type: ignore[arg-type]
+    t = 1000.0
+    chunks = [
+        Chunk(0, b"l1\n", t),
+        Chunk(0, b"l2\n", t + 0.01),
+        Chunk(1, b"\x1a1", t + 0.02),
+        Chunk(1, b"\x1a2", t + 0.02),  # binary stream: never joined
+        Chunk(0, b"l3\n", t + 0.03),
+        Chunk(0, b"l4\n", t + 1.0),  # a second later: its own receive time is kept
+    ]
+    out = loop._merge(chunks)
+    assert [(c.feed, c.data, c.receive_time) for c in out] == [
+        (0, b"l1\nl2\n", t + 0.01),
+        (1, b"\x1a1", t + 0.02),
+        (1, b"\x1a2", t + 0.02),
+        (0, b"l3\n", t + 0.03),
+        (0, b"l4\n", t + 1.0),
+    ]

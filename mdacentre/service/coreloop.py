@@ -33,6 +33,8 @@ from mdacentre.service.pipeline import StepResult
 
 log = logging.getLogger(__name__)
 
+MERGE_SPAN_S = 0.05  # chunks of one feed received this close together are decoded in one call
+
 
 class CoreLoop:
     def __init__(
@@ -116,7 +118,8 @@ class CoreLoop:
         """Join consecutive chunks of one line-based feed: one decoder call instead of many.
 
         They hold whole lines, so the joined bytes decode the same; lines without a time of their
-        own take the receive time of the last chunk (a few milliseconds later at most).
+        own take the receive time of the last chunk, so only chunks received within
+        ``MERGE_SPAN_S`` of each other are joined.
         """
         if len(chunks) < 2:
             return chunks
@@ -124,7 +127,11 @@ class CoreLoop:
         out: list[Chunk] = []
         run: list[Chunk] = []
         for ch in chunks:
-            if run and (ch.feed != run[0].feed or not feeds[ch.feed].kind.line_based):
+            if run and (
+                ch.feed != run[0].feed
+                or not feeds[ch.feed].kind.line_based
+                or ch.receive_time - run[0].receive_time > MERGE_SPAN_S
+            ):
                 out.append(_join(run))
                 run = []
             run.append(ch)

@@ -330,7 +330,7 @@ async def run_service(
         if alert is not None and router is not None and agency not in router.route(alert):
             raise CommandError(f"agency {agency} was not sent alert {cmd.alert_id}")
         backoff = Backoff(0.1, 2.0)
-        for _ in range(120):  # an agency's acknowledgement waits out a busy store (about 3 minutes)
+        for _ in range(120):  # an agency's acknowledgement waits out a busy store (a few minutes)
             try:
                 apply_ack(cmd)
                 return
