@@ -25,13 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from mdacentre.core.context import LearnedContext, load_context
 from mdacentre.core.zones import load_library
 from mdacentre.detect.registry import load_detectors
 from mdacentre.model.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
 from mdacentre.model.findings import Level
 from mdacentre.service.pipeline import Pipeline
 
-EVENT_CATEGORIES = ("zone_entry",)
+EVENT_CATEGORIES = ("zone_entry", "ais_silence")
 BUDGET_SHARE = 0.01  # per behaviour category, of the day's vessels
 BUDGET_MEDIUM_PER_100 = 5.0  # medium-or-above alerts per 100 vessels per day
 
@@ -136,13 +137,15 @@ def _steps(pos: np.ndarray, st: np.ndarray, step_s: float) -> Iterator[Batch]:
         a0, b0 = a, b
 
 
-def replay_day(path: Path, zones_dir: Path, profiles: Path, step_s: float = 60.0) -> DayFigures:
+def replay_day(
+    path: Path, zones_dir: Path, profiles: Path, step_s: float = 60.0, context: LearnedContext | None = None
+) -> DayFigures:
     batch = read_marinecadastre(path)
     pos = batch.positions[np.isfinite(batch.positions["lat"])]
     pos = pos[np.argsort(pos["t"], kind="stable")]
     st = batch.statics[np.argsort(batch.statics["t"], kind="stable")]
     zones = load_library(zones_dir)
-    pipe = Pipeline(zones, profiles=[], detectors=load_detectors(profiles, zones))
+    pipe = Pipeline(zones, profiles=[], detectors=load_detectors(profiles, zones, context))
     fig = DayFigures(path.name)
     keys, idx = np.unique(st["key"], return_index=True)
     fig.ship_types = dict(zip(keys.tolist(), st["ship_type"][idx].tolist(), strict=True))
@@ -168,11 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="+")
     ap.add_argument("--zones", default=str(root / "geofences"))
     ap.add_argument("--profiles", default=str(root / "geofences" / "profiles.toml"))
+    ap.add_argument("--context", help="learned-context folder (default: the one next to the profiles file)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
+    ctx = load_context(Path(a.context)) if a.context else None
     res = []
     for f in a.files:
-        fig = replay_day(Path(f), Path(a.zones), Path(a.profiles))
+        fig = replay_day(Path(f), Path(a.zones), Path(a.profiles), context=ctx)
         print(
             f"\n{fig.name}: {fig.vessels} vessels; medium+ behaviour alerts per 100 vessels: "
             f"{fig.medium_per_100():.2f} (budget {BUDGET_MEDIUM_PER_100})"

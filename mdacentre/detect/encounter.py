@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mdacentre.core.context import LearnedContext
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.detect.common import (
     Cleared,
@@ -25,6 +26,7 @@ from mdacentre.detect.common import (
     track_label,
 )
 from mdacentre.detect.context import StepContext
+from mdacentre.detect.vessels import CARRIERS, VesselClass, in_classes, is_large, is_small, vessel_class
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding
 from mdacentre.model.geodesy import HOUR, M_PER_DEG_LAT, haversine_m, is_night
@@ -57,6 +59,16 @@ class EncounterConfig:
     fishing_carrier_score: float = 15.0  # a fishing vessel meeting a non-fishing one
     anonymous_score: float = 10.0
     night_score: float = 10.0
+    # pair and type rules (docs/detectors.md): routine pairs are counted, not alerted
+    routine_classes: tuple[str, ...] = ("towing", "service", "authority")  # tugs/tows, pilots, SAR, police
+    stop_min_vessels: int = 3  # at a learned stopping place used by this many vessels: anchorage, berth
+    wait_min_vessels: int = 3  # in a learned waiting area (offshore anchorage, lightering area)
+    berth_shore_nm: float = 1.0  # closer to land than this: alongside, in a marina or a small harbour
+    pleasure_shore_nm: float = 12.0  # two pleasure craft within this of shore keep company, they do not meet
+    offshore_nm: float = 12.0  # a small craft meeting a large ship this far out is suspicious
+    small_large_score: float = 15.0
+    watch_mmsi: tuple[str, ...] = ()  # watch-listed ships: any meeting of theirs is an alert
+    watch_score: float = 25.0
 
     def rules(self) -> tuple[PairRule, ...]:
         return (
@@ -72,6 +84,7 @@ class _Pair:
     start: float
     last_close: float
     alerted: bool = False
+    routine: str = ""  # why the pair was judged routine (no alert)
 
 
 @dataclass
@@ -125,8 +138,15 @@ def close_pairs(lat: FloatArray, lon: FloatArray, radius_m: float) -> tuple[IntA
 class EncounterDetector:
     """Encounter and close-rendezvous alerts, one per vessel pair (lower key carries the alert)."""
 
-    def __init__(self, zones: list[Zone], config: EncounterConfig | None = None) -> None:
+    def __init__(
+        self, zones: list[Zone], config: EncounterConfig | None = None, context: LearnedContext | None = None
+    ) -> None:
         self.cfg = config or EncounterConfig()
+        self.context = context or LearnedContext()
+        known = {c.label for c in VesselClass}
+        self.routine_classes = tuple(VesselClass[c.upper()] for c in self.cfg.routine_classes if c in known)
+        self.watch = {int(m) for m in self.cfg.watch_mmsi if m.strip().isdigit()}
+        self.routine: dict[str, int] = {}  # reasons pairs were judged routine, counted (for measurement)
         self.ports = ZoneProximity(zones, [ZoneKind.PORT_APPROACH], self.cfg.port_distance_km * 1000.0)
         self.rules = [_RuleState(r) for r in self.cfg.rules()]
         self._last_check = float("-inf")
@@ -198,7 +218,11 @@ class EncounterDetector:
                 p = _Pair(start=t, last_close=t)
                 rs.pairs[pk] = p
             p.last_close = max(p.last_close, t)
-            if not p.alerted and p.last_close - p.start >= rs.rule.min_duration_s:
+            if not p.alerted and not p.routine and p.last_close - p.start >= rs.rule.min_duration_s:
+                p.routine = self._routine(ctx, int(ra[n]), int(rb[n]))
+                if p.routine:
+                    self.routine[p.routine] = self.routine.get(p.routine, 0) + 1
+                    continue
                 p.alerted = True
                 n_active = rs.active.get(pk[0], 0)
                 rs.active[pk[0]] = n_active + 1
@@ -232,6 +256,33 @@ class EncounterDetector:
         else:
             rs.active[low] = left
 
+    def _routine(self, ctx: StepContext, ra: int, rb: int) -> str:
+        """Why two vessels side by side are ordinary work or company ("" when they are not)."""
+        c = ctx.table.cols
+        rows = np.asarray([ra, rb], dtype=np.int64)
+        if self.watch and {int(c["ident"][ra]), int(c["ident"][rb])} & self.watch:
+            return ""
+        cls = vessel_class(c["ship_type"][rows])
+        if in_classes(cls, self.routine_classes).any():
+            return f"{VesselClass(int(cls[in_classes(cls, self.routine_classes)][0])).label} vessel at work"
+        lat = float(np.mean(c["lat"][rows]))
+        lon = float(np.mean(c["lon"][rows]))
+        ctxt = self.context
+        if not ctxt.empty:
+            stops = int(ctxt.stop_vessels([lon], [lat])[0])
+            if stops >= self.cfg.stop_min_vessels:
+                return "at a stopping place (anchorage, berth or platform)"
+            if int(ctxt.wait_vessels([lon], [lat])[0]) >= self.cfg.wait_min_vessels:
+                return "in a waiting area (offshore anchorage, lightering area)"
+            shore = float(ctxt.shore_nm([lon], [lat])[0])
+            if np.isfinite(shore):
+                if shore < self.cfg.berth_shore_nm:
+                    return "alongside the shore (berth, marina or small harbour)"
+                pleasure = in_classes(cls, (VesselClass.PLEASURE,))
+                if pleasure.all() and shore < self.cfg.pleasure_shore_nm:
+                    return "pleasure craft together near the coast"
+        return ""
+
     def _finding(self, ctx: StepContext, rule: PairRule, ra: int, rb: int, p: _Pair, d: float) -> Finding:
         cfg = self.cfg
         table = ctx.table
@@ -243,16 +294,32 @@ class EncounterDetector:
         lat = (float(c["lat"][ra]) + float(c["lat"][rb])) / 2
         lon = (float(c["lon"][ra]) + float(c["lon"][rb])) / 2
         night = bool(is_night(np.asarray([t]), np.asarray([lat]), np.asarray([lon]))[0])
+        rows = np.asarray([ra, rb], dtype=np.int64)
+        cls = vessel_class(c["ship_type"][rows])
+        carrier = fishing and bool(in_classes(cls, CARRIERS).any())
+        small = is_small(cls, c["length_m"][rows])
+        large = is_large(cls, c["length_m"][rows])
+        shore = float(self.context.shore_nm([lon], [lat])[0])
+        offshore = np.isfinite(shore) and shore >= cfg.offshore_nm
+        small_large = bool(offshore and ((small[0] and large[1]) or (small[1] and large[0])))
+        watched = bool(self.watch and {int(c["ident"][ra]), int(c["ident"][rb])} & self.watch)
         score = rule.base_score + (cfg.fishing_carrier_score if fishing else 0)
         score += (cfg.anonymous_score if anonymous else 0) + (cfg.night_score if night else 0)
+        score += (cfg.small_large_score if small_large else 0) + (cfg.watch_score if watched else 0)
         words = "encounter" if rule.category == ENCOUNTER else "close rendezvous"
         reason = (
             f"{words} with {track_label(table, rb)}: within {rule.radius_m:.0f} m for {fmt_hours(p.last_close - p.start)}, "
             f"both under {cfg.max_speed_kn:.0f} kn, at least {cfg.port_distance_km:.0f} km from any port approach"
         )
         reasons = [reason]
-        if fishing:
+        if carrier:
+            reasons.append("a fishing vessel meeting a carrier (possible transshipment)")
+        elif fishing:
             reasons.append("a fishing vessel meeting a non-fishing vessel (possible transshipment)")
+        if small_large:
+            reasons.append(f"a small craft meeting a large ship {shore:.0f} nm offshore")
+        if watched:
+            reasons.append("a watch-listed ship")
         if night:
             reasons.append("at night")
         extra = {

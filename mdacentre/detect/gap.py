@@ -9,14 +9,18 @@ passed the threshold) is reported and closed in the same step.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from mdacentre.core.context import LearnedContext
+from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.detect.common import (
     Cleared,
     FixMemory,
+    RowState,
     StepOut,
     ZoneLocator,
     fmt_hours,
@@ -26,11 +30,13 @@ from mdacentre.detect.common import (
     zone_ref,
 )
 from mdacentre.detect.context import StepContext
+from mdacentre.detect.vessels import VesselClass, in_classes, vessel_class
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding, iso
-from mdacentre.model.geodesy import HOUR, M_PER_NM, MS_PER_KN, haversine_m
+from mdacentre.model.geodesy import HOUR, M_PER_NM, MS_PER_KN, destination, haversine_m
 
 CATEGORY = "ais_gap"
+EVENT = "ais_silence"  # a silence that is routine where it happened: an event for the timeline, not an alert
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,17 @@ class AisGapConfig:
     long_gap_score: float = 15.0
     very_long_gap_score: float = 10.0  # >= 2 x long_gap_h
     far_reappear_score: float = 15.0
+    # where and how (docs/detectors.md): a silence in port, at a stopping place, stopped near the
+    # coast or at the edge of receiver coverage is an event (EVENT), not an alert
+    stop_min_vessels: int = 3  # learned stopping place used by at least this many vessels
+    wait_min_vessels: int = 3  # learned waiting area (offshore anchorage, lightering area)
+    moored_speed_kn: float = 0.5  # last report slower than this ...
+    moored_shore_nm: float = 3.0  # ... this close to land: at anchor or moored
+    coverage_lookahead_min: float = 30.0  # a moving vessel whose course leaves good coverage this soon
+    coverage_min_quality: float = 0.8  # share of a cell's report intervals that were normal
+    coverage_min_neighbours: int = 6  # of the 8 neighbouring coverage cells, heard at all
+    pleasure_shore_nm: float = 12.0  # pleasure craft (no AIS carriage duty) switching off this close to land
+    event_score: float = 10.0
 
 
 @dataclass
@@ -59,14 +76,19 @@ class _Open:
     zone: int
     lat: float
     lon: float
+    routine: str = ""  # why this silence is an event and not an alert
 
 
 class AisGapDetector:
     """Open and closed AIS gaps for vessel tracks."""
 
-    def __init__(self, zones: list[Zone], config: AisGapConfig | None = None) -> None:
+    def __init__(
+        self, zones: list[Zone], config: AisGapConfig | None = None, context: LearnedContext | None = None
+    ) -> None:
         self.cfg = config or AisGapConfig()
         self.zones = zones
+        self.context = context or LearnedContext()
+        self.motion = RowState({"sog": ("f8", np.nan), "cog": ("f8", np.nan)})
         self.territorial = ZoneLocator(zones, [ZoneKind.TERRITORIAL_SEA])
         self.ports = ZoneLocator(zones, [ZoneKind.PORT_APPROACH])
         self.fixes = FixMemory()
@@ -94,6 +116,58 @@ class AisGapDetector:
     def _where(self, zone: int) -> str:
         return f"inside {self.zones[zone].name}" if zone >= 0 else "at sea"
 
+    def routine(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        t: np.ndarray,
+        sog: np.ndarray,
+        cog: np.ndarray,
+        ship_type: np.ndarray,
+    ) -> np.ndarray:
+        """Why a silence starting at each last position is routine ("" where it is not), vectorised."""
+        c = self.cfg
+        n = len(lon)
+        out = np.full(n, "", dtype=object)
+        if n == 0:
+            return out
+        rules: list[tuple[np.ndarray, str]] = []
+        if c.exclude_port_approach:
+            rules.append((self.ports.locate(lon, lat) >= 0, "in a port approach"))
+        ctxt = self.context
+        if not ctxt.empty:
+            stops = ctxt.stop_vessels(lon, lat)
+            rules.append((stops >= c.stop_min_vessels, "at a stopping place (anchorage, berth or platform)"))
+            waits = ctxt.wait_vessels(lon, lat)
+            rules.append(
+                (waits >= c.wait_min_vessels, "in a waiting area (offshore anchorage, lightering area)")
+            )
+            shore = ctxt.shore_nm(lon, lat)
+            stopped = np.isfinite(sog) & (sog < c.moored_speed_kn)
+            rules.append(
+                (stopped & (shore < c.moored_shore_nm), "stopped near the coast (at anchor or moored)")
+            )
+            pleasure = in_classes(vessel_class(ship_type), (VesselClass.PLEASURE,))
+            rules.append(
+                (
+                    pleasure & (shore < c.pleasure_shore_nm),
+                    "near the coast, a pleasure craft (no duty to keep AIS on)",
+                )
+            )
+            kw = {"min_quality": c.coverage_min_quality, "min_neighbours": c.coverage_min_neighbours}
+            cov = ctxt.coverage(lon, lat, t, **kw)
+            rules.append((cov.edge, "at the edge of receiver coverage"))
+            moving = np.isfinite(sog) & np.isfinite(cog) & ~stopped & cov.good
+            if moving.any():
+                ahead = np.zeros(n, dtype=bool)
+                dist = np.nan_to_num(sog[moving]) * MS_PER_KN * c.coverage_lookahead_min * 60.0
+                la, lo = destination(lat[moving], lon[moving], cog[moving], dist)
+                ahead[moving] = ~ctxt.coverage(lo, la, t[moving], **kw).good
+                rules.append((ahead, "heading out of receiver coverage"))
+        for mask, why in reversed(rules):
+            out[mask] = why
+        return out
+
     # -- step ----------------------------------------------------------------------------------
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []
@@ -104,13 +178,40 @@ class AisGapDetector:
             self._scan_open(ctx, findings)
         return findings, cleared
 
+    def _previous_motion(
+        self, table: TrackTable, rows: np.ndarray, pos: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """SOG and COG of the report before each batch position (NaN for a track's first report)."""
+        n = len(rows)
+        sog = np.full(n, np.nan)
+        cog = np.full(n, np.nan)
+        first, _last = group_bounds(rows)
+        inner = np.flatnonzero(~first)
+        sog[inner] = pos["sog"][inner - 1]
+        cog[inner] = pos["cog"][inner - 1]
+        fi = np.flatnonzero(first)
+        ok = self.motion.valid(table, rows[fi])
+        r = rows[fi[ok]]
+        sog[fi[ok]] = self.motion.cols["sog"][r]
+        cog[fi[ok]] = self.motion.cols["cog"][r]
+        return sog, cog
+
+    def _commit_motion(self, table: TrackTable, rows: np.ndarray, pos: np.ndarray) -> None:
+        _first, last = group_bounds(rows)
+        r = rows[last]
+        self.motion.claim(table, r)
+        self.motion.cols["sog"][r] = pos["sog"][last]
+        self.motion.cols["cog"][r] = pos["cog"][last]
+
     def _reappearances(self, ctx: StepContext, findings: list[Finding], cleared: list[Cleared]) -> None:
         pos, rows = vessel_positions(ctx.update)
         if len(pos) == 0:
             return
         table = ctx.table
         pt, plat, plon = self.fixes.previous(table, rows, pos)
+        psog, pcog = self._previous_motion(table, rows, pos)
         self.fixes.commit(table, rows, pos)
+        self._commit_motion(table, rows, pos)
         # Positions the track had sent before each batch position.
         _first, last = group_bounds(rows)
         last_idx = _next_true_index(last)
@@ -118,27 +219,63 @@ class AisGapDetector:
         dt = pos["t"] - pt
         zone = self.territorial.locate(plon, plat)
         gap = np.isfinite(dt) & (dt > self._threshold_s(zone)) & (before >= self.cfg.min_reports)
-        if self.cfg.exclude_port_approach and gap.any():
-            gap &= self.ports.locate(plon, plat) < 0
+        gi = np.flatnonzero(gap)
+        st = table.cols["ship_type"][rows[gi]]
+        why = self.routine(plon[gi], plat[gi], pt[gi], psog[gi], pcog[gi], st) if len(gi) else []
         touched_open = {int(k) for k in np.unique(pos["key"]).tolist()} & set(self.open)
-        for i in np.flatnonzero(gap).tolist():
+        far_m = self.cfg.far_reappear_nm * M_PER_NM
+        for j, i in enumerate(gi.tolist()):
             key = int(pos["key"][i])
             opened = self.open.pop(key, None)
             z = int(zone[i]) if opened is None else opened.zone
+            routine = str(why[j]) if opened is None else opened.routine
             d = float(haversine_m(plat[i], plon[i], pos["lat"][i], pos["lon"][i]))
             g = float(dt[i])
-            f = self._closing_finding(
-                ctx, int(rows[i]), key, float(pt[i]), float(pos["t"][i]), g, d, z, pos[i]
-            )
-            findings.append(f)
-            cleared.append(((CATEGORY, key, f.zone.id if f.zone else ""), float(pos["t"][i])))
+            t_back = float(pos["t"][i])
             touched_open.discard(key)
+            if routine and opened is not None:
+                zr = zone_ref(self.zones, z)
+                cleared.append(((EVENT, key, zr.id if zr else ""), t_back))
+            if routine and d < far_m:
+                if opened is None:  # seen only after the fact: the event opens and closes at once
+                    ev = self._event(
+                        ctx, int(rows[i]), float(pt[i]), z, routine, float(plat[i]), float(plon[i])
+                    )
+                    findings.append(ev)
+                    cleared.append(((EVENT, key, ev.zone.id if ev.zone else ""), t_back))
+                continue
+            f = self._closing_finding(ctx, int(rows[i]), key, float(pt[i]), t_back, g, d, z, pos[i])
+            if routine:
+                f = dataclasses.replace(
+                    f, reasons=(*f.reasons, f"went silent {routine}, but reappeared far away")
+                )
+            findings.append(f)
+            cleared.append(((CATEGORY, key, f.zone.id if f.zone else ""), t_back))
         # A track with an open gap that reports within its threshold (late data): close quietly.
         for key in touched_open:
             op = self.open.pop(key)
             t_new = float(pos["t"][np.flatnonzero(pos["key"] == key)[0]])
             zr = zone_ref(self.zones, op.zone)
-            cleared.append(((CATEGORY, key, zr.id if zr else ""), t_new))
+            cleared.append(((EVENT if op.routine else CATEGORY, key, zr.id if zr else ""), t_new))
+
+    def _event(
+        self, ctx: StepContext, row: int, t0: float, zone: int, routine: str, lat: float, lon: float
+    ) -> Finding:
+        thr = float(self._threshold_s(np.asarray([zone]))[0])
+        reason = (
+            f"silent for more than {fmt_hours(thr)} {routine} (last seen {lat:.3f}, {lon:.3f} at {iso(t0)})"
+        )
+        extra = {"gap_start": iso(t0), "open": True, "routine": routine, "event": True}
+        return make_finding(
+            ctx.table,
+            row,
+            EVENT,
+            t0 + thr,
+            self.cfg.event_score,
+            (reason,),
+            zone_ref(self.zones, zone),
+            extra,
+        )
 
     def _closing_finding(
         self,
@@ -196,20 +333,34 @@ class AisGapDetector:
         lat, lon = c["lat"][cand], c["lon"][cand]
         zone = self.territorial.locate(lon, lat)
         gap_s = ctx.watermark - c["t"][cand]
-        hit = gap_s > self._threshold_s(zone)
-        if self.cfg.exclude_port_approach and hit.any():
-            hit &= self.ports.locate(lon, lat) < 0
-        for j in np.flatnonzero(hit).tolist():
+        hit = np.flatnonzero(gap_s > self._threshold_s(zone))
+        if len(hit) == 0:
+            return
+        new = np.asarray([int(c["key"][cand[j]]) not in self.open for j in hit.tolist()], dtype=bool)
+        why = np.full(len(hit), "", dtype=object)
+        if new.any():
+            r = cand[hit[new]]
+            why[new] = self.routine(
+                c["lon"][r], c["lat"][r], c["t"][r], c["sog"][r], c["cog"][r], c["ship_type"][r]
+            )
+        for k, j in enumerate(hit.tolist()):
             row = int(cand[j])
             key = int(c["key"][row])
-            self._open_or_escalate(ctx, row, key, float(gap_s[j]), int(zone[j]), findings)
+            self._open_or_escalate(ctx, row, key, float(gap_s[j]), int(zone[j]), str(why[k]), findings)
 
     def _open_or_escalate(
-        self, ctx: StepContext, row: int, key: int, gap_s: float, zone: int, out: list[Finding]
+        self, ctx: StepContext, row: int, key: int, gap_s: float, zone: int, routine: str, out: list[Finding]
     ) -> None:
         c = ctx.table.cols
         t0 = float(c["t"][row])
         cur = self.open.get(key)
+        if cur is not None and cur.routine:
+            return  # an event does not escalate; only a far reappearance makes it an alert
+        if cur is None and routine:
+            ev = self._event(ctx, row, t0, zone, routine, float(c["lat"][row]), float(c["lon"][row]))
+            self.open[key] = _Open(row, t0, 0, zone, float(c["lat"][row]), float(c["lon"][row]), routine)
+            out.append(ev)
+            return
         z = zone if cur is None else cur.zone
         score = self._score(gap_s, z)
         f_level = int(np.searchsorted([20, 40, 60, 80], score, side="right"))
@@ -227,6 +378,7 @@ class AisGapDetector:
 
     def forget(self, keys: set[int]) -> None:
         self.fixes.forget(keys)
+        self.motion.forget_keys(keys)
         for k in keys:
             self.open.pop(k, None)
 

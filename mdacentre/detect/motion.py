@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from mdacentre.core.context import LearnedContext
+from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.detect.common import (
     BoolArray,
@@ -25,6 +27,7 @@ from mdacentre.detect.common import (
     zone_ref,
 )
 from mdacentre.detect.context import StepContext
+from mdacentre.detect.vessels import VesselClass, in_classes, is_small, vessel_class
 from mdacentre.model.findings import Finding, Level
 from mdacentre.model.geodesy import HOUR, M_PER_NM, MS_PER_KN, destination, haversine_m, is_night
 
@@ -56,6 +59,7 @@ class GoFastConfig:
     night_score: float = 20.0
     coast_score: float = 15.0
     anonymous_score: float = 10.0  # no name and no ship type known
+    pleasure_day_shore_nm: float = 12.0  # a named pleasure craft by day this close to land: routine
 
 
 def small_craft_mask(
@@ -80,8 +84,12 @@ def small_craft_mask(
 class GoFastDetector:
     """Small craft above 25 kn; graver at night and when the course leads into a territorial sea."""
 
-    def __init__(self, zones: list[Zone], config: GoFastConfig | None = None) -> None:
+    def __init__(
+        self, zones: list[Zone], config: GoFastConfig | None = None, context: LearnedContext | None = None
+    ) -> None:
         self.cfg = config or GoFastConfig()
+        self.context = context or LearnedContext()
+        self.routine = 0  # fast named pleasure craft by day near the coast (counted, not alerted)
         self.zones = zones
         self.territorial = ZoneLocator(zones, [ZoneKind.TERRITORIAL_SEA])
         self.fixes = FixMemory()
@@ -140,6 +148,19 @@ class GoFastDetector:
         if len(fi) == 0:
             return findings, cleared
         night = is_night(pos["t"][fi], pos["lat"][fi], pos["lon"][fi])
+        # Routine: a pleasure craft that names itself, in daylight, near the coast (water-skiing, ferrying guests).
+        rf = rows[fi]
+        pleasure = in_classes(vessel_class(tc["ship_type"][rf]), (VesselClass.PLEASURE,))
+        named = np.char.str_len(tc["name"][rf].astype(str)) > 0
+        shore = self.context.shore_nm(pos["lon"][fi], pos["lat"][fi])
+        routine = pleasure & named & ~night & (shore < c.pleasure_day_shore_nm)
+        if routine.any():
+            already = np.isin(keys[fi], np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
+            routine &= ~already
+            self.routine += int(routine.sum())
+            fi, night = fi[~routine], night[~routine]
+            if len(fi) == 0:
+                return findings, cleared
         coast = self._coast_ahead(
             pos["lat"][fi].astype(np.float64),
             pos["lon"][fi].astype(np.float64),
@@ -204,13 +225,24 @@ class LoiteringConfig:
     base_score: float = 35.0
     long_score: float = 15.0  # stretch >= 3 x min_duration
     anonymous_score: float = 10.0
+    stop_min_vessels: int = 3  # a learned stopping place (anchorage, platform) used by this many vessels
+    wait_min_vessels: int = 3  # a learned waiting area (offshore anchorage, lightering area) of this many
+    routine_classes: tuple[str, ...] = ("towing", "service", "authority")  # slow by trade
+    anchored_speed_kn: float = 0.5  # a ship (not small craft) averaging under this is at anchor or on station
+    small_length_m: float = 20.0  # small craft (shorter, or pleasure/fishing/unknown) stay suspicious
 
 
 class LoiteringDetector:
     """Average speed under 2 kn for at least 4 h, at least 20 nm from shore (GFW loitering)."""
 
-    def __init__(self, zones: list[Zone], config: LoiteringConfig | None = None) -> None:
+    def __init__(
+        self, zones: list[Zone], config: LoiteringConfig | None = None, context: LearnedContext | None = None
+    ) -> None:
         self.cfg = config or LoiteringConfig()
+        self.context = context or LearnedContext()
+        self.routine = 0  # ships at anchor or on station offshore (counted, not alerted)
+        known = {k.label for k in VesselClass}
+        self.routine_classes = tuple(VesselClass[k.upper()] for k in self.cfg.routine_classes if k in known)
         c = self.cfg
         extra_nm = max(0.0, c.shore_distance_nm - c.territorial_sea_width_nm)
         self.near_ts = ZoneProximity(zones, [ZoneKind.TERRITORIAL_SEA], extra_nm * M_PER_NM)
@@ -231,6 +263,21 @@ class LoiteringDetector:
         implied = haversine_m(plat, plon, pos["lat"], pos["lon"]) / np.maximum(pos["t"] - pt, 1.0) / MS_PER_KN
         return np.where(np.isfinite(sog), sog, implied)
 
+    def _far(self, pos: np.ndarray) -> BoolArray:
+        """Far from shore and ports and not at a learned stopping place.
+
+        With the shore grid the distance comes from the coastline; outside it (or without it), from
+        the territorial-sea zones grown to the shore distance."""
+        lon, lat = pos["lon"], pos["lat"]
+        far = ~self.near_port.near(lon, lat)
+        shore = self.context.shore_nm(lon, lat)
+        graded = np.isfinite(shore)
+        far &= np.where(graded, shore >= self.cfg.shore_distance_nm, ~self.near_ts.near(lon, lat))
+        if self.context.areas:
+            far &= self.context.stop_vessels(lon, lat) < self.cfg.stop_min_vessels
+            far &= self.context.wait_vessels(lon, lat) < self.cfg.wait_min_vessels
+        return np.asarray(far)
+
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []
         cleared: list[Cleared] = []
@@ -242,7 +289,8 @@ class LoiteringDetector:
         pt, plat, plon = self.fixes.previous(table, rows, pos)
         self.fixes.commit(table, rows, pos)
         speed = self._speed(pos, pt, plat, plon)
-        far = ~(self.near_ts.near(pos["lon"], pos["lat"]) | self.near_port.near(pos["lon"], pos["lat"]))
+        far = self._far(pos)
+        far &= ~in_classes(vessel_class(table.cols["ship_type"][rows]), self.routine_classes)
         ok = far & np.isfinite(speed) & (speed < c.burst_speed_kn)
         dt = pos["t"] - pt
         first, last = group_bounds(rows)
@@ -332,12 +380,24 @@ class LoiteringDetector:
                     cleared.append(((LOITERING, key, ""), float(pos["t"][i])))
                     alerted = False
                 if cond[i] and not alerted:
-                    findings.append(
-                        self._finding(ctx, r, float(start_t[i]), float(duration[i]), float(avg[i]), pos[i])
-                    )
+                    if self._waiting(table, r, float(avg[i])):
+                        self.routine += 1  # counted, not alerted; the stretch stays "seen" until it ends
+                    else:
+                        findings.append(
+                            self._finding(
+                                ctx, r, float(start_t[i]), float(duration[i]), float(avg[i]), pos[i]
+                            )
+                        )
                     alerted = True
             self.state.claim(table, np.asarray([r]))
             st["alerted"][r] = alerted
+
+    def _waiting(self, table: TrackTable, row: int, avg: float) -> bool:
+        """A ship that is not small craft, at anchor or holding station (not drifting): waiting or at work."""
+        c = self.cfg
+        cls = vessel_class(table.cols["ship_type"][[row]])
+        small = is_small(cls, table.cols["length_m"][[row]], c.small_length_m)[0]
+        return bool(not small and avg < c.anchored_speed_kn)
 
     def _finding(
         self, ctx: StepContext, row: int, start_t: float, duration: float, avg: float, p: np.void

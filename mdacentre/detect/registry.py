@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from mdacentre.core.context import LearnedContext, load_context
 from mdacentre.core.fences import Transition
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.detect.air import AircraftDetector, CrossDomainDetector
@@ -92,8 +93,20 @@ class TransitDetector:
 # --- assembly ----------------------------------------------------------------------------------
 
 
-def build_detectors(section: dict[str, Any], zones: list[Zone], where: str = "detectors") -> list[Detector]:
-    """Detectors from a parsed ``detectors`` table (missing tables take the defaults)."""
+CONTEXT_AWARE = ("ais_gap", "encounter", "loitering", "go_fast")
+
+
+def build_detectors(
+    section: dict[str, Any],
+    zones: list[Zone],
+    where: str = "detectors",
+    context: LearnedContext | None = None,
+) -> list[Detector]:
+    """Detectors from a parsed ``detectors`` table (missing tables take the defaults).
+
+    ``context`` (learned stopping places, coverage, distance to shore) goes to the detectors that
+    weigh where a behaviour happens; without it they use their rules without context.
+    """
     section = parse_section(section, where)
     cfgs = {n: parse_config(n, section.get(n, {}), f"{where} [detectors.{n}]") for n in DETECTOR_NAMES}
     out: list[Detector] = []
@@ -110,7 +123,7 @@ def build_detectors(section: dict[str, Any], zones: list[Zone], where: str = "de
     for name, factory in factories.items():
         enabled, cfg = cfgs[name]
         if enabled:
-            made[name] = factory(zones, cfg)
+            made[name] = factory(zones, cfg, context) if name in CONTEXT_AWARE else factory(zones, cfg)
             out.append(made[name])
     enabled, cfg = cfgs["cross_domain"]
     if enabled and "aircraft" in made and ("encounter" in made or "go_fast" in made):
@@ -119,17 +132,21 @@ def build_detectors(section: dict[str, Any], zones: list[Zone], where: str = "de
     return out
 
 
-def load_detectors(path: Path, zones: list[Zone]) -> list[Detector]:
+def load_detectors(path: Path, zones: list[Zone], context: LearnedContext | None = None) -> list[Detector]:
     """The detectors configured in the ``[detectors.*]`` tables of ``path`` (the profiles file).
 
     A relative ``land_file`` in ``[detectors.position_jump]`` is taken relative to the profiles file.
+    Without ``context``, the learned context of the ``context/`` folder next to the profiles file
+    is loaded (none there: no context).
     """
+    if context is None:
+        context = load_context(path.parent / "context")
     section = read_section(path)
     spoof = section.get("position_jump", {})
     land_file = spoof.get("land_file")
     if isinstance(land_file, str) and land_file and not Path(land_file).is_absolute():
         section = {**section, "position_jump": {**spoof, "land_file": str(path.parent / land_file)}}
-    return build_detectors(section, zones, str(path))
+    return build_detectors(section, zones, str(path), context)
 
 
 __all__ = [
