@@ -12,72 +12,28 @@ Zone transits (``zone_entry``) are events and are counted apart, outside the bud
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
-import io
 import json
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mdacentre.cli.contextlearn import read_marinecadastre
 from mdacentre.core.context import LearnedContext, load_context
 from mdacentre.core.zones import load_library
 from mdacentre.detect.registry import load_detectors
-from mdacentre.model.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.model.batch import Batch
 from mdacentre.model.findings import Level
 from mdacentre.service.pipeline import Pipeline
 
 EVENT_CATEGORIES = ("zone_entry", "ais_silence")
 BUDGET_SHARE = 0.01  # per behaviour category, of the day's vessels
 BUDGET_MEDIUM_PER_100 = 5.0  # medium-or-above alerts per 100 vessels per day
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
-def read_marinecadastre(path: Path) -> Batch:
-    """A MarineCadastre day CSV (plain or gzipped) as one position batch and one static batch."""
-    with _open_text(path) as fh:
-        rd = csv.reader(fh)
-        head = next(rd)
-        cols = list(zip(*rd, strict=False))
-    col = {n: cols[i] for i, n in enumerate(head)}
-    n = len(col["MMSI"])
-    pos = empty_positions(n)
-    mmsi = np.asarray(col["MMSI"], dtype=np.int64)
-    t = np.asarray(col["BaseDateTime"], dtype="datetime64[s]").astype(np.int64).astype(np.float64)
-    pos["ident"], pos["t"] = mmsi, t
-    pos["lat"] = np.asarray(col["LAT"], dtype=np.float64)
-    pos["lon"] = np.asarray(col["LON"], dtype=np.float64)
-    sog = np.asarray(col["SOG"], dtype=np.float64)
-    cog = np.asarray(col["COG"], dtype=np.float64)
-    pos["sog"] = np.where((sog >= 0) & (sog < 102.25), sog, np.nan)
-    pos["cog"] = np.where((cog >= 0) & (cog < 360.0), cog, np.nan)
-    cls_b = np.asarray(col.get("TransceiverClass", ("",) * n)) == "B"
-    pos["msg_type"] = np.where(cls_b, 18, 1)
-    # one static per vessel and hour is plenty (MarineCadastre repeats name/type on every row)
-    hour = (t // 3600).astype(np.int64)
-    _u, first = np.unique(np.stack([mmsi, hour]), axis=1, return_index=True)
-    st = empty_statics(len(first))
-    st["ident"], st["t"] = mmsi[first], t[first]
-    st["name"] = np.asarray(col["VesselName"])[first]
-    vt = np.asarray([v or "-1" for v in np.asarray(col["VesselType"])[first].tolist()], dtype=np.float64)
-    st["ship_type"] = np.where((vt >= 0) & (vt <= 99), vt, -1).astype(np.int64)
-    if "Length" in col:
-        ln = np.asarray([v or "nan" for v in np.asarray(col["Length"])[first].tolist()], dtype=np.float64)
-        st["length_m"] = ln
-    for a in (pos, st):
-        a["kind"] = TrackKind.VESSEL
-        a["key"] = make_key(TrackKind.VESSEL, a["ident"])
-    return Batch(positions=pos, statics=st)
 
 
 @dataclass
@@ -138,10 +94,18 @@ def _steps(pos: np.ndarray, st: np.ndarray, step_s: float) -> Iterator[Batch]:
 
 
 def replay_day(
-    path: Path, zones_dir: Path, profiles: Path, step_s: float = 60.0, context: LearnedContext | None = None
+    path: Path,
+    zones_dir: Path,
+    profiles: Path,
+    step_s: float = 60.0,
+    context: LearnedContext | None = None,
+    window: tuple[float, float] | None = None,
 ) -> DayFigures:
     batch = read_marinecadastre(path)
     pos = batch.positions[np.isfinite(batch.positions["lat"])]
+    if window is not None:
+        pos = pos[(pos["t"] >= window[0]) & (pos["t"] < window[1])]
+        batch.statics = batch.statics[(batch.statics["t"] >= window[0]) & (batch.statics["t"] < window[1])]
     pos = pos[np.argsort(pos["t"], kind="stable")]
     st = batch.statics[np.argsort(batch.statics["t"], kind="stable")]
     zones = load_library(zones_dir)
@@ -172,12 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zones", default=str(root / "geofences"))
     ap.add_argument("--profiles", default=str(root / "geofences" / "profiles.toml"))
     ap.add_argument("--context", help="learned-context folder (default: the one next to the profiles file)")
+    ap.add_argument("--start", help="replay only reports at or after this ISO time (UTC)")
+    ap.add_argument("--end", help="replay only reports before this ISO time (UTC)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
+    window = None
+    if a.start or a.end:
+        lo = datetime.fromisoformat(a.start).replace(tzinfo=UTC).timestamp() if a.start else -np.inf
+        hi = datetime.fromisoformat(a.end).replace(tzinfo=UTC).timestamp() if a.end else np.inf
+        window = (lo, hi)
     ctx = load_context(Path(a.context)) if a.context else None
     res = []
     for f in a.files:
-        fig = replay_day(Path(f), Path(a.zones), Path(a.profiles), context=ctx)
+        fig = replay_day(Path(f), Path(a.zones), Path(a.profiles), context=ctx, window=window)
         print(
             f"\n{fig.name}: {fig.vessels} vessels; medium+ behaviour alerts per 100 vessels: "
             f"{fig.medium_per_100():.2f} (budget {BUDGET_MEDIUM_PER_100})"

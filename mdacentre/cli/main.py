@@ -313,6 +313,10 @@ def cmd_zones(args: argparse.Namespace) -> int:
         out = Path(args.out or "zones_preview.html")
         zones.preview_html(lib, out)
         print(f"wrote {out}")
+    elif args.zones_cmd == "learn":
+        from mdacentre.cli import contextlearn
+
+        print(json.dumps(contextlearn.run(args), indent=2))
     return 0
 
 
@@ -459,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     zp = zsub.add_parser("preview", help="write an HTML map of the library")
     zp.add_argument("--dir")
     zp.add_argument("--out")
+    from mdacentre.cli import contextlearn
+
+    contextlearn.add_parser(zsub)
     sp.set_defaults(func=cmd_zones)
 
     sp = sub.add_parser("backup", help="copy the alert store while the service runs (SQLite online backup)")

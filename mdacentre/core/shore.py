@@ -12,8 +12,8 @@ Build (deterministic for the same inputs and GEOS version; about a minute on one
     python -m mdacentre.core.shore ../shared/data/geo geofences/context/shore.npz
 
 Use: :func:`load_shore` returns a :class:`ShoreDistance` (cached per file) whose
-:meth:`ShoreDistance.nm` gives the distance in nautical miles for arrays of positions (NaN
-outside the grid).
+:meth:`ShoreDistance.nm` gives the distance in nautical miles, interpolated bilinearly between cell
+centres, for arrays of positions (NaN outside the grid).
 """
 
 from __future__ import annotations
@@ -131,14 +131,36 @@ class ShoreDistance:
         self.cap_nm = 255 * self.unit
 
     def nm(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> FloatArray:
+        """Bilinear interpolation between the cell centres (the grid's values are at the centres)."""
         x = np.asarray(lon, dtype=np.float64)
         y = np.asarray(lat, dtype=np.float64)
-        ix = np.floor((x - self.x0) / self.cell)
-        iy = np.floor((y - self.y0) / self.cell)
-        ok = np.isfinite(ix) & np.isfinite(iy) & (ix >= 0) & (iy >= 0)
-        ok &= (ix < self.grid.shape[1]) & (iy < self.grid.shape[0])
+        ny, nx = self.grid.shape
+        fx = (x - self.x0) / self.cell - 0.5
+        fy = (y - self.y0) / self.cell - 0.5
+        ok = (
+            np.isfinite(fx)
+            & np.isfinite(fy)
+            & (fx >= -0.5)
+            & (fy >= -0.5)
+            & (fx < nx - 0.5)
+            & (fy < ny - 0.5)
+        )
         out = np.full(len(x), np.nan)
-        out[ok] = self.grid[iy[ok].astype(np.int64), ix[ok].astype(np.int64)] * self.unit
+        if not ok.any():
+            return out
+        gx = np.clip(fx[ok], 0.0, nx - 1.0)
+        gy = np.clip(fy[ok], 0.0, ny - 1.0)
+        ix = np.minimum(np.floor(gx).astype(np.int64), nx - 2)
+        iy = np.minimum(np.floor(gy).astype(np.int64), ny - 2)
+        wx, wy = gx - ix, gy - iy
+        g = self.grid
+        v = (
+            g[iy, ix] * (1 - wx) * (1 - wy)
+            + g[iy, ix + 1] * wx * (1 - wy)
+            + g[iy + 1, ix] * (1 - wx) * wy
+            + g[iy + 1, ix + 1] * wx * wy
+        )
+        out[ok] = v * self.unit
         return out
 
 

@@ -154,15 +154,15 @@ class AisGapDetector:
                     "near the coast, a pleasure craft (no duty to keep AIS on)",
                 )
             )
-            kw = {"min_quality": c.coverage_min_quality, "min_neighbours": c.coverage_min_neighbours}
-            cov = ctxt.coverage(lon, lat, t, **kw)
+            q, nb = c.coverage_min_quality, c.coverage_min_neighbours
+            cov = ctxt.coverage(lon, lat, t, min_quality=q, min_neighbours=nb)
             rules.append((cov.edge, "at the edge of receiver coverage"))
             moving = np.isfinite(sog) & np.isfinite(cog) & ~stopped & cov.good
             if moving.any():
                 ahead = np.zeros(n, dtype=bool)
                 dist = np.nan_to_num(sog[moving]) * MS_PER_KN * c.coverage_lookahead_min * 60.0
                 la, lo = destination(lat[moving], lon[moving], cog[moving], dist)
-                ahead[moving] = ~ctxt.coverage(lo, la, t[moving], **kw).good
+                ahead[moving] = ~ctxt.coverage(lo, la, t[moving], min_quality=q, min_neighbours=nb).good
                 rules.append((ahead, "heading out of receiver coverage"))
         for mask, why in reversed(rules):
             out[mask] = why
@@ -221,7 +221,7 @@ class AisGapDetector:
         gap = np.isfinite(dt) & (dt > self._threshold_s(zone)) & (before >= self.cfg.min_reports)
         gi = np.flatnonzero(gap)
         st = table.cols["ship_type"][rows[gi]]
-        why = self.routine(plon[gi], plat[gi], pt[gi], psog[gi], pcog[gi], st) if len(gi) else []
+        why = self.routine(plon[gi], plat[gi], pt[gi], psog[gi], pcog[gi], st)
         touched_open = {int(k) for k in np.unique(pos["key"]).tolist()} & set(self.open)
         far_m = self.cfg.far_reappear_nm * M_PER_NM
         for j, i in enumerate(gi.tolist()):
