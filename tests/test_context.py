@@ -296,6 +296,15 @@ def test_stopped_near_the_coast_is_an_event_moving_is_not() -> None:
     assert len(gaps) == 1
 
 
+def test_silence_in_inland_waters_is_an_event() -> None:
+    mmsi = 366000001
+    rows = [vpos(mmsi, T0 + k * 600, 29.95, -90.06, sog=6.0) for k in range(7)]  # Mississippi, New Orleans
+    rows += [vpos(366000002, T0 + k * 600, 28.0, -90.0, sog=10.0) for k in range(50)]
+    alerts = run([], [AisGapDetector([], None, shore_only())], by_time(rows))
+    assert opened(alerts, "ais_gap") == []
+    assert "inland waters" in opened(alerts, "ais_silence")[0].reasons[0]
+
+
 def test_gap_at_the_edge_of_coverage_is_an_event_in_good_coverage_an_alert() -> None:
     lat = 18.9
     good = LearnedContext([area_with(covered=covered_block(lat, LON, ring=4))], load_shore())
@@ -369,3 +378,89 @@ def test_go_fast_spares_named_pleasure_boats_by_day_near_the_coast() -> None:
     assert len(fast(_fast(FAR, NOON, 37))) == 1  # 50 nm out
     assert len(fast(_fast(NEAR, NOON, 37, name=""))) == 1  # no name
     assert len(fast(_fast(NEAR, NOON, 30))) == 1  # a fishing boat at 30 kn
+
+
+# --- threats planted into the real Puerto Rico day ----------------------------------------------
+
+PR_DAY = REPO.parent / "shared" / "data" / "ais" / "marinecadastre_20200101_puerto_rico_usvi.csv"
+D0 = 1_577_836_800.0  # 2020-01-01T00:00:00Z
+
+
+def _track(
+    mmsi: int, t0: float, lat: float, lon: float, minutes: int, sog: float, cog: float, step: int = 60
+):
+    p = empty_positions(minutes * 60 // step)
+    k = np.arange(len(p))
+    dist = sog * 1852.0 / 3600.0 * k * step
+    p["lat"] = lat + dist * np.cos(np.radians(cog)) / 111_320.0
+    p["lon"] = lon + dist * np.sin(np.radians(cog)) / (111_320.0 * np.cos(np.radians(lat)))
+    p["t"], p["sog"], p["cog"] = t0 + k * step, sog, cog
+    p["key"], p["kind"], p["ident"], p["msg_type"] = (
+        make_key(TrackKind.VESSEL, mmsi),
+        TrackKind.VESSEL,
+        mmsi,
+        1,
+    )
+    return p
+
+
+@pytest.mark.skipif(not PR_DAY.is_file(), reason="shared recordings absent")
+def test_planted_threats_are_found_in_the_real_puerto_rico_day_and_near_misses_are_not() -> None:
+    from mdacentre.cli.contextlearn import read_marinecadastre
+    from mdacentre.core.zones import load_library
+    from mdacentre.service.pipeline import Pipeline
+    from tools.day_measure import _steps
+
+    ctx = load_context(REPO / "geofences" / "context")
+    h = 3600.0
+    plants = [
+        # encounter at night 45 nm north: small craft and a cargo ship; near miss: a tug with a cargo ship
+        (_track(367900001, D0 + 2 * h, 19.2, -66.5, 150, 0.3, 0.0), 37, "SKIFF"),
+        (_track(367900002, D0 + 2 * h, 19.2, -66.498, 150, 0.3, 0.0), 70, "BIG CARGO"),
+        (_track(367900003, D0 + 2 * h, 19.2, -66.0, 150, 0.3, 0.0), 52, "TUG"),
+        (_track(367900004, D0 + 2 * h, 19.2, -65.998, 150, 0.3, 0.0), 70, "TOWED"),
+        # going dark under way south of Puerto Rico in good coverage, back 60 nm east 7 h later
+        (_track(367900005, D0 + 3 * h, 17.25, -66.99, 60, 8.0, 90.0), 70, "DARK CARGO"),
+        (_track(367900005, D0 + 11 * h, 17.25, -65.8, 30, 8.0, 90.0), 70, "DARK CARGO"),
+        # near miss: a yacht at anchor 2 nm off the north coast, silent for 7 h
+        (_track(367900006, D0 + 3 * h, 18.50, -66.3, 60, 0.1, 0.0), 36, "YACHT"),
+        (_track(367900006, D0 + 11 * h, 18.50, -66.3, 30, 0.1, 0.0), 36, "YACHT"),
+        # loitering: a fishing vessel drifting 45 nm out; near miss: a cargo ship at anchor nearby
+        (_track(367900007, D0 + 6 * h, 19.2, -67.0, 300, 1.0, 45.0), 30, "FISHER"),
+        (_track(367900008, D0 + 6 * h, 19.25, -67.1, 300, 0.1, 45.0), 70, "WAITING"),
+        # go-fast at night toward the coast, unnamed; near miss: a named pleasure boat by day 2 nm out
+        (_track(367900009, D0 + 6 * h, 19.1, -66.0, 20, 35.0, 180.0), -1, ""),
+        (_track(367900010, D0 + 16 * h, 18.50, -66.5, 20, 30.0, 90.0), 37, "SUNNY"),
+    ]
+    day = read_marinecadastre(PR_DAY)
+    pos = np.concatenate([day.positions] + [p for p, _t, _n in plants])
+    sts = [day.statics] + [
+        vstatic(int(p["ident"][0]), float(p["t"][0]), t, float("nan"), n) for p, t, n in plants if n
+    ]
+    st = np.concatenate(sts)
+    for p, _t, _n in plants[-2:]:
+        p["msg_type"] = 18
+    pos = pos[np.argsort(pos["t"], kind="stable")]
+    st = st[np.argsort(st["t"], kind="stable")]
+    zones = load_library(REPO / "geofences")
+    pipe = Pipeline(
+        zones, profiles=[], detectors=load_detectors(REPO / "geofences" / "profiles.toml", zones, ctx)
+    )
+    got: dict[str, list] = {}
+    for b in _steps(pos, st, 60.0):
+        for a in pipe.step(b).alerts:
+            if a.version == 1 and a.track.id.startswith("3679000"):
+                got.setdefault(a.track.id, []).append(a)
+    cats = {k: {a.category for a in v} for k, v in got.items()}
+    enc = [a for a in got.get("367900001", []) if a.category == "encounter"]
+    assert enc and enc[0].time == pytest.approx(D0 + 4 * h, abs=120) and enc[0].level >= Level.HIGH
+    assert not cats.get("367900003", set()) & {"encounter", "close_rendezvous"}
+    dark = [a for a in got.get("367900005", []) if a.category == "ais_gap"]
+    assert dark and dark[0].time == pytest.approx(D0 + 3 * h + 59 * 60 + 6 * h, abs=120)
+    assert "ais_gap" not in cats.get("367900006", set())
+    loit = [a for a in got.get("367900007", []) if a.category == "loitering"]
+    assert loit and loit[0].time == pytest.approx(D0 + 10 * h, abs=120)
+    assert "loitering" not in cats.get("367900008", set())
+    fast = [a for a in got.get("367900009", []) if a.category == "go_fast"]
+    assert fast and fast[0].level >= Level.HIGH
+    assert "go_fast" not in cats.get("367900010", set())

@@ -64,6 +64,7 @@ class AisGapConfig:
     coverage_lookahead_min: float = 30.0  # a moving vessel whose course leaves good coverage this soon
     coverage_min_quality: float = 0.8  # share of a cell's report intervals that were normal
     coverage_min_neighbours: int = 6  # of the 8 neighbouring coverage cells, heard at all
+    inland_shore_nm: float = 0.0  # on the 1:10m land: inside a river, waterway, bayou or harbour
     pleasure_shore_nm: float = 12.0  # pleasure craft (no AIS carriage duty) switching off this close to land
     event_score: float = 10.0
 
@@ -147,6 +148,8 @@ class AisGapDetector:
             rules.append(
                 (stopped & (shore < c.moored_shore_nm), "stopped near the coast (at anchor or moored)")
             )
+            inland = shore <= c.inland_shore_nm
+            rules.append((inland, "in inland waters (river, waterway, bayou or harbour)"))
             pleasure = in_classes(vessel_class(ship_type), (VesselClass.PLEASURE,))
             rules.append(
                 (
