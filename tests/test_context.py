@@ -464,3 +464,16 @@ def test_planted_threats_are_found_in_the_real_puerto_rico_day_and_near_misses_a
     fast = [a for a in got.get("367900009", []) if a.category == "go_fast"]
     assert fast and fast[0].level >= Level.HIGH
     assert "go_fast" not in cats.get("367900010", set())
+
+
+def test_rule_settings_are_checked() -> None:
+    from mdacentre.detect.config import parse_config
+
+    _on, cfg = parse_config("encounter", {"routine_classes": ["towing"], "watch_mmsi": ["366000020"]}, "t")
+    assert cfg.routine_classes == ("towing",) and cfg.watch_mmsi == ("366000020",)
+    with pytest.raises(ConfigError, match="tugs"):
+        parse_config("encounter", {"routine_classes": ["tugs"]}, "t")
+    with pytest.raises(ConfigError, match="watch_mmsi"):
+        parse_config("encounter", {"watch_mmsi": ["12"]}, "t")
+    with pytest.raises(ConfigError, match="stop_min_vessels"):
+        parse_config("loitering", {"stop_min_vessels": -1}, "t")

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, Strict, create_model
+from pydantic import AfterValidator, Field, Strict, StringConstraints, create_model
 
 from mdacentre.core.zones import ZoneKind
 from mdacentre.detect.air import AircraftConfig, CrossDomainConfig
@@ -22,6 +22,7 @@ from mdacentre.detect.encounter import EncounterConfig
 from mdacentre.detect.gap import AisGapConfig
 from mdacentre.detect.motion import GoFastConfig, LoiteringConfig
 from mdacentre.detect.spoof import SpoofConfig
+from mdacentre.detect.vessels import VesselClass
 from mdacentre.model.batch import TrackKind
 from mdacentre.runtime.config import ConfigModel, dotted, read_toml, validate
 
@@ -80,6 +81,11 @@ def _field_type(name: str, key: str, annotation: Any) -> Any:
     if (name, key) == ("transits", "track_kinds"):
         track_kind: Any = _choice([k.label for k in TrackKind])
         return tuple[track_kind, ...]
+    if key == "routine_classes":
+        vessel_class: Any = _choice([c.label for c in VesselClass])
+        return tuple[vessel_class, ...]
+    if key == "watch_mmsi":
+        return tuple[Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")], ...]
     if (name, key) == ("aircraft", "squawk_scores"):
         return Annotated[
             dict[int, Annotated[float, Field(ge=0)]],

@@ -16,7 +16,7 @@ from mdacentre.model.findings import Level, iso
 from mdacentre.service.evaluate.synth import Planted
 
 SCHEMA = "mdacentre.evaluate/1"
-EVENT_CATEGORIES = frozenset({"zone_entry"})  # transits are events, not alerts (outside the budget)
+EVENT_CATEGORIES = frozenset({"zone_entry", "ais_silence"})  # transits and routine silences are events
 BUDGET_MAX_SHARE = 0.01  # no behaviour category flags more than 1 % of the day's vessels
 BUDGET_MEDIUM_PER_100 = 5.0  # alerts at medium or above per 100 vessels per day
 TOP_REASONS = 3  # in the text table (the JSON has them all)
