@@ -141,9 +141,12 @@ class ContextArea:
                 a = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
                 return (a[:, 0] << 32) | a[:, 1]
 
+            bbox = [float(v) for v in doc["bbox"]]
+            if len(bbox) != 4 or not (bbox[0] <= bbox[2] and bbox[1] <= bbox[3]):
+                raise ConfigError(f"{where}: bbox must be [west, south, east, north]")
             area = cls(
                 name=str(doc["name"]),
-                bbox=tuple(float(v) for v in doc["bbox"]),  # type: ignore[arg-type]
+                bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
                 sources=[str(s) for s in doc.get("sources", [])],
                 stop_codes=codes(st["cells"]),
                 stop_vessels=np.asarray(st["vessels"], dtype=np.int64),
