@@ -145,49 +145,25 @@ def test_shipped_context_loads_with_the_detectors() -> None:
     assert load_detectors(REPO / "geofences" / "profiles.toml", [], ctx)
 
 
+def _learn(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "mdacentre", "zones", "learn", str(path), "--name", "t", "--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
 def test_zones_learn_command_writes_a_loadable_area(tmp_path: Path) -> None:
+    bad_path = tmp_path / "other.csv"
+    bad_path.write_text("a,b,c\n1,2,3\n")
+    bad = _learn(bad_path, tmp_path)
+    assert bad.returncode != 0 and "neither MarineCadastre" in bad.stderr
     csv_path = tmp_path / "day.csv"
     rows = ["MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType"]
     for k in range(3):
         for m in range(60):
             rows.append(f"36600010{k},2020-01-01T10:{m:02d}:00,18.46010,-66.10010,0.1,0.0,511,BOAT{k},,,37")
-    rows.append("36600019,2020-01-01T10:00:00,not-a-number,-66.1,0,0,511,X,,,37")
+    rows.append("366000199,2020-01-01T10:00:00,not-a-number,-66.1,0,0,511,X,,,37")  # skipped
     csv_path.write_text("\n".join(rows) + "\n")
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mdacentre",
-            "zones",
-            "learn",
-            str(csv_path),
-            "--name",
-            "t",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode != 0 and "malformed value" in bad.stderr
-    csv_path.write_text("\n".join(rows[:-1]) + "\n")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mdacentre",
-            "zones",
-            "learn",
-            str(csv_path),
-            "--name",
-            "t",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = _learn(csv_path, tmp_path)
+    assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["stop_cells_3_vessels"] == 1
     assert load_context(tmp_path).stop_vessels([-66.1001], [18.4601]).tolist() == [3]
     assert "t.json" in (tmp_path / "SOURCES.md").read_text()
@@ -406,10 +382,9 @@ def _track(
 
 @pytest.mark.skipif(not PR_DAY.is_file(), reason="shared recordings absent")
 def test_planted_threats_are_found_in_the_real_puerto_rico_day_and_near_misses_are_not() -> None:
-    from mdacentre.cli.contextlearn import read_marinecadastre
     from mdacentre.core.zones import load_library
     from mdacentre.service.pipeline import Pipeline
-    from tools.day_measure import _steps
+    from tools.day_measure import _steps, read_marinecadastre
 
     ctx = load_context(REPO / "geofences" / "context")
     h = 3600.0

@@ -12,6 +12,9 @@ Zone transits (``zone_entry``) are events and are counted apart, outside the bud
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
+import io
 import json
 import re
 from collections import Counter
@@ -23,17 +26,75 @@ from typing import Any
 
 import numpy as np
 
-from mdacentre.cli.contextlearn import read_marinecadastre
 from mdacentre.core.context import LearnedContext, load_context
 from mdacentre.core.zones import load_library
 from mdacentre.detect.registry import load_detectors
-from mdacentre.model.batch import Batch
+from mdacentre.model.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.model.errors import ConfigError
 from mdacentre.model.findings import Level
 from mdacentre.service.pipeline import Pipeline
 
 EVENT_CATEGORIES = ("zone_entry", "ais_silence")
 BUDGET_SHARE = 0.01  # per behaviour category, of the day's vessels
 BUDGET_MEDIUM_PER_100 = 5.0  # medium-or-above alerts per 100 vessels per day
+REQUIRED = ("MMSI", "BaseDateTime", "LAT", "LON", "SOG", "COG")
+
+
+def _text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def _floats(values: tuple[str, ...] | list[str], fill: str = "nan") -> np.ndarray:
+    return np.asarray([v if v else fill for v in values], dtype=np.float64)
+
+
+def read_marinecadastre(path: Path) -> Batch:
+    """A MarineCadastre CSV as one position batch and one static batch (one static per vessel-hour)."""
+    try:
+        with _text(path) as fh:
+            rd = csv.reader(fh)
+            head = next(rd)
+            cols = list(zip(*rd, strict=False))
+    except (OSError, StopIteration, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        raise ConfigError(f"{path}: cannot read as a MarineCadastre CSV ({exc!r})") from None
+    missing = [c for c in REQUIRED if c not in head]
+    if missing:
+        raise ConfigError(f"{path}: not a MarineCadastre CSV, columns {missing} missing (header {head[:12]})")
+    col = {n: cols[i] if cols else () for i, n in enumerate(head)}
+    n = len(col["MMSI"])
+    try:
+        mmsi = np.asarray(col["MMSI"], dtype=np.int64)
+        t = np.asarray(col["BaseDateTime"], dtype="datetime64[s]").astype(np.int64).astype(np.float64)
+        lat, lon = _floats(col["LAT"]), _floats(col["LON"])
+        sog, cog = _floats(col["SOG"]), _floats(col["COG"])
+    except ValueError as exc:
+        raise ConfigError(f"{path}: malformed value ({exc})") from None
+    pos = empty_positions(n)
+    pos["ident"], pos["t"] = mmsi, t
+    good = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    pos["lat"] = np.where(good, lat, np.nan)
+    pos["lon"] = np.where(good, lon, np.nan)
+    pos["sog"] = np.where((sog >= 0) & (sog < 102.25), sog, np.nan)  # 102.3: not available
+    pos["cog"] = np.where((cog >= 0) & (cog < 360.0), cog, np.nan)
+    cls_b = np.asarray(col.get("TransceiverClass", ("",) * n)) == "B"
+    pos["msg_type"] = np.where(cls_b, 18, 1)
+    hour = (t // 3600).astype(np.int64)
+    _u, first = np.unique(np.stack([mmsi, hour]), axis=1, return_index=True)
+    st = empty_statics(len(first))
+    st["ident"], st["t"] = mmsi[first], t[first]
+    if "VesselName" in col:
+        st["name"] = np.asarray(col["VesselName"])[first]
+    if "VesselType" in col:
+        vt = _floats(np.asarray(col["VesselType"])[first].tolist(), "-1")
+        st["ship_type"] = np.where((vt >= 0) & (vt <= 99), vt, -1).astype(np.int64)
+    if "Length" in col:
+        st["length_m"] = _floats(np.asarray(col["Length"])[first].tolist())
+    for a in (pos, st):
+        a["kind"] = TrackKind.VESSEL
+        a["key"] = make_key(TrackKind.VESSEL, a["ident"])
+    return Batch(positions=pos, statics=st)
 
 
 @dataclass

@@ -1,19 +1,15 @@
 """``mdacentre zones learn FILE...``: learn stopping places and receiver coverage from decoded AIS archives.
 
-Reads MarineCadastre day files (CSV, plain or gzipped; the columns MMSI, BaseDateTime, LAT, LON,
-SOG, COG, VesselName, VesselType and optionally Length and TransceiverClass), keeps the reports
-inside ``--start``/``--end`` when given, and writes ``<out>/<name>.json`` (see
+Reads the archives ``mdacentre replay`` reads (MarineCadastre CSV or GeoParquet, Danish Maritime
+Authority CSV; :func:`mdacentre.decode.archives.read_archive`), keeps the reports inside
+``--start``/``--end`` when given, and writes ``<out>/<name>.json`` (see
 :mod:`mdacentre.core.context`). The ``SOURCES.md`` of the output folder gets one line per learned
-file naming its inputs. The archive readers of ``mdacentre replay`` can replace this reader once
-they read the same formats.
+file naming its inputs.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
-import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,68 +18,11 @@ import numpy as np
 
 from mdacentre.core.context import default_context_dir, save_area
 from mdacentre.core.learn import learn_area
-from mdacentre.model.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.decode.archives import read_archive
+from mdacentre.model.batch import TrackKind, empty_positions
 from mdacentre.model.errors import ConfigError
 
-REQUIRED = ("MMSI", "BaseDateTime", "LAT", "LON", "SOG", "COG")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def _text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
-def _floats(values: tuple[str, ...] | list[str], fill: str = "nan") -> np.ndarray:
-    return np.asarray([v if v else fill for v in values], dtype=np.float64)
-
-
-def read_marinecadastre(path: Path) -> Batch:
-    """A MarineCadastre CSV as one position batch and one static batch (one static per vessel-hour)."""
-    try:
-        with _text(path) as fh:
-            rd = csv.reader(fh)
-            head = next(rd)
-            cols = list(zip(*rd, strict=False))
-    except (OSError, StopIteration, UnicodeDecodeError, gzip.BadGzipFile) as exc:
-        raise ConfigError(f"{path}: cannot read as a MarineCadastre CSV ({exc!r})") from None
-    missing = [c for c in REQUIRED if c not in head]
-    if missing:
-        raise ConfigError(f"{path}: not a MarineCadastre CSV, columns {missing} missing (header {head[:12]})")
-    col = {n: cols[i] if cols else () for i, n in enumerate(head)}
-    n = len(col["MMSI"])
-    try:
-        mmsi = np.asarray(col["MMSI"], dtype=np.int64)
-        t = np.asarray(col["BaseDateTime"], dtype="datetime64[s]").astype(np.int64).astype(np.float64)
-        lat, lon = _floats(col["LAT"]), _floats(col["LON"])
-        sog, cog = _floats(col["SOG"]), _floats(col["COG"])
-    except ValueError as exc:
-        raise ConfigError(f"{path}: malformed value ({exc})") from None
-    pos = empty_positions(n)
-    pos["ident"], pos["t"] = mmsi, t
-    good = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    pos["lat"] = np.where(good, lat, np.nan)
-    pos["lon"] = np.where(good, lon, np.nan)
-    pos["sog"] = np.where((sog >= 0) & (sog < 102.25), sog, np.nan)  # 102.3: not available
-    pos["cog"] = np.where((cog >= 0) & (cog < 360.0), cog, np.nan)
-    cls_b = np.asarray(col.get("TransceiverClass", ("",) * n)) == "B"
-    pos["msg_type"] = np.where(cls_b, 18, 1)
-    hour = (t // 3600).astype(np.int64)
-    _u, first = np.unique(np.stack([mmsi, hour]), axis=1, return_index=True)
-    st = empty_statics(len(first))
-    st["ident"], st["t"] = mmsi[first], t[first]
-    if "VesselName" in col:
-        st["name"] = np.asarray(col["VesselName"])[first]
-    if "VesselType" in col:
-        vt = _floats(np.asarray(col["VesselType"])[first].tolist(), "-1")
-        st["ship_type"] = np.where((vt >= 0) & (vt <= 99), vt, -1).astype(np.int64)
-    if "Length" in col:
-        st["length_m"] = _floats(np.asarray(col["Length"])[first].tolist())
-    for a in (pos, st):
-        a["kind"] = TrackKind.VESSEL
-        a["key"] = make_key(TrackKind.VESSEL, a["ident"])
-    return Batch(positions=pos, statics=st)
 
 
 def _time(text: str | None) -> float | None:
@@ -103,7 +42,10 @@ def learn(
     if not NAME_RE.match(name):
         raise ConfigError(f"area name {name!r}: use lower-case letters, digits, '-' and '_'")
     t0, t1 = _time(start), _time(end)
-    parts = [read_marinecadastre(f).positions for f in files]
+    parts = []
+    for f in files:
+        b = read_archive(f)
+        parts.append(b.positions[b.positions["kind"] == int(TrackKind.VESSEL)])
     pos = np.concatenate(parts) if parts else empty_positions()
     keep = np.ones(len(pos), dtype=bool)
     if t0 is not None:
@@ -145,7 +87,7 @@ def _note_source(out_dir: Path, out_name: str, inputs: list[str], window: str) -
 
 def add_parser(zsub: argparse._SubParsersAction) -> None:
     zl = zsub.add_parser("learn", help="learn stopping places and receiver coverage from AIS archives")
-    zl.add_argument("files", nargs="+", help="MarineCadastre CSV files (.csv or .csv.gz)")
+    zl.add_argument("files", nargs="+", help="MarineCadastre CSV/GeoParquet or DMA CSV archives (.gz ok)")
     zl.add_argument("--name", required=True, help="area name: the output is <out>/<name>.json")
     zl.add_argument("--out", help="output folder (default geofences/context)")
     zl.add_argument("--start", help="only reports at or after this ISO time (UTC)")
