@@ -24,21 +24,24 @@ from pyais.stream import FileReaderStream
 from shapely.geometry import shape
 
 from mdacentre.model.errors import ConfigError, MdaError
+from mdacentre.model.geodesy import M_PER_NM, bearing_deg, haversine_m
 from tools import demo_feed as demo
+from tools.demo import catalogue, inputs
+from tools.demo.ais import tag_block
 
 REPO = Path(__file__).resolve().parents[1]
 FEED = REPO / "feeds" / "demo"
-AIS = FEED / demo.AIS_FILE
-SBS = FEED / demo.SBS_FILE
-SCEN = FEED / demo.SCENARIO_FILE
+AIS = FEED / catalogue.AIS_FILE
+SBS = FEED / catalogue.SBS_FILE
+SCEN = FEED / catalogue.SCENARIO_FILE
 GEO = REPO.parent / "shared" / "data" / "geo"
 needs_shared = pytest.mark.skipif(
-    not (GEO / demo.WPI_CARIBBEAN).is_file(),
+    not (GEO / catalogue.WPI_CARIBBEAN).is_file(),
     reason=f"shared data not found at {GEO} (checked out next to the repo in CI)",
 )
 
-# MIDs the demo may use (ITU allocations of the flags in tools.demo_feed.FLAGS)
-ALLOWED_MIDS = {m for f in demo.FLAGS for m in f[1]}
+# MIDs the demo may use (ITU allocations of the flags in tools.demo.catalogue.FLAGS)
+ALLOWED_MIDS = {m for f in catalogue.FLAGS for m in f[1]}
 TAG = re.compile(r"^\\(?P<body>[^\\*]*)\*(?P<cs>[0-9A-F]{2})\\(?P<nmea>!AIVDM,.*)$")
 
 
@@ -47,6 +50,11 @@ def _nmea_checksum(body: str) -> int:
     for ch in body:
         cs ^= ord(ch)
     return cs
+
+
+def _nm(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Great-circle distance in nautical miles."""
+    return haversine_m(lat1, lon1, lat2, lon2) / M_PER_NM
 
 
 @dataclass
@@ -157,7 +165,10 @@ def test_class_a_sends_type5_every_six_minutes(ais_messages: list[Report]) -> No
 @needs_shared
 def test_positions_are_at_sea(ais_messages: list[Report], scenarios: dict[str, Any]) -> None:
     land = shapely.union_all(
-        [shape(f["geometry"]) for f in json.loads((GEO / demo.LAND).read_text(encoding="utf-8"))["features"]]
+        [
+            shape(f["geometry"])
+            for f in json.loads((GEO / catalogue.LAND).read_text(encoding="utf-8"))["features"]
+        ]
     )
     shapely.prepare(land)
     pos = [r.msg for r in ais_messages if r.msg["msg_type"] in (1, 3, 18)]
@@ -175,7 +186,7 @@ def test_positions_are_at_sea(ais_messages: list[Report], scenarios: dict[str, A
 
 def test_scenarios_json_lists_every_category(scenarios: dict[str, Any]) -> None:
     cats = {s["category"] for s in scenarios["scenarios"]}
-    assert cats == {c.value for c in demo.AlertCategory}
+    assert cats == {c.value for c in catalogue.AlertCategory}
     for s in scenarios["scenarios"]:
         assert ("mmsi" in s) != ("icao" in s), s["id"]
         assert s["start_t"] <= s["end_t"] <= scenarios["end_t"]
@@ -255,7 +266,7 @@ def test_rendezvous_drifts_together_far_from_port(
         win = (ta >= s["start_t"] + 600) & (ta <= s["end_t"] - 600)
         assert s["end_t"] - s["start_t"] >= 2.5 * 3600 - 60
         lat_b, lon_b = np.interp(ta[win], tb, lb), np.interp(ta[win], tb, ob)
-        sep_m = demo.haversine_nm(la[win], oa[win], lat_b, lon_b) * demo.M_PER_NM
+        sep_m = _nm(la[win], oa[win], lat_b, lon_b) * M_PER_NM
         assert win.sum() > 30 and float(np.max(sep_m)) < 250.0
         assert float(np.max(sa[win])) < 1.0
         assert float(np.max(sb[(tb >= s["start_t"] + 600) & (tb <= s["end_t"] - 600)])) < 1.0
@@ -263,11 +274,11 @@ def test_rendezvous_drifts_together_far_from_port(
 
 @needs_shared
 def test_incidents_at_sea_are_far_from_ports(scenarios: dict[str, Any]) -> None:
-    ports = demo._read_ports(GEO / demo.WPI_CARIBBEAN)
+    ports = inputs.read_ports(GEO / catalogue.WPI_CARIBBEAN)
     plat, plon = np.array([p.lat for p in ports]), np.array([p.lon for p in ports])
     for cat, min_km in (("encounter", 20.0), ("loitering", 37.0)):
         for s in _scenario(scenarios, cat):
-            near_km = float(np.min(demo.haversine_nm(plat, plon, s["lat"], s["lon"]))) * 1.852
+            near_km = float(np.min(_nm(plat, plon, s["lat"], s["lon"]))) * 1.852
             assert near_km > min_km, (s["id"], near_km)
 
 
@@ -286,14 +297,14 @@ def test_vessels_go_dark(ais_messages: list[Report], scenarios: dict[str, Any]) 
         else:
             k = int(np.searchsorted(t, s["end_t"]))
             assert s["end_t"] - s["start_t"] >= 6.4 * 3600
-            jump = float(demo.haversine_nm(lat[k - 1], lon[k - 1], lat[k], lon[k]))
+            jump = float(_nm(lat[k - 1], lon[k - 1], lat[k], lon[k]))
             assert 45 <= jump <= 55
 
 
 def test_mmsi_jumps_200_nm_in_two_minutes(ais_messages: list[Report], scenarios: dict[str, Any]) -> None:
     for s in _scenario(scenarios, "position_jump"):
         t, lat, lon, _ = _positions(ais_messages, s["mmsi"])
-        step = demo.haversine_nm(lat[:-1], lon[:-1], lat[1:], lon[1:])
+        step = _nm(lat[:-1], lon[:-1], lat[1:], lon[1:])
         k = int(np.flatnonzero(step > 100)[0])
         assert int(t[k + 1]) == s["start_t"] and t[k + 1] - t[k] == 120
         assert 195 <= step[k] <= 205
@@ -305,7 +316,7 @@ def test_loitering_fishing_vessel(ais_messages: list[Report], scenarios: dict[st
     (s,) = _scenario(scenarios, "loitering")
     t, lat, lon, sog = _positions(ais_messages, s["mmsi"])
     assert t[-1] - t[0] >= 4 * 3600 and float(np.mean(sog)) < 2.0
-    spread_nm = demo.haversine_nm(lat, lon, s["lat"], s["lon"])
+    spread_nm = _nm(lat, lon, s["lat"], s["lon"])
     assert float(np.max(spread_nm)) < 5.0
     statuses = {
         r.msg["status"] for r in ais_messages if r.msg["mmsi"] == s["mmsi"] and r.msg["msg_type"] == 1
@@ -381,11 +392,14 @@ def test_light_aircraft_lands_away_from_airports(scenarios: dict[str, Any]) -> N
     ground = [f for f in _sbs_rows() if f[4] == s["icao"] and f[1] == "2" and f[21] == "-1"]
     assert ground
     glat, glon = float(ground[-1][14]), float(ground[-1][15])
-    airports = demo._read_airports(GEO / demo.AIRPORTS_CARIBBEAN)
+    airports = inputs.read_airports(GEO / catalogue.AIRPORTS_CARIBBEAN)
     alat, alon = np.array([a.lat for a in airports]), np.array([a.lon for a in airports])
-    assert float(np.min(demo.haversine_nm(alat, alon, glat, glon))) * 1.852 > 15.0
+    assert float(np.min(_nm(alat, alon, glat, glon))) * 1.852 > 15.0
     land = shapely.union_all(
-        [shape(f["geometry"]) for f in json.loads((GEO / demo.LAND).read_text(encoding="utf-8"))["features"]]
+        [
+            shape(f["geometry"])
+            for f in json.loads((GEO / catalogue.LAND).read_text(encoding="utf-8"))["features"]
+        ]
     )
     low = alt < 1000
     assert not shapely.contains_xy(land, lon[low][:20], lat[low][:20]).any()  # low over the sea first
@@ -396,10 +410,10 @@ def test_aircraft_circles_over_the_rendezvous(scenarios: dict[str, Any]) -> None
     (s,) = _scenario(scenarios, "aircraft_circling")
     t, lat, lon, alt = _sbs_track(s["icao"])
     win = (t >= s["start_t"]) & (t <= s["end_t"])
-    brg = demo.bearing_deg(lat[win][:-1], lon[win][:-1], lat[win][1:], lon[win][1:])
+    brg = bearing_deg(lat[win][:-1], lon[win][:-1], lat[win][1:], lon[win][1:])
     turn = np.diff(np.unwrap(np.radians(brg)))
     assert abs(math.degrees(float(turn.sum()))) > 5 * 360
-    d_nm = demo.haversine_nm(lat[win], lon[win], s["lat"], s["lon"])
+    d_nm = _nm(lat[win], lon[win], s["lat"], s["lon"])
     assert float(d_nm.max()) < 3.0
     rendezvous = next(x for x in scenarios["scenarios"] if x["id"] == s["over_scenario"])
     assert rendezvous["start_t"] <= s["start_t"] <= rendezvous["end_t"]
@@ -417,18 +431,18 @@ def test_generator_is_deterministic_and_the_committed_feed_is_current(
     ca = demo.generate(a, seed=scenarios["seed"], hours=0.2, start=start)
     cb = demo.generate(b, seed=scenarios["seed"], hours=0.2, start=start)
     assert ca == cb
-    for name in (demo.AIS_FILE, demo.SBS_FILE, demo.SCENARIO_FILE, demo.SOURCES_FILE):
+    for name in (catalogue.AIS_FILE, catalogue.SBS_FILE, catalogue.SCENARIO_FILE, catalogue.SOURCES_FILE):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     # a short run is an exact prefix of the committed 8 h feed: the committed files are up to date
     cut = scenarios["start_t"] + 0.2 * 3600
-    short = (a / demo.AIS_FILE).read_text(encoding="ascii").splitlines()
+    short = (a / catalogue.AIS_FILE).read_text(encoding="ascii").splitlines()
     committed = AIS.read_text(encoding="ascii").splitlines()
     head = [ln for ln in committed if int(re.search(r"c:(\d+)", ln)[1]) < cut]  # type: ignore[index]
     assert short == head[: len(short)] and len(short) == len(head)
-    short_sbs = (a / demo.SBS_FILE).read_text(encoding="ascii").splitlines()
+    short_sbs = (a / catalogue.SBS_FILE).read_text(encoding="ascii").splitlines()
     assert short_sbs == SBS.read_text(encoding="ascii").splitlines()[: len(short_sbs)]
     other = demo.generate(tmp_path / "c", seed=scenarios["seed"] + 1, hours=0.2, start=start)
-    assert (tmp_path / "c" / demo.AIS_FILE).read_bytes() != (a / demo.AIS_FILE).read_bytes()
+    assert (tmp_path / "c" / catalogue.AIS_FILE).read_bytes() != (a / catalogue.AIS_FILE).read_bytes()
     assert other["vessels"] == ca["vessels"]
 
 
@@ -439,13 +453,13 @@ def test_generator_refuses_bad_arguments(tmp_path: Path) -> None:
         demo.generate(tmp_path, hours=1, start=datetime(2026, 1, 15))
     with pytest.raises(MdaError, match="data_dir"):
         demo.generate(tmp_path, hours=1, data_dir=tmp_path / "nowhere")
-    assert not (tmp_path / demo.AIS_FILE).exists()
+    assert not (tmp_path / catalogue.AIS_FILE).exists()
 
 
 def test_tag_block_helper_matches_nmea_checksum() -> None:
-    tb = demo.tag_block("JM-KIN", 1768435200)
+    tb = tag_block("JM-KIN", 1768435200)
     assert tb == "\\s:JM-KIN,c:1768435200*" + f"{_nmea_checksum('s:JM-KIN,c:1768435200'):02X}" + "\\"
-    grouped = demo.tag_block("S-AIS", 1768435200, "1-2-7")
+    grouped = tag_block("S-AIS", 1768435200, "1-2-7")
     first = encode_dict(
         {"type": 5, "mmsi": 339123456, "shipname": "TEST", "callsign": "6YABC"},
         talker_id="AI",

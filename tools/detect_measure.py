@@ -29,6 +29,7 @@ import shapely
 from mdacentre.core.zones import Zone, ZoneKind, load_library
 from mdacentre.detect.registry import load_detectors
 from mdacentre.model.batch import Batch, TrackKind, empty_positions, empty_statics, make_key
+from mdacentre.model.geodesy import M_PER_DEG_LAT
 from mdacentre.service.pipeline import Pipeline
 
 AIS_SUFFIXES = (".txt", ".nmea", ".aivdm", ".log", ".raw", ".ais")
@@ -160,7 +161,7 @@ def airport_zones(path: Path, bbox: tuple[float, float, float, float], radius_km
             lat, lon = float(r["lat"]), float(r["lon"])
             if x0 <= lon <= x1 and y0 <= lat <= y1:
                 g = shapely.Point(lon, lat).buffer(
-                    radius_km / 111.32 / max(math.cos(math.radians(lat)), 0.2), quad_segs=8
+                    radius_km * 1000.0 / M_PER_DEG_LAT / max(math.cos(math.radians(lat)), 0.2), quad_segs=8
                 )
                 out.append(
                     Zone(id=f"m-{r['icao']}", name=r["name"], kind=ZoneKind.AIRPORT, state="XX", geometry=g)

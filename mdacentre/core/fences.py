@@ -25,11 +25,10 @@ import numpy.typing as npt
 import shapely
 
 from mdacentre.core.zones import Zone
+from mdacentre.model.geodesy import M_PER_DEG_LAT
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-M_PER_DEG = 111_320.0
 
 
 class Transition(IntEnum):
@@ -159,7 +158,7 @@ class FenceIndex:
     def distance_to_boundary_m(self, zone: int, lon: float, lat: float) -> float:
         """Conservative (never larger than true) distance in metres from a point to a zone's boundary."""
         d_deg = float(shapely.distance(self.boundaries[zone], shapely.Point(lon, lat)))
-        return d_deg * M_PER_DEG * math.cos(math.radians(min(abs(lat), 89.0)))
+        return d_deg * M_PER_DEG_LAT * math.cos(math.radians(min(abs(lat), 89.0)))
 
 
 @dataclass

@@ -23,16 +23,27 @@ _J2000_UNIX = 946_728_000.0  # 2000-01-01T12:00:00Z
 # --- geometry --------------------------------------------------------------------------------------
 
 
-def haversine_m(
-    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+def haversine(
+    lat1: npt.ArrayLike,
+    lon1: npt.ArrayLike,
+    lat2: npt.ArrayLike,
+    lon2: npt.ArrayLike,
+    radius: float = EARTH_RADIUS_M,
 ) -> FloatArray:
-    """Great-circle distance in metres between two columns of points (NaN where a point is unknown)."""
+    """Great-circle distance between two columns of points, in the unit of ``radius`` (NaN if unknown)."""
     p1 = np.radians(np.asarray(lat1, dtype=np.float64))
     p2 = np.radians(np.asarray(lat2, dtype=np.float64))
     dp = p2 - p1
     dl = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+    return np.asarray(2 * radius * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+
+
+def haversine_m(
+    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+) -> FloatArray:
+    """Great-circle distance in metres between two columns of points (NaN where a point is unknown)."""
+    return haversine(lat1, lon1, lat2, lon2, EARTH_RADIUS_M)
 
 
 def point_distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -58,16 +69,39 @@ def bearing_deg(
 
 
 def destination(
-    lat: npt.ArrayLike, lon: npt.ArrayLike, bearing: npt.ArrayLike, dist_m: float
+    lat: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    bearing: npt.ArrayLike,
+    dist: npt.ArrayLike,
+    radius: float = EARTH_RADIUS_M,
 ) -> tuple[FloatArray, FloatArray]:
-    """Point reached from (lat, lon) after ``dist_m`` metres on an initial true bearing (spherical earth)."""
+    """Point reached from (lat, lon) after ``dist`` on an initial true bearing (spherical earth).
+
+    ``dist`` is in the unit of ``radius`` (metres by default).
+    """
     p1 = np.radians(np.asarray(lat, dtype=np.float64))
     l1 = np.radians(np.asarray(lon, dtype=np.float64))
     b = np.radians(np.asarray(bearing, dtype=np.float64))
-    d = dist_m / EARTH_RADIUS_M
+    d = np.asarray(dist, dtype=np.float64) / radius
     p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(b))
     l2 = l1 + np.arctan2(np.sin(b) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
     return np.degrees(p2), (np.degrees(l2) + 540.0) % 360.0 - 180.0
+
+
+def great_circle(lat1: float, lon1: float, lat2: float, lon2: float, n: int) -> tuple[FloatArray, FloatArray]:
+    """``n`` points evenly spaced on the great circle from point 1 to point 2 (lat, lon columns)."""
+    p1, l1, p2, l2 = np.radians(np.array([lat1, lon1, lat2, lon2], dtype=np.float64))
+    a = np.array([np.cos(p1) * np.cos(l1), np.cos(p1) * np.sin(l1), np.sin(p1)])
+    b = np.array([np.cos(p2) * np.cos(l2), np.cos(p2) * np.sin(l2), np.sin(p2)])
+    omega = float(np.arccos(np.clip(a @ b, -1.0, 1.0)))
+    f = np.linspace(0.0, 1.0, n)
+    if omega < 1e-12:
+        pts = np.outer(np.ones(n), a)
+    else:
+        pts = (np.sin((1 - f) * omega)[:, None] * a + np.sin(f * omega)[:, None] * b) / np.sin(omega)
+    lat = np.degrees(np.arcsin(np.clip(pts[:, 2], -1, 1)))
+    lon = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
+    return lat, lon
 
 
 def solar_elevation_deg(t: npt.ArrayLike, lat: npt.ArrayLike, lon: npt.ArrayLike) -> FloatArray:
