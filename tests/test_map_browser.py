@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 
+from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MemoryMapState, create_app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -216,12 +217,12 @@ class Served:
         self.thread.join(timeout=10)
 
 
-def serve(state: MemoryMapState, port: int = 0) -> Served:
+def serve(state: MemoryMapState, port: int = 0, vocab: dict[str, Any] | None = None) -> Served:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     config = uvicorn.Config(
-        create_app(state, WEB), log_level="warning", lifespan="off", ws="websockets-sansio"
+        create_app(state, WEB, vocabulary=vocab), log_level="warning", lifespan="off", ws="websockets-sansio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -410,6 +411,34 @@ def test_alert_click_flies_to_track(served: Served, page: tuple[Any, Watch]) -> 
     assert abs(center["lat"] - v["lat"]) < 0.5 and abs(center["lng"] - v["lon"]) < 0.5
     assert pg.evaluate("() => mdaMap.map().getZoom()") > zoom0
     assert watch.errors == []
+
+
+def test_map_takes_its_vocabulary_from_the_server(page: tuple[Any, Watch]) -> None:
+    """Key format and kind names served by /api/vocabulary are the ones the page uses (no copy in app.js)."""
+    pg, watch = page
+    vocab = vocabulary(["zone_entry"])
+    vocab["track_key"] = dict(vocab["track_key"], template="{kind}/{id}", separator="/")
+    vocab["track_kinds"] = [dict(k, name=f"{k['name']} (served)") for k in vocab["track_kinds"]]
+    state, vessels, plane = filled_state()
+    tracks = [dict(t, key=f"{t['kind']}/{t['id']}") for t in [*vessels, plane]]
+    state.remove_tracks([t["key"] for t in [*vessels, plane]])
+    state.upsert_tracks(tracks)
+    s = serve(state, vocab=vocab)
+    try:
+        open_map(pg, s, 4)
+        assert pg.evaluate("() => mdaMap.vocabulary().keyTemplate") == "{kind}/{id}"
+        assert pg.evaluate("() => mdaMap.vocabulary().kinds") == [k["id"] for k in vocab["track_kinds"]]
+        assert pg.inner_text("#alert-list li").count("Vessel (served)") == 1
+        assert pg.inner_text("#count-vessel") == "3"
+        # the alert names its track by (kind, id): the page finds it only through the served template
+        pg.locator("#alert-list li", has_text="CARIB TRADER").click()
+        pg.locator(".track-popup .leaflet-popup-content").wait_for(timeout=8000)
+        text = pg.inner_text(".leaflet-popup-content")
+        assert "82 / 100" in text and "Vessel (served)" in text and "Not in the current picture" not in text
+        assert any(u.endswith("/api/vocabulary") for u in watch.urls)
+        assert watch.errors == []
+    finally:
+        s.stop()
 
 
 def test_5000_tracks_stay_fast(served: Served, page: tuple[Any, Watch]) -> None:

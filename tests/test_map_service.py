@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -117,7 +118,11 @@ def test_map_shows_the_feed_and_its_alert(service: int, tmp_path: Path) -> None:
             timeout=30000,
         ).json_value()
         pg.screenshot(path="/tmp/map_service.png")
+        served_categories = pg.evaluate("() => mdaMap.vocabulary().categories")
         ctx.close()
     assert "HAZMAT CARRIER" in str(alerts_text)
+    # the page's category list is the service's routing vocabulary
+    routing = tomllib.loads((REPO / "alerting" / "routing.toml").read_text(encoding="utf-8"))
+    assert served_categories == sorted(routing["categories"]) and "hazardous_cargo" in served_categories
     assert errors == []
     assert [u for u in urls if urlsplit(u).hostname != "127.0.0.1"] == []

@@ -16,9 +16,14 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
 from starlette.websockets import WebSocketDisconnect
 
+from mdacentre.alerting.alerts import AlertStatus
 from mdacentre.api import web
+from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MapStateError, MemoryMapState, create_app, safe_file
+from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError, MdaError
+from mdacentre.model.findings import Level
+from mdacentre.model.trackid import parse_track_key
 from tools.basemap import MAX_BYTES, build_land, write_basemap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -465,3 +470,35 @@ def test_basemap_errors_say_how_to_fix(tmp_path: Path) -> None:
         build_land([bad])
     with pytest.raises(ConfigError, match="positive"):
         build_land([bad], tolerance=0)
+
+
+# ---------------------------------------------------------------- vocabulary
+
+
+def test_vocabulary_comes_from_the_enums_and_names_every_track_key(client: TestClient) -> None:
+
+    r = client.get("/api/vocabulary")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    v = r.json()
+    assert v["levels"] == [lv.label for lv in sorted(Level)]
+    assert v["alert_statuses"] == [s.value for s in AlertStatus]
+    assert set(v["active_statuses"]) == {"open", "updated"}
+    assert {k["id"] for k in v["track_kinds"]} == {k.label for k in TrackKind}
+    assert all(k["name"] for k in v["track_kinds"])
+    assert v["categories"] == []
+    tpl = v["track_key"]["template"]
+    tracks = client.get("/api/tracks").json()
+    assert tracks
+    for t in tracks:  # the page builds keys from (kind, id) with the template: they must match
+        assert tpl.replace("{kind}", t["kind"]).replace("{id}", t["id"]) == t["key"]
+        kind, ident = parse_track_key(t["key"])
+        assert kind.label == t["kind"]
+
+
+def test_vocabulary_carries_the_given_categories() -> None:
+
+    c = TestClient(
+        create_app(MemoryMapState(), WEB, vocabulary=vocabulary(["go_fast", "ais_gap", "go_fast"]))
+    )
+    assert c.get("/api/vocabulary").json()["categories"] == ["ais_gap", "go_fast"]

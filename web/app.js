@@ -8,14 +8,19 @@
   'use strict';
 
   // ------------------------------------------------------------------ constants
-  const LEVELS = ['info', 'low', 'medium', 'high', 'critical'];
+  // The shared words (levels, statuses, track kinds, categories, track-key format) are the
+  // server's: GET /api/vocabulary fills `vocab` before the map starts; no copy lives here.
+  const vocab = {
+    levels: [], // ascending gravity
+    alertStatuses: [],
+    activeStatuses: [],
+    kinds: [],
+    kindName: {},
+    categories: [],
+    keyTemplate: '',
+  };
   const LEVEL_COLOR = {
     info: '#8aa4bf', low: '#3fc48f', medium: '#f0c53c', high: '#f5873d', critical: '#ff3b4f',
-  };
-  const KINDS = ['vessel', 'aircraft', 'sar_aircraft', 'base_station', 'aid_to_navigation'];
-  const KIND_LABEL = {
-    vessel: 'Vessel', aircraft: 'Aircraft', sar_aircraft: 'SAR aircraft',
-    base_station: 'AIS base station', aid_to_navigation: 'Aid to navigation',
   };
   const ZONE_STYLE = {
     territorial_sea: { label: 'Territorial seas', color: '#5ec8ff', weight: 1.6, dashArray: '7 5', fillOpacity: 0.04 },
@@ -54,7 +59,7 @@
   };
 
   function levelRank(level) {
-    const i = LEVELS.indexOf(level);
+    const i = vocab.levels.indexOf(level);
     return i < 0 ? 0 : i;
   }
 
@@ -72,7 +77,45 @@
   }
 
   function trackKey(kind, id) {
-    return String(kind) + ':' + String(id);
+    return vocab.keyTemplate.split('{kind}').join(String(kind)).split('{id}').join(String(id));
+  }
+
+  function knownLevel(level) {
+    return vocab.levels.includes(level) ? level : vocab.levels[0];
+  }
+
+  function kindName(kind) {
+    return vocab.kindName[kind] || String(kind || '');
+  }
+
+  function stringList(v, what) {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(what + ' is not a list of strings');
+    return v;
+  }
+
+  function setVocabulary(v) {
+    if (!v || typeof v !== 'object') throw new Error('not a JSON object');
+    const levels = stringList(v.levels, 'levels');
+    if (!levels.length) throw new Error('levels is empty');
+    const kinds = Array.isArray(v.track_kinds) ? v.track_kinds : [];
+    if (!kinds.length || !kinds.every((k) => k && typeof k.id === 'string' && typeof k.name === 'string')) {
+      throw new Error('track_kinds must list {id, name}');
+    }
+    const tpl = v.track_key && v.track_key.template;
+    if (typeof tpl !== 'string' || !tpl.includes('{kind}') || !tpl.includes('{id}')) {
+      throw new Error('track_key.template must hold {kind} and {id}');
+    }
+    vocab.levels = levels;
+    vocab.alertStatuses = stringList(v.alert_statuses, 'alert_statuses');
+    vocab.activeStatuses = stringList(v.active_statuses, 'active_statuses');
+    vocab.categories = stringList(v.categories || [], 'categories');
+    vocab.kinds = kinds.map((k) => k.id);
+    vocab.kindName = Object.fromEntries(kinds.map((k) => [k.id, k.name]));
+    vocab.keyTemplate = tpl;
+  }
+
+  async function loadVocabulary() {
+    setVocabulary(await fetchJson('/api/vocabulary'));
   }
 
   // ------------------------------------------------------------------ small DOM helpers
@@ -296,7 +339,7 @@
         for (let rank = 0; rank < buckets.length; rank++) {
           const b = buckets[rank];
           const scale = BASE_SCALE * (rank >= 3 ? 1.25 : 1);
-          const color = LEVEL_COLOR[LEVELS[rank]];
+          const color = LEVEL_COLOR[vocab.levels[rank]] || LEVEL_COLOR.info;
           for (let i = 0; i < b.length; i += 3) {
             const tr = b[i];
             const x = b[i + 1];
@@ -416,7 +459,7 @@
   function buildLegend() {
     const box = $('legend');
     const levels = el('div', 'legend-line');
-    for (const lv of LEVELS) {
+    for (const lv of vocab.levels) {
       const item = el('span', 'legend-item');
       item.appendChild(el('span', 'swatch lvl-bg-' + lv));
       item.appendChild(el('span', null, lv));
@@ -518,12 +561,12 @@
     const box = el('div', 'popup');
     const head = el('div', 'popup-head');
     head.appendChild(el('span', 'popup-name', tr.name || '(no name)'));
-    head.appendChild(el('span', 'badge lvl-bg-' + (LEVELS.includes(tr.level) ? tr.level : 'info'),
+    head.appendChild(el('span', 'badge lvl-bg-' + knownLevel(tr.level),
       (tr.level || 'info') + ' ' + (num(tr.score) ?? 0)));
     box.appendChild(head);
     const dl = el('dl', 'popup-grid');
     const isAir = tr.kind === 'aircraft' || tr.kind === 'sar_aircraft';
-    row(dl, 'Kind', KIND_LABEL[tr.kind] || tr.kind);
+    row(dl, 'Kind', kindName(tr.kind));
     row(dl, isAir ? 'ICAO' : 'MMSI', tr.id);
     row(dl, 'Flag', tr.flag || '—');
     if (!isAir) row(dl, 'Type', shipTypeText(tr.ship_type) || '—');
@@ -564,7 +607,7 @@
     const box = el('div', 'popup');
     box.appendChild(el('div', 'popup-name', t.name || '(no name)'));
     const dl = el('dl', 'popup-grid');
-    row(dl, 'Kind', KIND_LABEL[t.kind] || t.kind);
+    row(dl, 'Kind', kindName(t.kind));
     row(dl, 'Id', t.id);
     row(dl, 'Alert', String(alert.category || '').replace(/_/g, ' ') + ' · ' + fmtTime(alert._ms, true));
     box.appendChild(dl);
@@ -651,9 +694,12 @@
   function renderPanel() {
     panelDirty = false;
     const counts = {};
-    for (const k of KINDS) counts[k] = 0;
+    for (const k of vocab.kinds) counts[k] = 0;
     for (const tr of store.tracks.values()) counts[tr.kind] = (counts[tr.kind] || 0) + 1;
-    for (const k of KINDS) $('count-' + k).textContent = String(counts[k]);
+    for (const k of vocab.kinds) {
+      const cell = $('count-' + k);
+      if (cell) cell.textContent = String(counts[k]);
+    }
     $('count-total').textContent = String(store.tracks.size);
     $('map').dataset.trackCount = String(store.tracks.size);
     if (alertsDirty) renderAlerts();
@@ -673,13 +719,13 @@
     const items = [];
     for (const a of list.slice(0, MAX_ALERTS_SHOWN)) items.push(alertItem(a));
     ol.replaceChildren.apply(ol, items);
-    const open = list.filter((a) => a.status === 'open' || a.status === 'updated').length;
+    const open = list.filter((a) => vocab.activeStatuses.includes(a.status)).length;
     $('alert-count').textContent = list.length + ' (' + open + ' open)';
     $('alert-empty').hidden = list.length > 0;
   }
 
   function alertItem(a) {
-    const level = LEVELS.includes(a.level) ? a.level : 'info';
+    const level = knownLevel(a.level);
     const li = el('li', 'alert lvl-' + level + ' status-' + String(a.status || 'open'));
     li.tabIndex = 0;
     li.dataset.alertId = String(a.id);
@@ -691,7 +737,7 @@
     const t = a.track || {};
     const who = el('div', 'alert-who');
     who.appendChild(el('span', 'alert-name', t.name || '(no name)'));
-    who.appendChild(el('span', 'muted', ' ' + (KIND_LABEL[t.kind] || t.kind || '') + ' ' + (t.id || '')));
+    who.appendChild(el('span', 'muted', ' ' + kindName(t.kind) + ' ' + (t.id || '')));
     li.appendChild(who);
     if (a.zone && a.zone.name) li.appendChild(el('div', 'alert-zone', 'Zone: ' + a.zone.name + (a.zone.state ? ' (' + a.zone.state + ')' : '')));
     const reasons = Array.isArray(a.reasons) ? a.reasons : [];
@@ -930,6 +976,8 @@
         return { x: p.x, y: p.y };
       },
       openTrack: openTrackPopup,
+      vocabulary: function () { return vocab; },
+      trackKey: trackKey,
     };
   }
 
@@ -938,11 +986,17 @@
       showBanner('Map library missing: run "npm ci --prefix web" on the server, then reload.');
       return;
     }
-    initMap();
-    expose();
-    connect();
-    window.setInterval(tick, 1000);
-    tick();
+    loadVocabulary().then(function () {
+      showBanner('');
+      initMap();
+      expose();
+      connect();
+      window.setInterval(tick, 1000);
+      tick();
+    }, function (err) {
+      showBanner('Cannot load the vocabulary from the server (' + err.message + '); retrying in 5 s.');
+      window.setTimeout(start, 5000);
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -12,6 +12,7 @@ Routes (all same-origin, no CORS, strict security headers)::
     GET /api/alerts?limit=N  [alert, ...] newest first, 1 <= N <= 1000
     GET /api/zones           GeoJSON FeatureCollection
     GET /api/feeds           [feed, ...]
+    GET /api/vocabulary      levels, alert statuses, track kinds, categories, track-key format
     GET /metrics             Prometheus text
     GET /healthz             {"status": "ok", "leaflet": bool}; the service's liveness report instead
                              when it passes its health router (api/health.py), which adds GET /readyz
@@ -39,6 +40,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdacentre.alerting.alerts import AlertStatus
+from mdacentre.api.vocabulary import vocabulary as default_vocabulary
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import MdaError
 from mdacentre.model.findings import Level
@@ -454,10 +456,17 @@ async def _send(ws: WebSocket, obj: Any) -> None:
     await ws.send_text(dumps(obj).decode("utf-8"))
 
 
-def create_app(state: MapState, web_dir: Path, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(
+    state: MapState,
+    web_dir: Path,
+    extra_routers: Iterable[APIRouter] = (),
+    *,
+    vocabulary: dict[str, Any] | None = None,
+) -> FastAPI:
     """The map app serving ``web_dir`` (the repository's ``web/``) and the JSON/WebSocket API over ``state``.
 
     ``extra_routers`` are included first, so their routes (the service's ``/healthz``) take precedence.
+    ``vocabulary`` is what ``GET /api/vocabulary`` serves (default: :func:`default_vocabulary`).
     """
     web_dir = Path(web_dir)
     if not (web_dir / "index.html").is_file():
@@ -469,6 +478,7 @@ def create_app(state: MapState, web_dir: Path, extra_routers: Iterable[APIRouter
     _add_page_routes(app, web_dir)
     _add_api_routes(app, state, web_dir)
     _add_ws_route(app, state)
+    _add_vocabulary_route(app, default_vocabulary() if vocabulary is None else vocabulary)
     return app
 
 
@@ -525,6 +535,14 @@ def _add_api_routes(app: FastAPI, state: MapState, web_dir: Path) -> None:
     @app.get("/healthz")
     def healthz() -> Response:
         return json_response({"status": "ok", "leaflet": (leaflet_dir(web_dir) / "leaflet.js").is_file()})
+
+
+def _add_vocabulary_route(app: FastAPI, vocab: dict[str, Any]) -> None:
+    body = dumps(vocab)
+
+    @app.get("/api/vocabulary")
+    def api_vocabulary() -> Response:
+        return Response(body, media_type="application/json")
 
 
 def _add_ws_route(app: FastAPI, state: MapState) -> None:

@@ -8,6 +8,7 @@ from mdacentre.core.tracks import TrackTable
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import TrackRef
 from mdacentre.model.mid import flag_states
+from mdacentre.model.trackid import track_id
 
 
 def track_ref(table: TrackTable, row: int, flag: str | None = None) -> TrackRef:
@@ -24,7 +25,7 @@ def track_ref(table: TrackTable, row: int, flag: str | None = None) -> TrackRef:
     st = int(c["ship_type"][row])
     return TrackRef(
         kind=kind.label,
-        id=f"{ident:06x}" if kind == TrackKind.AIRCRAFT else str(ident),
+        id=track_id(kind, ident),
         name=str(c["name"][row]) or None,
         lat=num("lat"),
         lon=num("lon"),

@@ -23,6 +23,7 @@ from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding, Level, ZoneRef
 from mdacentre.model.geodesy import HOUR, M_PER_DEG_LAT
+from mdacentre.model.trackid import track_id
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -247,7 +248,7 @@ def track_label(table: TrackTable, row: int) -> str:
     kind = int(table.cols["kind"][row])
     ident = int(table.cols["ident"][row])
     name = str(table.cols["name"][row]).strip()
-    base = f"ICAO {ident:06x}" if kind == TrackKind.AIRCRAFT else f"MMSI {ident}"
+    base = f"ICAO {track_id(kind, ident)}" if kind == TrackKind.AIRCRAFT else f"MMSI {track_id(kind, ident)}"
     return f"{base} ({name})" if name else base
 
 

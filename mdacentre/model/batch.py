@@ -118,6 +118,11 @@ def make_key(
     return (np.asarray(kind, dtype=np.int64) << 32) | np.asarray(ident, dtype=np.int64)
 
 
+def split_key(key: int) -> tuple[TrackKind, int]:
+    """(kind, identity) of one track key; the inverse of :func:`make_key`."""
+    return TrackKind(int(key) >> 32), int(key) & 0xFFFFFFFF
+
+
 def empty_positions(n: int = 0) -> PositionArray:
     """A position array of ``n`` rows with every field set to its 'unknown' value."""
     a = np.zeros(n, dtype=POSITION_DTYPE)

@@ -33,6 +33,7 @@ from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError
 from mdacentre.model.geodesy import is_night
 from mdacentre.model.mid import flag_states
+from mdacentre.model.trackid import track_id
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -120,7 +121,7 @@ class WatchList:
         kind = int(c["kind"][row])
         ident = int(c["ident"][row])
         keys = (
-            [f"icao:{ident:06x}"]
+            [f"icao:{track_id(TrackKind.AIRCRAFT, ident)}"]
             if kind == TrackKind.AIRCRAFT
             else [f"mmsi:{ident}", f"imo:{int(c['imo'][row])}"]
         )
@@ -182,7 +183,8 @@ def load_watchlist(path: Path) -> WatchList:
             ) from None
         v = _parse_entry(kind, str(r.get("value") or ""), where)
         buckets[kind].append(v)
-        key = f"{kind.value}:{v:06x}" if kind == WatchKind.ICAO else f"{kind.value}:{v}"
+        shown = track_id(TrackKind.AIRCRAFT, int(v)) if kind == WatchKind.ICAO else str(v)
+        key = f"{kind.value}:{shown}"
         labels[key] = str(r.get("label") or "").strip() or str(path.stem)
     return WatchList(
         path=path,

@@ -25,9 +25,10 @@ from mdacentre.core.zones import Zone, load_library
 from mdacentre.decode.registry import Decoder, make_decoder
 from mdacentre.ingest.feeds import FeedSpec
 from mdacentre.ingest.sources import Chunk, FeedSource
-from mdacentre.model.batch import Batch, TrackKind
+from mdacentre.model.batch import Batch, TrackKind, split_key
 from mdacentre.model.errors import DeliveryError
 from mdacentre.model.findings import Level, iso
+from mdacentre.model.trackid import format_track_key, key_text, track_id
 from mdacentre.risk.profiles import load_profiles
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
@@ -156,11 +157,9 @@ class Core:
             st = int(c["ship_type"][r])
             out.append(
                 {
-                    "key": f"{kind.label}:{ident:06x}"
-                    if kind == TrackKind.AIRCRAFT
-                    else f"{kind.label}:{ident}",
+                    "key": format_track_key(kind, ident),
                     "kind": kind.label,
-                    "id": f"{ident:06x}" if kind == TrackKind.AIRCRAFT else str(ident),
+                    "id": track_id(kind, ident),
                     "name": str(c["name"][r]) or None,
                     "lat": f("lat"),
                     "lon": f("lon"),
@@ -185,9 +184,9 @@ class Core:
         for a in self.pipeline.alerts.open.values():
             open_by_track.setdefault(a.track_key, []).append(a.id)
         for key in sorted(keys):
-            label = self.track_label(key)
-            kind, ident = label.split(":", 1)
-            topic = f"{prefix}/tracks/{kind}/{ident}/status"
+            kind, ident = split_key(key)
+            label = format_track_key(kind, ident)
+            topic = f"{prefix}/tracks/{kind.label}/{track_id(kind, ident)}/status"
             g = self.gravity.get(key)
             if g is None:
                 out.append((topic, b"", qos, True))
@@ -206,9 +205,7 @@ class Core:
         return out
 
     def track_label(self, key: int) -> str:
-        kind = TrackKind(key >> 32)
-        ident = key & 0xFFFFFFFF
-        return f"{kind.label}:{ident:06x}" if kind == TrackKind.AIRCRAFT else f"{kind.label}:{ident}"
+        return key_text(key)
 
 
 def alert_messages(prefix: str, alerts: list[Alert], qos: int) -> list[tuple[str, bytes, int, bool]]:
@@ -270,6 +267,7 @@ async def run_service(
     from mdacentre.alerting.routing import load_rules
     from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
     from mdacentre.api.health import health_router
+    from mdacentre.api.vocabulary import vocabulary
     from mdacentre.api.web import MemoryMapState, create_app
     from mdacentre.runtime.watchdog import Watchdog, sd_notify
     from mdacentre.service.coreloop import CoreLoop
@@ -372,7 +370,12 @@ async def run_service(
         watermark=lambda: core.pipeline.watermark,
         state=state,
     )
-    app = create_app(state, settings.web_dir, extra_routers=[health_router(monitor.report)])
+    app = create_app(
+        state,
+        settings.web_dir,
+        extra_routers=[health_router(monitor.report)],
+        vocabulary=vocabulary(router.categories if router else ()),
+    )
     app.include_router(ack_router(apply_ack, settings.http.ack_token))
     server = uvicorn.Server(
         uvicorn.Config(
