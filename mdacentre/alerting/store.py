@@ -29,6 +29,7 @@ import orjson
 
 from mdacentre.alerting.alerts import Alert, AlertManager, AlertStatus
 from mdacentre.model.errors import MdaError
+from mdacentre.model.findings import iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -427,6 +428,4 @@ def _ack(row: tuple[Any, ...]) -> dict[str, Any] | None:
 
 
 def _iso_wall(t: float) -> str:
-    from mdacentre.model.findings import iso
-
     return iso(t)

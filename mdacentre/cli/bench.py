@@ -35,10 +35,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
+from pyais.stream import FileReaderStream
 
 from mdacentre.cli.bench_adsb import bench_adsb
+from mdacentre.core.fences import FenceIndex
+from mdacentre.core.zones import load_library
+from mdacentre.decode.ais import AisDecoder
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.framing import read_lines
-from mdacentre.runtime.settings import repo_root
+from mdacentre.ingest.recordings import read_chunks
+from mdacentre.runtime.metrics import Metrics
+from mdacentre.runtime.settings import load_settings, repo_root
+from mdacentre.service.wiring import Core, JsonlSink
 
 AMSA = repo_root().parent / "shared" / "data" / "ais" / "amsa_risky_ais.txt"
 FALLBACK = repo_root() / "feeds" / "demo" / "caribbean_ais.nmea"
@@ -58,8 +67,6 @@ def _repeat(lines: list[bytes], target: int) -> bytes:
 
 def _pyais_rate(data: bytes, limit_lines: int) -> tuple[float, int]:
     """Lines/s of the way a user would decode a file with pyais (on at most ``limit_lines`` lines)."""
-    from pyais.stream import FileReaderStream
-
     lines = data.split(b"\n")[:limit_lines]
     with tempfile.NamedTemporaryFile(suffix=".nmea", delete=False) as fh:
         fh.write(b"\n".join(lines) + b"\n")
@@ -85,8 +92,6 @@ def _best_pyais_rate(data: bytes, limit_lines: int, reps: int) -> float:
 
 
 def _decode_once(data: bytes) -> float:
-    from mdacentre.decode.ais import AisDecoder
-
     dec = AisDecoder(0)
     chunk = 1 << 20
     t0 = time.process_time()
@@ -121,11 +126,6 @@ def bench_decode_tagged(target: int, pyais_lines: int, reps: int = 1) -> dict[st
 
 
 def bench_fence(n: int) -> dict[str, float]:
-    import shapely
-
-    from mdacentre.core.fences import FenceIndex
-    from mdacentre.core.zones import load_library
-
     zones = load_library(repo_root() / "geofences")
     rng = np.random.default_rng(7)
     lon = rng.uniform(-90.0, -58.0, n)
@@ -157,12 +157,6 @@ def bench_fence(n: int) -> dict[str, float]:
 
 
 def _replay_once(path: Path) -> tuple[float, int]:
-    from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
-    from mdacentre.ingest.recordings import read_chunks
-    from mdacentre.runtime.metrics import Metrics
-    from mdacentre.runtime.settings import load_settings
-    from mdacentre.service.wiring import Core, JsonlSink
-
     settings = load_settings(None, env={})
     core = Core(settings, [FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))], Metrics())
     sink = JsonlSink(open(os.devnull, "wb"))

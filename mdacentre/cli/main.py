@@ -12,26 +12,38 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
+from mdacentre.alerting.broker_config import write_broker_config
+from mdacentre.alerting.store import STORE_FILE, backup_file
+from mdacentre.cli import schemas, zonebuild
+from mdacentre.cli.bench import run_bench
+from mdacentre.cli.bench_live import run_live, run_udp
+from mdacentre.core import zones
+from mdacentre.decode.archives import archive_batches
 from mdacentre.decode.recordings import file_batches
+from mdacentre.decode.registry import make_decoder
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport, load_feeds
+from mdacentre.ingest.playback import PlaybackServer
 from mdacentre.ingest.recordings import ARCHIVE_FORMATS, FILE_FORMATS, read_chunks, sniff_format
-from mdacentre.model.batch import Batch, TrackKind
+from mdacentre.model.batch import POSITION_DTYPE, STATIC_DTYPE, Batch, TrackKind
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings, checkout, load_settings, repo_root
+from mdacentre.service.evaluate import evaluate, format_table
+from mdacentre.service.replay import feed_specs, recording_batches
+from mdacentre.service.wiring import Core, JsonlSink, run_service
 
 log = logging.getLogger("mdacentre")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     s = load_settings(Path(args.config) if getattr(args, "config", None) else None)
-    from dataclasses import replace
 
     if getattr(args, "zones", None):
         s = replace(s, zones_dir=Path(args.zones))
@@ -57,8 +69,6 @@ def _require(settings: Settings, *names: str) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from mdacentre.service.wiring import Core, JsonlSink
-
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles")
     paths = [Path(p) for p in args.files]
@@ -66,7 +76,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if not p.is_file():
             raise MdaError(f"replay: {p} is not a file")
     fmts = [sniff_format(p) if args.format == "auto" else args.format for p in paths]
-    from mdacentre.service.replay import feed_specs, recording_batches
 
     specs = feed_specs(paths, fmts)
     metrics = Metrics()
@@ -122,9 +131,6 @@ def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: fl
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from mdacentre.decode.registry import make_decoder
-    from mdacentre.model.batch import POSITION_DTYPE, STATIC_DTYPE
-
     totals: Counter[str] = Counter()
     internal_errors = 0
     rejects: Counter[str] = Counter()
@@ -135,8 +141,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
         if fmt in ("opensky", "readsb_trace"):
             batches: Iterator[Batch] = file_batches(p, fmt, i)
         elif fmt in ARCHIVE_FORMATS:
-            from mdacentre.decode.archives import archive_batches
-
             batches = archive_batches(p, i)
         else:
             spec = FeedSpec(name=p.name, kind=FeedKind(fmt), transport=Transport.FILE, path=str(p))
@@ -175,8 +179,6 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from mdacentre.service.evaluate import evaluate, format_table
-
     rep = evaluate(
         [Path(f) for f in args.files],
         _settings(args),
@@ -208,8 +210,6 @@ def _run_async(coro_factory: Any) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from mdacentre.service.wiring import run_service
-
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles", "web_dir")
     feeds = load_feeds(Path(args.feeds) if args.feeds else settings.feeds_dir)
@@ -226,9 +226,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mdacentre.ingest.playback import PlaybackServer
-    from mdacentre.service.wiring import run_service
-
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles", "web_dir")
     demo_dir = settings.feeds_dir / "demo"
@@ -269,15 +266,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from mdacentre.cli.bench import run_bench
-
     if getattr(args, "udp", False):
-        from mdacentre.cli.bench_live import run_udp
-
         res = run_udp([int(r) for r in str(args.udp_rates).split(",") if r.strip()], float(args.live_seconds))
     elif getattr(args, "live", False):
-        from mdacentre.cli.bench_live import run_live
-
         rates = [int(r) for r in str(args.rates).split(",") if r.strip()]
         res = run_live(rates, seconds=float(args.live_seconds))
     else:
@@ -291,9 +282,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_zones(args: argparse.Namespace) -> int:
-    from mdacentre.cli import zonebuild
-    from mdacentre.core import zones
-
     if args.zones_cmd == "build":
         geo = Path(args.geo) if args.geo else repo_root().parent / "shared" / "data" / "geo"
         out = Path(args.out) if args.out else repo_root() / "geofences"
@@ -321,16 +309,12 @@ def cmd_zones(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from mdacentre.alerting.store import STORE_FILE, backup_file
-
     settings = _settings(args)
     print(json.dumps(backup_file(settings.data_dir / STORE_FILE, Path(args.out)), indent=2))
     return 0
 
 
 def cmd_broker_config(args: argparse.Namespace) -> int:
-    from mdacentre.alerting.broker_config import write_broker_config
-
     rules = Path(args.rules) if args.rules else load_settings(None).existing("alerting_dir") / "routing.toml"
     res = write_broker_config(rules, Path(args.out), port=args.port)
     print(json.dumps(res, indent=2))
@@ -338,8 +322,6 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from mdacentre.cli import schemas
-
     if args.name:
         try:
             print(schemas.by_name(args.name).render(), end="")

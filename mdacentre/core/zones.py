@@ -185,9 +185,9 @@ def validate_file(path: Path, notes: list[str] | None = None) -> list[Zone]:
     appended to ``notes``. Raises :class:`ZoneError` listing every problem with file,
     feature index and property.
     """
-    import geopandas as gpd  # heavy imports, only needed for operator files
-    import pyogrio.errors
-    import pyproj.exceptions
+    import geopandas as gpd  # heavy (pandas, GDAL): only operator files need it, not the service start
+    import pyogrio.errors  # loaded with geopandas: only for its error types
+    import pyproj.exceptions  # loaded with geopandas: only for its error types
 
     if not path.is_file():
         raise ZoneError(f"{path}: no such zone file")

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from mdacentre.core.fences import FenceTracker
+from mdacentre.core.fences import FenceIndex, FenceTracker
 from mdacentre.core.refs import track_ref
 from mdacentre.core.tracks import TrackTable, UpdateResult
 from mdacentre.core.zones import Zone, ZoneKind
@@ -256,8 +256,6 @@ class ZoneLocator:
     """Which zone of the given kinds contains each point (library index, -1 for none), grid-accelerated."""
 
     def __init__(self, zones: list[Zone], kinds: Iterable[ZoneKind], cell_deg: float = 0.1) -> None:
-        from mdacentre.core.fences import FenceIndex
-
         self.ids = zone_indices(zones, kinds)
         self.index = (
             FenceIndex([zones[i] for i in self.ids.tolist()], cell_deg=cell_deg) if len(self.ids) else None

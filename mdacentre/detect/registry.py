@@ -27,13 +27,14 @@ from mdacentre.core.context import LearnedContext, load_context
 from mdacentre.core.fences import Transition
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.detect.air import AircraftDetector, CrossDomainDetector
-from mdacentre.detect.common import Cleared, StepOut
+from mdacentre.detect.common import Cleared, StepOut, make_finding, track_label, zone_ref
 from mdacentre.detect.config import DETECTOR_NAMES, TransitConfig, parse_config, parse_section, read_section
 from mdacentre.detect.context import Detector, StepContext
 from mdacentre.detect.encounter import EncounterDetector
 from mdacentre.detect.gap import AisGapDetector
 from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect.spoof import SpoofConfig, SpoofDetector
+from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding
 
 ZONE_ENTRY = "zone_entry"
@@ -46,8 +47,6 @@ class TransitDetector:
     """Info-level findings for crossings into transit gates and territorial seas (closed on exit)."""
 
     def __init__(self, zones: list[Zone], config: TransitConfig | None = None) -> None:
-        from mdacentre.model.batch import TrackKind
-
         self.cfg = config or TransitConfig()
         self.zones = zones
         kinds = set(self.cfg.zone_kinds)
@@ -55,8 +54,6 @@ class TransitDetector:
         self.track_kinds = tuple(int(TrackKind[k.upper()]) for k in self.cfg.track_kinds)
 
     def step(self, ctx: StepContext) -> StepOut:
-        from mdacentre.detect.common import make_finding, track_label, zone_ref
-
         findings: list[Finding] = []
         cleared: list[Cleared] = []
         ev = ctx.fence_events

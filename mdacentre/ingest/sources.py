@@ -135,10 +135,10 @@ class FeedSource:
     async def _serial(self, stop: asyncio.Event) -> None:
         """A serial receiver (AIS transponder or dongle), reopened with backoff when it goes away."""
         try:
-            import serial_asyncio_fast as serial_asyncio  # maintained fork, same API
+            import serial_asyncio_fast as serial_asyncio  # optional extra [serial]: maintained fork, same API
         except ImportError:
             try:
-                import serial_asyncio  # type: ignore[no-redef]
+                import serial_asyncio  # type: ignore[no-redef]  # optional: the original package, same API
             except ImportError:
                 self.health.last_error = (
                     "serial: install pyserial-asyncio-fast (pip install 'mdacentre[serial]')"

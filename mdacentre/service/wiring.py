@@ -19,41 +19,64 @@ from typing import IO, Any
 
 import numpy as np
 import orjson
+import shapely
+import uvicorn
 
+from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
 from mdacentre.alerting.alerts import Alert, AlertStatus
+from mdacentre.alerting.routing import load_rules
+from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
+from mdacentre.api.health import health_router
+from mdacentre.api.vocabulary import vocabulary
+from mdacentre.api.web import MemoryMapState, create_app
 from mdacentre.core.zones import Zone, load_library
 from mdacentre.decode.registry import Decoder, make_decoder
+from mdacentre.detect.context import Detector
+from mdacentre.detect.registry import load_detectors as assemble_detectors
 from mdacentre.ingest.feeds import FeedSpec
 from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.batch import Batch, TrackKind, split_key
-from mdacentre.model.errors import DeliveryError
+from mdacentre.model.errors import ConfigError, DeliveryError, MdaError
 from mdacentre.model.findings import Level, iso
+from mdacentre.model.mid import flag_states
 from mdacentre.model.trackid import format_track_key, key_text, track_id
 from mdacentre.risk.profiles import load_profiles
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
+from mdacentre.runtime.watchdog import Watchdog, sd_notify
+from mdacentre.service.coreloop import CoreLoop
+from mdacentre.service.health import HealthMonitor
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
-from mdacentre.sinks.mqtt import alert_topic
+from mdacentre.service.preflight import check_environment
+from mdacentre.service.supervise import Stage, StageFailed, Supervisor
+from mdacentre.sinks.broker import Mosquitto, port_open
+from mdacentre.sinks.mqtt import MqttPublisher, alert_topic
 from mdacentre.sinks.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 
-def load_detectors(path: Path, zones: list[Zone]) -> list[Any]:
-    """Behaviour detectors configured in the profiles file (``[detectors.*]`` tables)."""
+def load_detectors(path: Path, zones: list[Zone]) -> list[Detector]:
+    """Behaviour detectors configured in the profiles file (``[detectors.*]`` tables).
+
+    Fails loudly: a detector that cannot be assembled stops the start with an error naming the
+    file, never a service that runs without it.
+    """
     try:
-        from mdacentre.detect.registry import load_detectors as _load
-    except ImportError:
-        return []
-    return list(_load(path, zones))
+        detectors = assemble_detectors(path, zones)
+    except MdaError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"{path}: the detectors could not be assembled ({type(exc).__name__}: {exc}); "
+            "fix the [detectors.*] tables or the detector code, the service does not start without them"
+        ) from exc
+    log.info("detectors from %s: %s", path, ", ".join(type(d).__name__ for d in detectors) or "none")
+    return list(detectors)
 
 
 def _flags(idents: np.ndarray) -> np.ndarray:
-    try:
-        from mdacentre.model.mid import flag_states
-    except ImportError:  # pragma: no cover - mid table ships with the package
-        return np.full(len(idents), "", dtype="<U2")
     return np.asarray(flag_states(np.asarray(idents, dtype=np.int64)))
 
 
@@ -261,22 +284,6 @@ async def run_service(
     Every stage runs supervised (:mod:`mdacentre.service.supervise`); a stage that keeps failing
     raises :class:`~mdacentre.service.supervise.StageFailed` here, so the process exits non-zero.
     """
-    import uvicorn
-
-    from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
-    from mdacentre.alerting.routing import load_rules
-    from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
-    from mdacentre.api.health import health_router
-    from mdacentre.api.vocabulary import vocabulary
-    from mdacentre.api.web import MemoryMapState, create_app
-    from mdacentre.runtime.watchdog import Watchdog, sd_notify
-    from mdacentre.service.coreloop import CoreLoop
-    from mdacentre.service.health import HealthMonitor
-    from mdacentre.service.preflight import check_environment
-    from mdacentre.service.supervise import Stage, StageFailed, Supervisor
-    from mdacentre.sinks.broker import Mosquitto, port_open
-    from mdacentre.sinks.mqtt import MqttPublisher
-
     check_environment(settings, feeds, STORE_FILE)
     metrics = Metrics()
     core = Core(settings, feeds, metrics)
@@ -458,8 +465,6 @@ async def run_service(
 
 
 def zones_collection(zones: list[Zone]) -> dict[str, Any]:
-    import shapely
-
     feats = []
     for z in zones:
         g = shapely.simplify(z.geometry, 0.005, preserve_topology=True)
