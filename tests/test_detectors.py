@@ -7,6 +7,7 @@ recordings from ../shared/data and bound the share of tracks each detector flags
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -483,7 +484,7 @@ def test_cross_domain_circling_over_go_fast() -> None:
     assert cd[0].level == Level.HIGH
     alone = run(
         [],
-        [air2 := AircraftDetector([]), CrossDomainDetector(air2, [GoFastDetector([])])],
+        [air2 := AircraftDetector([]), gf2 := GoFastDetector([]), CrossDomainDetector(air2, [gf2])],
         by_time(_circle_rows(0xABC051, 750)),
     )
     assert opened(alone, "cross_domain") == []
@@ -745,3 +746,27 @@ def test_exclude_watchlist_spares_authorised_vessels(tmp_path: Path) -> None:
     table, trows = _table_with(rows, [])
     cond = parse_conditions({"exclude_watchlist": ["authorised.csv"]}, tmp_path, "test")
     assert cond.mask(table, trows).tolist() == [False, True]
+
+
+def _alert_versions(alerts: list[Alert]) -> list[tuple[str, str, int, str, float, str]]:
+    return sorted(
+        (a.category, a.id, a.version, a.status.value, round(a.time, 3), a.level.label) for a in alerts
+    )
+
+
+def test_cross_domain_result_does_not_depend_on_detector_order() -> None:
+    rows = _fast_rows(30.0, NOON - 30) + _circle_rows(0xABC052, 750, lat=LAT + 0.01)
+    results = []
+    for perm in itertools.permutations(range(3)):
+        air = AircraftDetector([])
+        gf = GoFastDetector([])
+        dets: list[Detector] = [gf, air, CrossDomainDetector(air, [gf])]
+        results.append(_alert_versions(run([], [dets[i] for i in perm], by_time(rows))))
+    assert any(r[0] == "cross_domain" for r in results[0])
+    assert all(r == results[0] for r in results[1:])
+
+
+def test_cross_domain_without_its_sources_is_refused() -> None:
+    air = AircraftDetector([])
+    with pytest.raises(ConfigError, match="GoFastDetector, which is not among the detectors"):
+        Pipeline([], profiles=[], detectors=[air, CrossDomainDetector(air, [GoFastDetector([])])])

@@ -9,6 +9,7 @@ zones (territorial sea, contiguous zone, EEZ or watch areas) to know what is sea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ from mdacentre.detect.common import (
     make_finding,
     track_label,
 )
-from mdacentre.detect.context import StepContext
+from mdacentre.detect.context import CirclingSource, StepContext, VesselAlertSource
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding, Level
 from mdacentre.model.geodesy import haversine_m, is_night
@@ -456,6 +457,10 @@ class AircraftDetector:
         else:
             self.turns.pop(key, None)
 
+    def circling_tracks(self) -> dict[int, int]:
+        """Aircraft key -> row of every aircraft with an open circling situation."""
+        return self.circling_open
+
     def forget(self, keys: set[int]) -> None:
         self.state.forget_keys(keys)
         for k in keys:
@@ -481,42 +486,36 @@ class CrossDomainDetector:
 
     def __init__(
         self,
-        air: AircraftDetector,
-        vessel_sources: list[object],
+        circling: CirclingSource,
+        vessel_alerts: Sequence[VesselAlertSource],
         config: CrossDomainConfig | None = None,
     ) -> None:
         self.cfg = config or CrossDomainConfig()
-        self.air = air
-        self.sources = vessel_sources
+        self.circling = circling
+        self.vessel_alerts = tuple(vessel_alerts)
+        # read in the same step: the pipeline runs this detector after these (in_dependency_order)
+        self.depends_on: tuple[object, ...] = (circling, *self.vessel_alerts)
         self.open: dict[int, int] = {}  # aircraft key -> vessel key
 
     def _vessel_keys(self) -> list[tuple[int, str]]:
-        out: list[tuple[int, str]] = []
-        for src in self.sources:
-            enc = getattr(src, "open_encounters", None)
-            if enc is not None:
-                for a, b, cat in enc():
-                    out.extend([(a, cat), (b, cat)])
-            gf = getattr(src, "open_rows", None)
-            if gf is not None:
-                out.extend((k, "go_fast") for k, _r in gf())
-        return out
+        return [kc for src in self.vessel_alerts for kc in src.open_vessel_alerts()]
 
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []
         cleared: list[Cleared] = []
         tc = ctx.table.cols
-        vessels = self._vessel_keys() if self.air.circling_open else []
+        circling = self.circling.circling_tracks()
+        vessels = self._vessel_keys() if circling else []
         vkeys = np.asarray([k for k, _ in vessels], dtype=np.int64)
         vrows = ctx.table.lookup(vkeys) if len(vkeys) else np.empty(0, dtype=np.int64)
         for akey in list(self.open):
             arow = int(ctx.table.lookup(np.asarray([akey]))[0])
             vrow = int(ctx.table.lookup(np.asarray([self.open[akey]]))[0])
             dist = self._dist(tc, arow, vrow)
-            if akey not in self.air.circling_open or not (dist <= self.cfg.clear_radius_km * 1000):
+            if akey not in circling or not (dist <= self.cfg.clear_radius_km * 1000):
                 cleared.append(((CROSS, akey, ""), float(tc["t"][arow]) if arow >= 0 else ctx.watermark))
                 del self.open[akey]
-        for akey, arow in self.air.circling_open.items():
+        for akey, arow in circling.items():
             if akey in self.open or len(vrows) == 0:
                 continue
             ok = vrows >= 0

@@ -156,6 +156,10 @@ class EncounterDetector:
         """(key a, key b, category) of pairs with an open alert (for cross-domain correlation)."""
         return [(a, b, rs.rule.category) for rs in self.rules for (a, b), p in rs.pairs.items() if p.alerted]
 
+    def open_vessel_alerts(self) -> list[tuple[int, str]]:
+        """(vessel key, category) of both vessels of every pair with an open alert."""
+        return [(k, cat) for a, b, cat in self.open_encounters() for k in (a, b)]
+
     def _candidates(self, ctx: StepContext) -> IntArray:
         table = ctx.table
         c = table.cols

@@ -95,9 +95,9 @@ class GoFastDetector:
         self.fixes = FixMemory()
         self.open: dict[int, tuple[int, int, str]] = {}  # key -> (row, level, zone id of the situation)
 
-    def open_rows(self) -> list[tuple[int, int]]:
-        """(key, row) of tracks with an open go-fast alert (for cross-domain correlation)."""
-        return [(k, v[0]) for k, v in self.open.items()]
+    def open_vessel_alerts(self) -> list[tuple[int, str]]:
+        """(vessel key, category) of every track with an open go-fast alert."""
+        return [(k, GO_FAST) for k in self.open]
 
     def _coast_ahead(self, lat: FloatArray, lon: FloatArray, cog: FloatArray) -> IntArray:
         zone = self.territorial.locate(lon, lat)

@@ -12,8 +12,9 @@ wrong type raises :class:`~mdacentre.model.errors.ConfigError` naming the table 
 (the models are in :mod:`mdacentre.detect.config`).
 A missing ``[detectors]`` section means "all detectors with their defaults".
 
-Order matters: the cross-domain detector reads the state the aircraft, encounter and go-fast
-detectors built in the same step, so it comes last.
+The cross-domain detector reads what the aircraft, encounter and go-fast detectors found in the
+same step. It is given them explicitly (``depends_on``), and the pipeline runs it after them
+whatever the order of the list (:func:`~mdacentre.detect.context.in_dependency_order`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from mdacentre.alerting.alerts import Alert, AlertManager
 from mdacentre.core.fences import FENCE_EVENT_DTYPE, FenceIndex, FenceTracker
 from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone
-from mdacentre.detect.context import Detector, StepContext
+from mdacentre.detect.context import Detector, StepContext, in_dependency_order
 from mdacentre.model.batch import Batch
 from mdacentre.risk.profiles import Profile, RiskEngine
 
@@ -48,6 +48,7 @@ class Pipeline:
     detectors: list[Detector] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.detectors = in_dependency_order(self.detectors)  # dependents after what they read
         self.table = TrackTable()
         self.fence_index = FenceIndex(self.zones, cell_deg=self.config.grid_deg)
         self.fences = FenceTracker(
