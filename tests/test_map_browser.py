@@ -23,6 +23,8 @@ import uvicorn
 
 from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MemoryMapState, create_app
+from mdacentre.model.batch import TrackKind
+from mdacentre.model.trackid import format_track_key
 
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "web"
@@ -75,7 +77,7 @@ def real_vessels(n: int, t: float) -> list[dict[str, Any]]:
             continue
         heading = None if d["heading"] in (None, 511) else float(d["heading"])
         out[d["mmsi"]] = {
-            "key": f"vessel:{d['mmsi']}",
+            "key": format_track_key(TrackKind.VESSEL, d["mmsi"]),
             "kind": "vessel",
             "id": str(d["mmsi"]),
             "name": None,
@@ -103,7 +105,7 @@ def real_aircraft() -> dict[str, Any]:
         rows = json.load(fh)
     r = rows[len(rows) // 2]
     return {
-        "key": f"aircraft:{r['icao24']}",
+        "key": format_track_key(TrackKind.AIRCRAFT, int(r["icao24"], 16)),
         "kind": "aircraft",
         "id": r["icao24"].lower(),
         "name": (r.get("callsign") or "").strip() or None,

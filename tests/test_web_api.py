@@ -23,7 +23,7 @@ from mdacentre.api.web import MapStateError, MemoryMapState, create_app, safe_fi
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError, MdaError
 from mdacentre.model.findings import Level
-from mdacentre.model.trackid import parse_track_key
+from mdacentre.model.trackid import format_track_key, parse_track_key
 from tools.basemap import MAX_BYTES, build_land, write_basemap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def vessel_tracks(n: int) -> list[dict[str, Any]]:
         if d["msg_type"] not in (1, 2, 3, 18) or d["mmsi"] in out:
             continue
         out[d["mmsi"]] = {
-            "key": f"vessel:{d['mmsi']}",
+            "key": format_track_key(TrackKind.VESSEL, d["mmsi"]),
             "kind": "vessel",
             "id": str(d["mmsi"]),
             "name": None,

@@ -186,7 +186,7 @@ class FenceTracker:
 
     def rows_inside(self, zone: int) -> IntArray:
         rows, zones = self.inside_pairs()
-        return rows[zones == zone]
+        return np.asarray(rows[zones == zone])
 
     def zones_of(self, row: int) -> IntArray:
         lo = np.searchsorted(self._inside, row * self.nz)

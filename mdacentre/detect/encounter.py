@@ -173,7 +173,7 @@ class EncounterDetector:
         cand = live[m]
         if len(cand) and not self.ports.empty:
             cand = cand[~self.ports.near(c["lon"][cand], c["lat"][cand])]
-        return cand
+        return np.asarray(cand)
 
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []

@@ -97,7 +97,8 @@ def take_rows(a: npt.NDArray[np.void], index: npt.ArrayLike) -> npt.NDArray[np.v
     """
     idx = np.asarray(index)
     if idx.dtype == np.bool_:
-        return _as_void(a)[idx].view(a.dtype)
+        picked: npt.NDArray[np.void] = _as_void(a)[idx].view(a.dtype)
+        return picked
     return np.take(_as_void(a), idx.astype(np.intp, copy=False)).view(a.dtype)
 
 

@@ -90,4 +90,4 @@ def invalid_mmsi(mmsi: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     in_range = (v > 0) & (v < 1_000_000_000)
     device = np.isin(v // 1_000_000, _DEVICE_PREFIXES)
     flagged = flag_states(v) != ""
-    return ~(in_range & (device | flagged))
+    return np.asarray(~(in_range & (device | flagged)))
