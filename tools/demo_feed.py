@@ -21,6 +21,11 @@ Shorter ``hours`` give a time prefix of a longer run with the same seed: every t
 its own random streams and planning uses a fixed horizon, so only the cut-off moves.
 
 Run: ``python -m tools.demo_feed --out feeds/demo --hours 8``.
+
+The parts live in :mod:`tools.demo` by concern: ``catalogue`` (stations, roles, flags, names,
+flights), ``inputs`` (ports, airports, land), ``motion`` (sea lanes, tracks), ``fleet`` (vessels,
+identities), ``planner`` (background traffic, scripted vessels), ``ais`` and ``air`` (messages),
+``scenarios`` (scenarios.json). Geometry comes from :mod:`mdacentre.model.geodesy`.
 """
 
 from __future__ import annotations
