@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -12,6 +13,14 @@ REPO = Path(__file__).resolve().parent.parent
 def test_mypy_clean() -> None:
     r = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-4000:]
+
+
+def test_mypy_config_is_strict() -> None:
+    """``test_mypy_clean`` checks in strict mode; the only relaxation is one check in the decoders."""
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert cfg["strict"] is True
+    for o in cfg.get("overrides", []):
+        assert o["module"] == ["mdacentre.decode.*"] and set(o) == {"module", "warn_return_any"}, o
 
 
 def test_ruff_clean() -> None:

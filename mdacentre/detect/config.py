@@ -120,7 +120,7 @@ def table_model(name: str) -> type[DetectorTable]:
     model = create_model(
         f"{cls.__name__}Table", __base__=DetectorTable, __doc__=_DESCRIPTIONS.get(name, name), **fields
     )
-    return typing.cast(type[DetectorTable], model)
+    return model
 
 
 class DetectorsSection(ConfigModel):
@@ -142,7 +142,7 @@ def section_model() -> type[DetectorsSection]:
         __doc__="[detectors.*]: behaviour detectors; a missing table or key keeps its default",
         **fields,
     )
-    return typing.cast(type[DetectorsSection], model)
+    return model
 
 
 def parse_config(name: str, raw: dict[str, Any], where: str) -> tuple[bool, Any]:

@@ -20,7 +20,6 @@ the track leaves the zone.
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -194,7 +193,7 @@ def profiles_file_model() -> type[ProfilesFileBase]:
         __doc__=ProfilesFileBase.__doc__,
         detectors=(detectors, Field(default=None)),
     )
-    return typing.cast(type[ProfilesFileBase], model)
+    return model
 
 
 def _profile(entry: ProfileEntry, zones: list[Zone], where: str, base_dir: Path) -> Profile:
