@@ -185,12 +185,14 @@ def squawk_from_identity(id13: npt.NDArray[np.integer]) -> npt.NDArray[np.int16]
     b = bit(1) * 4 + bit(3) * 2 + bit(5)
     c = bit(8) * 4 + bit(10) * 2 + bit(12)
     d = bit(0) * 4 + bit(2) * 2 + bit(4)
-    return (a * 1000 + b * 100 + c * 10 + d).astype(np.int16)
+    code: npt.NDArray[np.int16] = (a * 1000 + b * 100 + c * 10 + d).astype(np.int16)
+    return code
 
 
 def altitude_from_ac13(ac13: npt.NDArray[np.integer]) -> F32Array:
     """Barometric altitude in feet from 13-bit AC fields (NaN where invalid)."""
-    return _altitude_table()[np.asarray(ac13, dtype=np.int64) & 0x1FFF]
+    alt: F32Array = _altitude_table()[np.asarray(ac13, dtype=np.int64) & 0x1FFF]
+    return alt
 
 
 def callsigns_from_me(me: U64Array) -> npt.NDArray[np.str_]:

@@ -421,7 +421,8 @@ def _checksum_ok(buf: U8Array, fr: Frames) -> BoolArray:
     actual = np.bitwise_xor.reduceat(buf, idx)[0::2]
     hexv = hex_table()
     expected = hexv[buf[fr.star + 1]] * 16 + hexv[buf[fr.star + 2]]
-    return actual.astype(np.int16) == expected
+    ok: npt.NDArray[np.bool_] = actual.astype(np.int16) == expected
+    return ok
 
 
 def _rows(words: U64Array, msg_type: IntArray, layout: IntArray, time: F64Array, feed: int) -> PositionArray:
