@@ -18,6 +18,8 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import orjson
+from pyais import encode_dict
 
 from mdacentre.sinks.broker import Mosquitto, free_port
 
@@ -37,8 +41,6 @@ PREFIX = "mdacentre/v1"
 
 
 def _encode(fields: dict[str, Any]) -> list[bytes]:
-    from pyais import encode_dict
-
     return [s.encode() for s in encode_dict(fields, radio_channel="A", talker_id="AI", sentence_type="VDM")]
 
 
@@ -211,8 +213,6 @@ class LiveRig:
             await asyncio.gather(self._sub, return_exceptions=True)
 
     async def _subscribe(self) -> None:
-        import aiomqtt
-
         while not self._sub_stop.is_set():
             try:
                 async with aiomqtt.Client(
@@ -289,8 +289,6 @@ class LiveRig:
     # -- outcome
     def outbox_versions(self) -> tuple[set[tuple[str, int]], int]:
         """(id, version) of every alert version queued in the store, and how many still wait."""
-        import sqlite3
-
         db = self.data / "mdacentre.sqlite"
         with contextlib.closing(sqlite3.connect(db, timeout=30)) as c:
             rows = c.execute("SELECT topic, payload, delivered FROM outbox").fetchall()
@@ -384,8 +382,6 @@ async def _run_live(rates: list[int], seconds: float, workdir: Path) -> dict[str
 
 async def _run_udp(rates: list[int], seconds: float, workdir: Path) -> dict[str, Any]:
     """One AIS line per datagram at each rate: datagrams the kernel dropped, lines that arrived."""
-    import socket
-
     rig = LiveRig(workdir, persistence=False, udp=True)
     rig.broker.start()
     out: dict[str, Any] = {}

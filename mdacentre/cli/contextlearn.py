@@ -85,7 +85,7 @@ def _note_source(out_dir: Path, out_name: str, inputs: list[str], window: str) -
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def add_parser(zsub: argparse._SubParsersAction) -> None:
+def add_parser(zsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     zl = zsub.add_parser("learn", help="learn stopping places and receiver coverage from AIS archives")
     zl.add_argument("files", nargs="+", help="MarineCadastre CSV/GeoParquet or DMA CSV archives (.gz ok)")
     zl.add_argument("--name", required=True, help="area name: the output is <out>/<name>.json")

@@ -21,7 +21,7 @@ import orjson
 
 from mdacentre.alerting.broker_config import write_broker_config
 from mdacentre.alerting.store import STORE_FILE, backup_file
-from mdacentre.cli import schemas, zonebuild
+from mdacentre.cli import contextlearn, schemas, zonebuild
 from mdacentre.cli.bench import run_bench
 from mdacentre.cli.bench_live import run_live, run_udp
 from mdacentre.core import zones
@@ -302,8 +302,6 @@ def cmd_zones(args: argparse.Namespace) -> int:
         zones.preview_html(lib, out)
         print(f"wrote {out}")
     elif args.zones_cmd == "learn":
-        from mdacentre.cli import contextlearn
-
         print(json.dumps(contextlearn.run(args), indent=2))
     return 0
 
@@ -445,7 +443,6 @@ def build_parser() -> argparse.ArgumentParser:
     zp = zsub.add_parser("preview", help="write an HTML map of the library")
     zp.add_argument("--dir")
     zp.add_argument("--out")
-    from mdacentre.cli import contextlearn
 
     contextlearn.add_parser(zsub)
     sp.set_defaults(func=cmd_zones)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 
 from mdacentre.decode.archives.build import ArchiveRows
 from mdacentre.decode.archives.columns import (
@@ -41,8 +42,6 @@ def lat_lon(cols: dict[str, pa.ChunkedArray], n: int) -> tuple[np.ndarray, np.nd
     geom = pick(cols, "geometry", "geom")
     if geom is None:
         return np.full(n, np.nan), np.full(n, np.nan)
-    import shapely
-
     if pa.types.is_struct(geom.type):  # GeoArrow native point encoding {x, y}
         g = geom.combine_chunks()
         return as_float(pa.chunked_array([g.field("y")]), n), as_float(pa.chunked_array([g.field("x")]), n)
