@@ -71,6 +71,10 @@ def _require(settings: Settings, *names: str) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles")
+    if args.no_archive:
+        from dataclasses import replace
+
+        settings = replace(settings, archive=replace(settings.archive, enabled=False))
     paths = [Path(p) for p in args.files]
     for p in paths:
         if not p.is_file():
@@ -97,6 +101,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 if delay > 0:
                     time.sleep(delay)
     finally:
+        core.close()
         if args.out:
             out_fh.close()
     summary = replay_summary(core, metrics, by_cat, time.monotonic() - wall0)
@@ -397,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--out", help="write alerts here (JSON lines) instead of stdout")
     sp.add_argument("--summary", help="also write the run summary (JSON) to this file")
+    sp.add_argument(
+        "--no-archive", action="store_true", help="do not record into the history archive (data-dir/history)"
+    )
     sp.set_defaults(func=cmd_replay)
 
     sp = sub.add_parser(

@@ -144,6 +144,17 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, config=FORBID)
+class ArchiveSettings:
+    key_noun: ClassVar[str] = "setting"
+
+    enabled: bool = True  # serve and replay record into data_dir/<dir> (GeoParquet by day)
+    dir: str = "history"
+    flush_s: Positive = 5.0  # buffered records are written at least this often (wall clock)
+    retention_days: int = Field(default=0, ge=0)  # days of event time kept behind the newest day; 0 keeps all
+    compact_parts: int = Field(default=120, ge=2)  # small files of one day merged when this many accumulate
+
+
+@dataclass(frozen=True, config=FORBID)
 class Settings:
     key_noun: ClassVar[str] = "setting"
 
@@ -159,6 +170,7 @@ class Settings:
     core: CoreSettings = dataclasses.field(default_factory=CoreSettings)
     store: StoreSettings = dataclasses.field(default_factory=StoreSettings)
     health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
+    archive: ArchiveSettings = dataclasses.field(default_factory=ArchiveSettings)
 
     def existing(self, name: str) -> Path:
         """The path of setting ``name`` (``zones_dir``, ``web_dir``, ...), which must exist."""

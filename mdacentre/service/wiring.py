@@ -50,6 +50,7 @@ from mdacentre.service.health import HealthMonitor
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
 from mdacentre.service.preflight import check_environment
 from mdacentre.service.supervise import Stage, StageFailed, Supervisor
+from mdacentre.sinks.archive.recorder import open_recorder
 from mdacentre.sinks.broker import Mosquitto, port_open
 from mdacentre.sinks.mqtt import MqttPublisher, alert_topic
 from mdacentre.sinks.outbox import Outbox
@@ -108,6 +109,7 @@ class Core:
         self.decoders: list[Decoder] = [make_decoder(f, i) for i, f in enumerate(feeds)]
         self.gravity: dict[int, Gravity] = {}
         self.lines_in = 0
+        self.archive = open_recorder(settings.data_dir, settings, self.zones)
 
     def decode(self, chunks: Iterable[Chunk]) -> Batch:
         batches: list[Batch] = []
@@ -135,7 +137,17 @@ class Core:
         self._update_gravity(res.alerts)
         for k in res.evicted.tolist():
             self.gravity.pop(int(k), None)
+        if self.archive is not None:
+            self.archive.record_step(
+                batch.positions, batch.statics, res.fence_events, res.alerts, res.evicted, self.pipeline.table
+            )
         return res
+
+    def close(self) -> None:
+        """Write what the archive still buffers (end of a replay, service shutdown)."""
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
 
     def _update_gravity(self, alerts: list[Alert]) -> None:
         touched = {a.track_key for a in alerts}
@@ -322,6 +334,8 @@ async def run_service(
         publisher.notify()
         state.add_alert(d)
         metrics.inc("mda_acknowledgements_total", 1, {"action": cmd.action.value})
+        if core.archive is not None:
+            core.archive.record_ack(d)
         return d
 
     rules = settings.alerting_dir / "routing.toml"
@@ -460,6 +474,7 @@ async def run_service(
                 t.cancel()
         await asyncio.gather(supervised, stopper, return_exceptions=True)
         db.close()
+        core.close()
         if broker is not None:
             broker.close()
 
