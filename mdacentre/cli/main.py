@@ -473,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--check", action="store_true", help="exit 1 when a shipped schema is out of date")
     sp.add_argument("--root", help="checkout to write into or check (default: this checkout)")
     sp.set_defaults(func=cmd_schema)
+
+    from mdacentre.cli.history import register as register_history
+
+    register_history(sub, common, _settings)
     return p
 
 

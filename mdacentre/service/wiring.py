@@ -398,6 +398,7 @@ async def run_service(
         vocabulary=vocabulary(router.categories if router else ()),
     )
     app.include_router(ack_router(apply_ack, settings.http.ack_token))
+    app.include_router(history_api(settings))
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.http.host, port=settings.http.port, log_level="warning", lifespan="off"
@@ -477,6 +478,16 @@ async def run_service(
         core.close()
         if broker is not None:
             broker.close()
+
+
+def history_api(settings: Settings) -> Any:
+    """The REST track history over this service's archive (data_dir/archive.dir)."""
+    from functools import partial
+
+    from mdacentre.api.history import history_router
+    from mdacentre.sinks.archive.query import track_history_geojson
+
+    return history_router(partial(track_history_geojson, settings.data_dir / settings.archive.dir))
 
 
 def zones_collection(zones: list[Zone]) -> dict[str, Any]:
