@@ -510,7 +510,8 @@ def test_zone_entry_on_crossing_only() -> None:
 def test_repository_profiles_file_loads_every_detector() -> None:
     dets = load_detectors(REPO / "geofences" / "profiles.toml", [])
     names = {type(d).__name__ for d in dets}
-    assert {"AisGapDetector", "EncounterDetector", "CrossDomainDetector", "TransitDetector"} <= names
+    assert {"AisGapDetector", "EncounterDetector", "CrossDomainDetector"} <= names
+    assert "TransitDetector" not in names  # transits are timeline events in the shipped profiles
 
 
 def test_bad_detector_config_is_explained(tmp_path: Path) -> None:
@@ -617,8 +618,11 @@ def test_inf_ship_entering_an_eez_raises_one_critical_watchlist_alert() -> None:
 
 
 def _caribbean_stub() -> list[Zone]:
-    """A zone named caribbean_sea, which the default hazardous-cargo profile refers to."""
-    return [zone("caribbean_sea", ZoneKind.WATCH_AREA, shapely.box(-60.0, 30.0, -59.0, 31.0), state="XX")]
+    """A zone named caribbean_sea and a transit gate, which the default hazardous-cargo profiles refer to."""
+    return [
+        zone("caribbean_sea", ZoneKind.WATCH_AREA, shapely.box(-60.0, 30.0, -59.0, 31.0), state="XX"),
+        zone("gate_stub", ZoneKind.TRANSIT_GATE, shapely.box(-58.0, 30.0, -57.0, 31.0), state="XX"),
+    ]
 
 
 # --- position on land (detect_spoof + land.py, the shipped geofences/land/land.geojson) ----------------
