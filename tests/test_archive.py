@@ -338,7 +338,7 @@ def test_gap_and_identity_changes(zones: list) -> None:
     st["kind"], st["ident"], st["key"] = 1, ident, make_key(1, ident)
     st["t"] = t[-1] + np.array([10.0, 20.0, 30.0])
     st["name"] = ["NORTH STAR", "NORTH STAR", "SOUTH STAR"]
-    st["imo"] = 9123456
+    st["imo"] = 9123453
     st["draught_m"] = [7.0, 7.02, 9.5]
     ev = _step(
         tl,
@@ -356,7 +356,7 @@ def test_gap_and_identity_changes(zones: list) -> None:
     st2 = empty_statics(1)
     other = 636000003
     st2["kind"], st2["ident"], st2["key"] = 1, other, make_key(1, other)
-    st2["t"], st2["imo"], st2["name"] = t[-1] + 100, 9123456, "SOUTH STAR"
+    st2["t"], st2["imo"], st2["name"] = t[-1] + 100, 9123453, "SOUTH STAR"
     ev = _step(
         tl,
         table,

@@ -33,6 +33,7 @@ from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.model.batch import TrackKind, take_rows
 from mdacentre.model.geodesy import haversine_m
+from mdacentre.model.imo import valid_imo
 from mdacentre.model.mid import flag_states
 
 IntArray = npt.NDArray[np.int64]
@@ -368,7 +369,7 @@ class TimelineTracker:
 
     def _flag_changes(self, table: TrackTable, st: npt.NDArray[np.void]) -> dict[str, np.ndarray]:
         """One IMO seen under an MMSI of another flag state than before."""
-        m = (st["imo"] > 0) & (st["kind"] == int(TrackKind.VESSEL))
+        m = valid_imo(st["imo"]) & (st["kind"] == int(TrackKind.VESSEL))
         if not m.any():
             return empty_events()
         imo, keys, t = st["imo"][m].astype(np.int64), st["key"][m].astype(np.int64), st["t"][m]

@@ -20,6 +20,7 @@ from mdacentre.core.zones import ZoneKind
 from mdacentre.detect.air import AircraftConfig, CrossDomainConfig
 from mdacentre.detect.encounter import EncounterConfig
 from mdacentre.detect.gap import AisGapConfig
+from mdacentre.detect.identity import IdentityConfig
 from mdacentre.detect.motion import GoFastConfig, LoiteringConfig
 from mdacentre.detect.spoof import SpoofConfig
 from mdacentre.detect.vessels import VesselClass
@@ -43,6 +44,7 @@ CONFIG_CLASSES: dict[str, type[Any]] = {
     "position_jump": SpoofConfig,
     "aircraft": AircraftConfig,
     "transits": TransitConfig,
+    "identity_change": IdentityConfig,
     "cross_domain": CrossDomainConfig,
 }
 DETECTOR_NAMES = tuple(CONFIG_CLASSES)
@@ -56,6 +58,7 @@ _DESCRIPTIONS = {
     "aircraft": "squawk 7500/7600/7700, low flight, off-airport landing, transponder lost, circling",
     "transits": "zone entries and transit-gate crossings (info level)",
     "cross_domain": "an aircraft circling over a vessel incident",
+    "identity_change": "suspicious identity changes: name or flag at sea, one IMO under two MMSIs, statics flipping",
 }
 
 

@@ -33,6 +33,7 @@ from mdacentre.detect.config import DETECTOR_NAMES, TransitConfig, parse_config,
 from mdacentre.detect.context import Detector, StepContext
 from mdacentre.detect.encounter import EncounterDetector
 from mdacentre.detect.gap import AisGapDetector
+from mdacentre.detect.identity import IdentityDetector
 from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect.spoof import SpoofConfig, SpoofDetector
 from mdacentre.model.batch import TrackKind
@@ -117,6 +118,7 @@ def build_detectors(
         "position_jump": SpoofDetector,
         "aircraft": AircraftDetector,
         "transits": TransitDetector,
+        "identity_change": IdentityDetector,
     }
     for name, factory in factories.items():
         enabled, cfg = cfgs[name]
