@@ -365,3 +365,32 @@ def test_gap_and_identity_changes(zones: list) -> None:
     )
     flags = [(o, n) for f, o, n in zip(ev["field"], ev["old"], ev["new"], strict=True) if f == "flag"]
     assert flags == [("BM", "LR")]
+
+
+# -- backtest -------------------------------------------------------------------------------------
+
+
+def test_backtest_reports_alerts_added_and_removed_with_stable_ids(
+    demo_archive: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    import shutil
+
+    from mdacentre.runtime.settings import Settings
+    from mdacentre.service.backtest import diff_alerts, run_backtest
+
+    data, _ = demo_archive
+    shutil.copytree(REPO / "geofences" / "watchlists", tmp_path / "watchlists")
+    cand = tmp_path / "candidate.toml"
+    text = (REPO / "geofences" / "profiles.toml").read_text()
+    assert "[detectors.transits]" in text
+    cand.write_text(text.replace("enabled = false", "enabled = true"))  # transit info alerts back on
+    settings = Settings(data_dir=data)
+    root = data / "history"
+    base = run_backtest(settings, REPO / "geofences" / "profiles.toml", root)
+    again = run_backtest(settings, REPO / "geofences" / "profiles.toml", root)
+    assert [a.id for a in base] == [a.id for a in again] and diff_alerts(base, again) == ([], [])
+    added, removed = diff_alerts(base, run_backtest(settings, cand, root))
+    assert added and {a.category for a in added} == {"zone_entry"} and removed == []
+    # the other way round: switching them off removes exactly those
+    added2, removed2 = diff_alerts(run_backtest(settings, cand, root), base)
+    assert added2 == [] and [a.id for a in removed2] == [a.id for a in added]
