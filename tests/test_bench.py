@@ -12,7 +12,7 @@ KEYS = {
     "cores", "decode_lines_per_s_pyais", "decode_lines_per_s_core", "decode_ratio_vs_pyais",
     "fence_positions_per_s_strtree", "fence_positions_per_s_core", "fence_ratio_vs_strtree",
     "fence_identical_membership", "replay_lines_per_s", "replay_ratio_vs_pyais", "rss_mb_10k_tracks",
-    "tagged_decode_ratio_vs_pyais",
+    "tagged_decode_ratio_vs_pyais", "replay_lines_per_s_archive", "archive_bytes_per_position",
 }  # fmt: skip
 
 

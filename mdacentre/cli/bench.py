@@ -15,6 +15,8 @@ Figures (ratios > 1 mean the core is faster than the baseline):
   real frames (:mod:`mdacentre.cli.bench_adsb`);
 * ``tagged_decode_ratio_vs_pyais`` - the same decoding ratio on a tag-blocked satellite feed (exactEarth
   recording, every line behind a tag block, static reports in tag-block groups): informative, no goal.
+* ``archive_slowdown_pct`` - how much slower the replay loop runs while it records the history archive
+  (GeoParquet, sinks/archive), and the archive's bytes per position.
 
 Timing on a shared machine is noisy, so every figure is CPU time of this process
 (``time.process_time``), not wall time: other processes on the machine do not count against
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,15 +159,23 @@ def bench_fence(n: int) -> dict[str, float]:
     }
 
 
-def _replay_once(path: Path) -> tuple[float, int]:
+def _replay_once(path: Path, archive_dir: Path | None = None) -> tuple[float, int]:
+    """Seconds of the replay loop and alert versions; with ``archive_dir`` it records the archive there."""
     settings = load_settings(None, env={})
+    settings = replace(
+        settings,
+        data_dir=archive_dir or settings.data_dir,
+        archive=replace(settings.archive, enabled=archive_dir is not None),
+    )
     core = Core(settings, [FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))], Metrics())
     sink = JsonlSink(open(os.devnull, "wb"))
     t0 = time.process_time()
     for ch in read_chunks(path, 0, 1.6e9):
         res = core.step(core.decode([ch]))
         sink.write(res.alerts)
-    return time.process_time() - t0, sink.count
+    dt = time.process_time() - t0
+    core.close()
+    return dt, sink.count
 
 
 def bench_replay(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1) -> dict[str, float]:
@@ -185,6 +196,45 @@ def bench_replay(data: bytes, n_lines: int, pyais_lines: int, reps: int = 1) -> 
         "replay_lines_per_s_pyais": round(base_rate),
         "replay_ratio_vs_pyais": round(rate / base_rate, 2),
         "replay_alert_versions": float(count),
+    }
+
+
+def bench_archive(data: bytes, n_lines: int, reps: int = 1) -> dict[str, float]:
+    """The replay loop with and without the history archive (best of ``reps`` each, alternating).
+
+    With the archive, each step also copies its columns and derives the timeline events; Arrow
+    conversion, compression and file writes run in the writer's thread. CPU time of the process
+    counts both threads, so ``archive_slowdown_pct`` is the whole cost of archiving during the
+    loop; ``archive_close_s`` is the CPU of the final flush and merge after it.
+    """
+    from mdacentre.sinks.archive.schema import Table
+
+    off, on, close = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "replay.nmea"
+        path.write_bytes(data)
+        for i in range(reps):
+            off.append(_replay_once(path)[0])
+            arch = Path(tmp) / f"var{i}"
+            t0 = time.process_time()
+            dt, _n = _replay_once(path, arch)
+            close.append(time.process_time() - t0 - dt)
+            on.append(dt)
+        root = arch / "history"
+        import pyarrow.dataset as pds
+
+        n_pos = pds.dataset(root / Table.POSITIONS.value, format="parquet").count_rows()
+        pos_bytes = sum(f.stat().st_size for f in (root / Table.POSITIONS.value).rglob("*.parquet"))
+        all_bytes = sum(f.stat().st_size for f in root.rglob("*.parquet"))
+    rate_off, rate_on = n_lines / min(off), n_lines / min(on)
+    return {
+        "replay_lines_per_s_no_archive": round(rate_off),
+        "replay_lines_per_s_archive": round(rate_on),
+        "archive_slowdown_pct": round(100.0 * (1.0 - rate_on / rate_off), 1),
+        "archive_close_s": round(min(close), 2),
+        "archive_positions": float(n_pos),
+        "archive_bytes_per_position": round(pos_bytes / max(1, n_pos), 1),
+        "archive_bytes_per_position_all_tables": round(all_bytes / max(1, n_pos), 1),
     }
 
 
@@ -255,4 +305,5 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     res["replay_ratio_vs_pyais"] = round(res["replay_lines_per_s"] / base, 2)
     res.update(bench_rss(10_000 if quick else 100_000))
     res.update(bench_adsb(1 if quick else 5, reps))  # Mode S: the core against pyModeS and rs1090
+    res.update(bench_archive(replay_data, replay_data.count(b"\n"), reps))
     return res

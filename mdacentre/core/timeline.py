@@ -252,7 +252,9 @@ class TimelineTracker:
             np.int64
         )
         vessel = pos["kind"] == int(TrackKind.VESSEL)
-        cand = vessel & np.isin(cell, self._port_cells)
+        pc = self._port_cells
+        at = np.minimum(np.searchsorted(pc, cell), len(pc) - 1)
+        cand = vessel & (pc[at] == cell)
         if self.visits:
             cand |= np.isin(pos["key"], np.fromiter(self.visits, dtype=np.int64))
         idx = np.flatnonzero(cand)

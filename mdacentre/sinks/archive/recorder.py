@@ -144,6 +144,7 @@ class ArchiveRecorder:
         ).start()
         self.timeline = TimelineTracker(zones, timeline)
         self.root = Path(root)
+        times(np.zeros(1))  # pyarrow loads its time-zone support on first use: at start, not mid-stream
 
     def record_step(
         self,
@@ -154,20 +155,21 @@ class ArchiveRecorder:
         evicted: npt.NDArray[np.int64],
         table: TrackTable,
     ) -> None:
+        # Copies (cheap memcpy) so that the writer's thread owns what it converts later.
         if len(positions):
-            self.writer.put(Table.POSITIONS, positions_table(positions))
+            self.writer.put(Table.POSITIONS, positions.copy(), positions_table)
         if len(statics):
-            self.writer.put(Table.STATICS, statics_table(statics))
+            self.writer.put(Table.STATICS, statics.copy(), statics_table)
         ev = self.timeline.step(table, positions, statics, fence_events)
         if len(ev["key"]):
-            self.writer.put(Table.EVENTS, events_table(ev))
+            self.writer.put(Table.EVENTS, ev, events_table)
         if alerts:
-            self.writer.put(Table.ALERTS, alerts_table(alerts))
+            self.writer.put(Table.ALERTS, list(alerts), alerts_table)
         if len(evicted):
             self.timeline.forget({int(k) for k in evicted})
 
     def record_ack(self, payload: dict[str, Any]) -> None:
-        self.writer.put(Table.ACKS, acks_table([payload]))
+        self.writer.put(Table.ACKS, [dict(payload)], acks_table)
 
     def close(self) -> None:
         self.writer.close()

@@ -149,7 +149,7 @@ def wkb_points(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> pa
 def times(t: npt.NDArray[np.float64]) -> pa.Array:
     """Event times (float seconds since the epoch) as UTC microsecond timestamps."""
     us = np.round(np.asarray(t, dtype=np.float64) * 1e6).astype(np.int64)
-    return pa.array(us, type=pa.int64()).cast(TS)
+    return pa.array(us, type=TS)  # (a cast from int64 would look the time zone up on every call)
 
 
 def kinds(codes: npt.ArrayLike) -> pa.Array:
@@ -225,4 +225,9 @@ def statics_table(st: npt.NDArray[np.void]) -> pa.Table:
 
 def table_times(table: pa.Table) -> npt.NDArray[np.int64]:
     """Event times of a table's rows as integer microseconds (for partitioning)."""
-    return np.asarray(table.column("t").cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    col = table.column("t")
+    return (
+        np.concatenate([c.view(pa.int64()).to_numpy(zero_copy_only=False) for c in col.chunks])
+        if col.num_chunks
+        else np.empty(0, np.int64)
+    )

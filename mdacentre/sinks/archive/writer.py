@@ -26,8 +26,10 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,8 +40,11 @@ from mdacentre.sinks.archive.schema import GEO_TABLES, SCHEMAS, SORT_KEYS, Table
 
 log = logging.getLogger(__name__)
 
+Converter = Callable[[Any], pa.Table]
+
 REPLACES_KEY = b"mdacentre.replaces"
 ROW_GROUP_ROWS = 128 * 1024
+ZSTD_LEVEL = 3
 _US_PER_DAY = 86_400 * 1_000_000
 
 
@@ -68,6 +73,7 @@ def write_parquet_atomic(
             table,
             fh,
             compression="zstd",
+            compression_level=ZSTD_LEVEL,
             row_group_size=ROW_GROUP_ROWS,
             use_dictionary=["kind", "status", "category", "level", "state", "zone", "event", "field"],
             write_statistics=True,
@@ -110,7 +116,7 @@ class ArchiveWriter:
         self.compact_parts = int(compact_parts)
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()
-        self._buf: dict[tuple[Table, int], list[pa.Table]] = {}
+        self._buf: dict[Table, list[tuple[Any, Converter | None]]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seq = 0
@@ -125,24 +131,47 @@ class ArchiveWriter:
         recover(self.root)
 
     # -- buffering (called from the pipeline's thread) -------------------------------------------
-    def put(self, kind: Table, table: pa.Table) -> None:
-        """Buffer rows of one table; they are split by event-time day here (vectorised)."""
-        if table.num_rows == 0:
-            return
-        days = day_of(table_times(table))
-        lo, hi = int(days.min()), int(days.max())
-        with self._lock:
-            if lo == hi:
-                self._buf.setdefault((kind, lo), []).append(table)
-            else:
-                for d in np.unique(days).tolist():
-                    idx = np.flatnonzero(days == d)
-                    self._buf.setdefault((kind, int(d)), []).append(table.take(pa.array(idx)))
-            self.newest_day = hi if self.newest_day is None else max(self.newest_day, hi)
+    def put(self, kind: Table, payload: Any, convert: Converter | None = None) -> None:
+        """Buffer rows of one table: an Arrow table, or a payload that ``convert`` turns into one.
 
-    def pending_rows(self) -> int:
+        Conversion, splitting by event-time day, compression and writing all happen in the
+        writer's thread at the next flush; NumPy payloads of one converter are concatenated first,
+        so each flush converts once per table. The payload must not be changed after this call.
+        """
         with self._lock:
-            return sum(t.num_rows for ts in self._buf.values() for t in ts)
+            self._buf.setdefault(kind, []).append((payload, convert))
+
+    def pending(self) -> int:
+        """Buffered items (steps' worth of rows) not yet written."""
+        with self._lock:
+            return sum(len(v) for v in self._buf.values())
+
+    @staticmethod
+    def _materialise(items: list[tuple[Any, Converter | None]]) -> pa.Table:
+        tables: list[pa.Table] = []
+        run: list[np.ndarray] = []
+        run_conv: Converter | None = None
+
+        def close_run() -> None:
+            if run and run_conv is not None:
+                tables.append(run_conv(np.concatenate(run) if len(run) > 1 else run[0]))
+            run.clear()
+
+        for payload, conv in items:
+            if conv is not None and isinstance(payload, np.ndarray):
+                if conv is not run_conv:
+                    close_run()
+                    run_conv = conv
+                run.append(payload)
+                continue
+            close_run()
+            run_conv = None
+            tables.append(conv(payload) if conv is not None else payload)
+        close_run()
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return pa.table({})
+        return pa.concat_tables(tables).combine_chunks()
 
     # -- writing ------------------------------------------------------------------------------
     def start(self) -> ArchiveWriter:
@@ -160,23 +189,30 @@ class ArchiveWriter:
                 log.exception("archive flush failed")
 
     def flush(self) -> int:
-        """Write every buffered (table, day) as one new file. Returns the number of rows written."""
+        """Write what is buffered: one new file per (table, day). Returns the number of rows written."""
         with self._lock:
             buf, self._buf = self._buf, {}
         rows = 0
         with self._io_lock:
             touched: set[tuple[Table, int]] = set()
-            for (kind, day), tables in sorted(buf.items()):
-                tbl = pa.concat_tables(tables).combine_chunks()
-                d = self._day_dir(kind, day)
-                self._seq += 1
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-                path = d / f"part-{stamp}-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
-                self.bytes_written += write_parquet_atomic(tbl, path, kind)
-                self.files_written += 1
-                self.rows_written[kind.value] += tbl.num_rows
-                rows += tbl.num_rows
-                touched.add((kind, day))
+            for kind, items in sorted(buf.items()):
+                tbl = self._materialise(items)
+                if tbl.num_rows == 0:
+                    continue
+                days = day_of(table_times(tbl))
+                lo, hi = int(days.min()), int(days.max())
+                self.newest_day = hi if self.newest_day is None else max(self.newest_day, hi)
+                for day in np.unique(days).tolist():
+                    part = tbl if lo == hi else tbl.filter(pa.array(days == day))
+                    d = self._day_dir(kind, int(day))
+                    self._seq += 1
+                    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                    path = d / f"part-{stamp}-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
+                    self.bytes_written += write_parquet_atomic(part, path, kind)
+                    self.files_written += 1
+                    self.rows_written[kind.value] += part.num_rows
+                    rows += part.num_rows
+                    touched.add((kind, int(day)))
             self._open_days |= touched
             for kind, day in touched:
                 d = self._day_dir(kind, day)
