@@ -91,6 +91,10 @@ def parse_time(text: str | None, *, end: bool = False) -> float | None:
     return t
 
 
+def _day(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).date().isoformat()
+
+
 def _lit(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -140,13 +144,14 @@ class History:
     @staticmethod
     def _window(t0: float | None, t1: float | None) -> tuple[str, list[Any]]:
         """SQL conditions for a time window, with the day partitions it touches (partition pruning)."""
-        conds, params = [], []
+        conds: list[str] = []
+        params: list[Any] = []
         if t0 is not None:
-            conds += ["t >= to_timestamp(?)", "day >= CAST(to_timestamp(?) AS DATE)"]
-            params += [t0, t0]
+            conds += ["t >= to_timestamp(?)", "day >= ?::DATE"]
+            params += [t0, _day(t0)]
         if t1 is not None:
-            conds += ["t <= to_timestamp(?)", "day <= CAST(to_timestamp(?) AS DATE)"]
-            params += [t1, t1]
+            conds += ["t <= to_timestamp(?)", "day <= ?::DATE"]
+            params += [t1, _day(t1)]
         return (" AND ".join(conds) or "TRUE"), params
 
     def track(

@@ -44,7 +44,8 @@ Converter = Callable[[Any], pa.Table]
 
 REPLACES_KEY = b"mdacentre.replaces"
 ROW_GROUP_ROWS = 128 * 1024
-ZSTD_LEVEL = 3
+ZSTD_LEVEL = 3  # small files of an open day (written every flush_s)
+ZSTD_LEVEL_COMPACT = 6  # merged files, written once: on the demo feed 24 bytes/position instead of 25
 _US_PER_DAY = 86_400 * 1_000_000
 
 
@@ -58,7 +59,11 @@ def day_label(day_number: int) -> str:
 
 
 def write_parquet_atomic(
-    table: pa.Table, path: Path, kind: Table, extra_meta: dict[bytes, bytes] | None = None
+    table: pa.Table,
+    path: Path,
+    kind: Table,
+    extra_meta: dict[bytes, bytes] | None = None,
+    level: int = ZSTD_LEVEL,
 ) -> int:
     """Write ``table`` to ``path`` through a hidden temporary file and an atomic rename. Returns bytes."""
     meta = dict(table.schema.metadata or {})
@@ -73,9 +78,8 @@ def write_parquet_atomic(
             table,
             fh,
             compression="zstd",
-            compression_level=ZSTD_LEVEL,
+            compression_level=level,
             row_group_size=ROW_GROUP_ROWS,
-            use_dictionary=["kind", "status", "category", "level", "state", "zone", "event", "field"],
             write_statistics=True,
         )
         fh.flush()
@@ -241,7 +245,7 @@ class ArchiveWriter:
         self._seq += 1
         out = d / f"c-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
         names = "\n".join(f.name for f in files).encode()
-        self.bytes_written += write_parquet_atomic(tbl, out, kind, {REPLACES_KEY: names})
+        self.bytes_written += write_parquet_atomic(tbl, out, kind, {REPLACES_KEY: names}, ZSTD_LEVEL_COMPACT)
         for f in files:
             f.unlink(missing_ok=True)
         _fsync_dir(d)
