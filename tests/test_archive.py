@@ -394,3 +394,86 @@ def test_backtest_reports_alerts_added_and_removed_with_stable_ids(
     # the other way round: switching them off removes exactly those
     added2, removed2 = diff_alerts(run_backtest(settings, cand, root), base)
     assert added2 == [] and [a.id for a in removed2] == [a.id for a in added]
+
+
+# -- the live service -----------------------------------------------------------------------------
+
+
+def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> None:
+    """run_service (as `mdacentre serve`): the archive gets the feed, the alert and its acknowledgement,
+    and the service's REST API serves the track's history."""
+    import asyncio
+    import threading
+    from dataclasses import replace
+
+    import httpx
+    from conftest import position, static
+
+    from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+    from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
+    from mdacentre.service.wiring import run_service
+    from mdacentre.sinks.broker import free_port
+
+    t0, tanker = 1_768_435_200.0, 538009001
+    lines = static(tanker, "HAZMAT CARRIER", 82, t0)
+    for i in range(20):
+        lines += position(tanker, 15.05, -58.5 - 0.1 * i, t0 + 60 * i)
+    feed = tmp_path / "small.nmea"
+    feed.write_text("\n".join(lines) + "\n")
+    http_port = free_port()
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        mqtt=MqttSettings(embedded_port=free_port(), client_id="mda-archive-test"),
+        http=HttpSettings(port=http_port),
+        archive=ArchiveSettings(flush_s=0.5),
+    )
+    feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))]
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        task = asyncio.create_task(run_service(settings, feeds, stop, started=ready))
+        await ready.wait()
+        started.set()
+        await task
+
+    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    th.start()
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        assert started.wait(30)
+        alert = None
+        deadline = time.monotonic() + 30
+        while alert is None and time.monotonic() < deadline:
+            try:
+                got = httpx.get(f"{base}/api/alerts", timeout=5).json()
+            except httpx.HTTPError:
+                got = []
+            alert = next((a for a in got if a["category"] == "hazardous_cargo"), None)
+            time.sleep(0.3)
+        assert alert is not None
+        r = httpx.post(
+            f"{base}/api/alerts/{alert['id']}/ack", json={"by": "desk/officer", "note": "seen"}, timeout=5
+        )
+        assert r.status_code == 200, r.text
+        hist: list = []
+        deadline = time.monotonic() + 30
+        while len(hist) < 20 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            g = httpx.get(f"{base}/api/tracks/vessel/{tanker}/history", timeout=5).json()
+            hist = [f for f in g["features"] if f["properties"]["role"] == "position"]
+        assert len(hist) == 20
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        th.join(30)
+    with History(tmp_path / "var" / "history") as h:
+        assert h.sql("SELECT count(*) FROM positions").column(0)[0].as_py() == 20
+        acks = h.sql("SELECT id, status, ack_by, ack_note FROM acks").to_pylist()
+        assert acks == [
+            {"id": alert["id"], "status": "acknowledged", "ack_by": "desk/officer", "ack_note": "seen"}
+        ]
+        cats = set(h.sql("SELECT category FROM alerts").column(0).to_pylist())
+        assert "hazardous_cargo" in cats

@@ -119,9 +119,9 @@ def acks_table(acks: Iterable[dict[str, Any]]) -> pa.Table:
         "id": [str(d.get("id", "")) for d in rows],
         "version": pa.array([int(d.get("version", 0)) for d in rows], type=pa.int32()),
         "status": [str(d.get("status", "")) for d in rows],
-        "by": [str(a.get("by", "")) for a in ack],
-        "note": [str(a.get("note", "")) for a in ack],
-        "at": [str(a.get("at", "")) for a in ack],
+        "ack_by": [str(a.get("by", "")) for a in ack],
+        "ack_note": [str(a.get("note", "")) for a in ack],
+        "ack_at": [str(a.get("at", "")) for a in ack],
     }
     return pa.Table.from_pydict(cols, schema=SCHEMAS[Table.ACKS])
 

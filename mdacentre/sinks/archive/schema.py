@@ -119,9 +119,9 @@ SCHEMAS: dict[Table, pa.Schema] = {
             ("id", pa.string()),
             ("version", pa.int32()),
             ("status", pa.string()),
-            ("by", pa.string()),
-            ("note", pa.string()),
-            ("at", pa.string()),  # wall clock of the acknowledgement, ISO 8601
+            ("ack_by", pa.string()),
+            ("ack_note", pa.string()),
+            ("ack_at", pa.string()),  # wall clock of the acknowledgement, ISO 8601
         ]
     ),
 }
