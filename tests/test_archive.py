@@ -473,7 +473,7 @@ def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> 
         assert h.sql("SELECT count(*) FROM positions").column(0)[0].as_py() == 20
         acks = h.sql("SELECT id, status, ack_by, ack_note FROM acks").to_pylist()
         assert acks == [
-            {"id": alert["id"], "status": "acknowledged", "ack_by": "desk/officer", "ack_note": "seen"}
+            {"id": alert["id"], "status": "acknowledged", "ack_by": "watch/desk/officer", "ack_note": "seen"}
         ]
         cats = set(h.sql("SELECT category FROM alerts").column(0).to_pylist())
         assert "hazardous_cargo" in cats
