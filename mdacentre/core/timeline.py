@@ -144,16 +144,21 @@ class TimelineTracker:
         self.zones = zones
         self.zone_ids = np.asarray([z.id for z in zones] or [""], dtype=object)
         self.is_gate = np.asarray([z.kind == ZoneKind.TRANSIT_GATE for z in zones] or [False])
-        ports = [
-            (i, z.attrs.get("center"))
-            for i, z in enumerate(zones)
-            if z.kind == ZoneKind.PORT_APPROACH and isinstance(z.attrs.get("center"), (list, tuple))
-        ]
-        self.port_zone = np.asarray([i for i, _c in ports], dtype=np.int64)
-        self.port_lon = np.asarray([float(c[0]) for _i, c in ports], dtype=np.float64)
-        self.port_lat = np.asarray([float(c[1]) for _i, c in ports], dtype=np.float64)
+        ports: list[tuple[int, float, float]] = []
+        for i, z in enumerate(zones):
+            if z.kind != ZoneKind.PORT_APPROACH:
+                continue
+            c = z.attrs.get("center")
+            if isinstance(c, (list, tuple)) and len(c) == 2:
+                ports.append((i, float(c[0]), float(c[1])))
+            else:  # a user's port zone without the World Port Index position: its centre
+                p = z.geometry.representative_point()
+                ports.append((i, float(p.x), float(p.y)))
+        self.port_zone = np.asarray([p[0] for p in ports], dtype=np.int64)
+        self.port_lon = np.asarray([p[1] for p in ports], dtype=np.float64)
+        self.port_lat = np.asarray([p[2] for p in ports], dtype=np.float64)
         self._cell = 0.1
-        cells = set()
+        cells: set[int] = set()
         for lon, lat in zip(self.port_lon.tolist(), self.port_lat.tolist(), strict=True):
             cx, cy = int(np.floor(lon / self._cell)), int(np.floor(lat / self._cell))
             cells.update((cx + dx) * 100_000 + (cy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1))
