@@ -42,7 +42,7 @@ def child(data_dir: Path, speed: float, flush_s: float) -> None:
     s = load_settings(None, env={})
     s = replace(s, data_dir=data_dir, archive=replace(s.archive, flush_s=flush_s))
     spec = FeedSpec("demo", FeedKind.AIS, Transport.FILE, path=str(DEMO))
-    core = Core(s, [spec], Metrics())
+    core = Core(s, [spec], Metrics(), archive=True)
     clock0 = first_event_time(DEMO, spec) or 0.0
     sent = 0
     wall0, t_first = time.monotonic(), None

@@ -167,7 +167,8 @@ def _replay_once(path: Path, archive_dir: Path | None = None) -> tuple[float, in
         data_dir=archive_dir or settings.data_dir,
         archive=replace(settings.archive, enabled=archive_dir is not None),
     )
-    core = Core(settings, [FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))], Metrics())
+    spec = FeedSpec("bench", FeedKind.AIS, Transport.FILE, path=str(path))
+    core = Core(settings, [spec], Metrics(), archive=archive_dir is not None)
     sink = JsonlSink(open(os.devnull, "wb"))
     t0 = time.process_time()
     for ch in read_chunks(path, 0, 1.6e9):

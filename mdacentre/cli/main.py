@@ -83,7 +83,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     specs = feed_specs(paths, fmts)
     metrics = Metrics()
-    core = Core(settings, specs, metrics)
+    core = Core(settings, specs, metrics, archive=True)
     out_fh = open(args.out, "wb") if args.out else sys.stdout.buffer
     sink = JsonlSink(out_fh)
     by_cat: Counter[str] = Counter()

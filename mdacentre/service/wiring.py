@@ -91,7 +91,9 @@ class Gravity:
 class Core:
     """Decoders for every feed plus the pipeline; turns chunks of bytes into step results."""
 
-    def __init__(self, settings: Settings, feeds: list[FeedSpec], metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, feeds: list[FeedSpec], metrics: Metrics, *, archive: bool = False
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.zones: list[Zone] = load_library(settings.zones_dir)
@@ -109,7 +111,8 @@ class Core:
         self.decoders: list[Decoder] = [make_decoder(f, i) for i, f in enumerate(feeds)]
         self.gravity: dict[int, Gravity] = {}
         self.lines_in = 0
-        self.archive = open_recorder(settings.data_dir, settings, self.zones)
+        # serve and replay record the history archive (settings.archive); analyses (evaluate) do not
+        self.archive = open_recorder(settings.data_dir, settings, self.zones) if archive else None
 
     def decode(self, chunks: Iterable[Chunk]) -> Batch:
         batches: list[Batch] = []
@@ -298,7 +301,7 @@ async def run_service(
     """
     check_environment(settings, feeds, STORE_FILE)
     metrics = Metrics()
-    core = Core(settings, feeds, metrics)
+    core = Core(settings, feeds, metrics, archive=True)
     state = MemoryMapState(metrics)
     state.set_zones(zones_collection(core.zones))
     db = StoreDb(settings.data_dir / STORE_FILE, settings.store.busy_timeout_s)
