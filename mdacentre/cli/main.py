@@ -89,11 +89,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     by_cat: Counter[str] = Counter()
     wall0 = time.monotonic()
     t_first: float | None = None
+    shown = wall0
     try:
         for batch in recording_batches(core, paths, fmts, metrics):
             res = core.step(batch)
             sink.write(res.alerts)
             by_cat.update(a.category for a in res.alerts if a.version == 1)
+            if args.progress and time.monotonic() - shown >= 5.0:
+                shown = time.monotonic()
+                print(replay_progress(core, res.watermark, shown - wall0), file=sys.stderr)
             if args.speed and np.isfinite(res.watermark):
                 t_first = res.watermark if t_first is None else t_first
                 due = wall0 + (res.watermark - t_first) / args.speed
@@ -109,6 +113,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         Path(args.summary).write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary), file=sys.stderr)
     return 0
+
+
+def replay_progress(core: Any, watermark: float, wall_s: float) -> str:
+    from mdacentre.model.findings import iso
+
+    at = iso(watermark) if np.isfinite(watermark) else "-"
+    rate = core.pipeline.positions_in / max(wall_s, 1e-9)
+    return f"replay: {core.pipeline.positions_in:,} positions ({rate:,.0f}/s), event time {at}"
 
 
 def replay_summary(core: Any, metrics: Metrics, by_cat: Counter[str], wall_s: float) -> dict[str, Any]:
@@ -405,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--no-archive", action="store_true", help="do not record into the history archive (data-dir/history)"
     )
+    sp.add_argument("--progress", action="store_true", help="print progress to stderr every 5 s")
     sp.set_defaults(func=cmd_replay)
 
     sp = sub.add_parser(
