@@ -290,7 +290,7 @@ def _step(tl: TimelineTracker, table: TrackTable, pos: np.ndarray, st: np.ndarra
 
     st = empty_statics(0) if st is None else st
     table.update(pos, st)
-    return tl.step(table, pos, st, np.empty(0, dtype=FENCE_EVENT_DTYPE))
+    return tl.step(pos, st, np.empty(0, dtype=FENCE_EVENT_DTYPE))
 
 
 def test_port_call_follows_gfw_thresholds(zones: list) -> None:

@@ -60,7 +60,7 @@ def runs() -> dict[int, tuple[list, dict]]:
         for b in batches:
             res = pipe.step(b)
             alerts.extend(res.alerts)
-            ev = tl.step(pipe.table, b.positions, b.statics, res.fence_events)
+            ev = tl.step(b.positions, b.statics, res.fence_events)
             events.extend(zip(ev["event"].tolist(), ev["zone"].tolist(), strict=True))
         out[mmsi] = (alerts, events)
     return out

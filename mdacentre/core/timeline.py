@@ -29,7 +29,6 @@ import numpy as np
 import numpy.typing as npt
 
 from mdacentre.core.fences import Transition
-from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.model.batch import TrackKind, take_rows
 from mdacentre.model.geodesy import haversine_m
@@ -165,7 +164,7 @@ class TimelineTracker:
         self._port_cells = np.asarray(sorted(cells), dtype=np.int64)
         self.visits: dict[int, _PortVisit] = {}
         self.last_port_of_call: dict[int, tuple[str, float]] = {}
-        self.last_fix = _KeyedMemory({"t": ("f8", np.nan)})
+        self.last_fix = _KeyedMemory({"t": ("f8", np.nan), "lat": ("f8", np.nan), "lon": ("f8", np.nan)})
         spec: dict[str, tuple[str, Any]] = {
             "name": ("<U20", ""),
             "callsign": ("<U7", ""),
@@ -180,7 +179,6 @@ class TimelineTracker:
     # -- the step -------------------------------------------------------------------------------
     def step(
         self,
-        table: TrackTable,
         positions: npt.NDArray[np.void],
         statics: npt.NDArray[np.void],
         fence_events: npt.NDArray[np.void],
@@ -192,7 +190,7 @@ class TimelineTracker:
         parts = [self._zones(fence_events), self._gaps(pos), self._ports(pos)]
         if len(statics):
             st = take_rows(statics, np.lexsort((statics["t"], statics["key"])))
-            parts.append(self._identity(table, st))
+            parts.append(self._identity(st))
         return concat_events(parts)
 
     def _zones(self, ev: npt.NDArray[np.void]) -> dict[str, np.ndarray]:
@@ -230,7 +228,11 @@ class TimelineTracker:
         dt = t - prev
         gap = np.flatnonzero(np.isfinite(dt) & (dt >= self.cfg.gap_s))
         last = np.append(fi[1:], n) - 1
-        self.last_fix.cols["t"][mi] = np.fmax(self.last_fix.cols["t"][mi], t[last])
+        newer = ~(t[last] < self.last_fix.cols["t"][mi])  # NaN (first fix) counts as older
+        mi_new, li = mi[newer], last[newer]
+        self.last_fix.cols["t"][mi_new] = t[li]
+        self.last_fix.cols["lat"][mi_new] = pos["lat"][li]
+        self.last_fix.cols["lon"][mi_new] = pos["lon"][li]
         out = empty_events(len(gap))
         if len(gap):
             out["key"] = keys[gap]
@@ -303,7 +305,7 @@ class TimelineTracker:
                 out[name] = np.asarray([r[c] for r in rows], dtype=out[name].dtype)
         return out
 
-    def _identity(self, table: TrackTable, st: npt.NDArray[np.void]) -> dict[str, np.ndarray]:
+    def _identity(self, st: npt.NDArray[np.void]) -> dict[str, np.ndarray]:
         """Changes of identity fields within the batch and against the last known values."""
         n = len(st)
         keys = st["key"].astype(np.int64)
@@ -347,13 +349,12 @@ class TimelineTracker:
             end_lk = lk[last]
             upd = end_lk >= fi
             mem[mi[upd]] = v[end_lk[upd]]
-        parts = [self._changes(table, keys, st["t"], sel, name, old, new) for sel, name, old, new in found]
-        parts.append(self._flag_changes(table, st))
+        parts = [self._changes(keys, st["t"], sel, name, old, new) for sel, name, old, new in found]
+        parts.append(self._flag_changes(st))
         return concat_events(parts)
 
     def _changes(
         self,
-        table: TrackTable,
         keys: IntArray,
         t: FloatArray,
         sel: IntArray,
@@ -368,13 +369,19 @@ class TimelineTracker:
         out["field"][:] = name
         out["old"] = np.asarray([_text(x) for x in old.tolist()], dtype=object)
         out["new"] = np.asarray([_text(x) for x in new.tolist()], dtype=object)
-        rows = table.lookup(keys[sel])
-        okr = rows >= 0
-        out["lat"][okr] = table.cols["lat"][rows[okr]]
-        out["lon"][okr] = table.cols["lon"][rows[okr]]
+        self._place(out)
         return out
 
-    def _flag_changes(self, table: TrackTable, st: npt.NDArray[np.void]) -> dict[str, np.ndarray]:
+    def _place(self, out: dict[str, np.ndarray]) -> None:
+        """Latest known position of each event's track (identity events carry none of their own)."""
+        if len(out["key"]) == 0:
+            return
+        mi = self.last_fix.lookup(out["key"])
+        ok = mi >= 0
+        out["lat"][ok] = self.last_fix.cols["lat"][mi[ok]]
+        out["lon"][ok] = self.last_fix.cols["lon"][mi[ok]]
+
+    def _flag_changes(self, st: npt.NDArray[np.void]) -> dict[str, np.ndarray]:
         """One IMO seen under an MMSI of another flag state than before."""
         m = valid_imo(st["imo"]) & (st["kind"] == int(TrackKind.VESSEL))
         if not m.any():
@@ -406,10 +413,7 @@ class TimelineTracker:
             out["field"][:] = "flag"
             out["old"] = np.asarray([r[2] for r in rows], dtype=object)
             out["new"] = np.asarray([r[3] for r in rows], dtype=object)
-            tr = table.lookup(out["key"])
-            okr = tr >= 0
-            out["lat"][okr] = table.cols["lat"][tr[okr]]
-            out["lon"][okr] = table.cols["lon"][tr[okr]]
+            self._place(out)
         return out
 
     def forget(self, keys: set[int]) -> None:

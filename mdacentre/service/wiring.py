@@ -142,7 +142,7 @@ class Core:
             self.gravity.pop(int(k), None)
         if self.archive is not None:
             self.archive.record_step(
-                batch.positions, batch.statics, res.fence_events, res.alerts, res.evicted, self.pipeline.table
+                batch.positions, batch.statics, res.fence_events, res.alerts, res.evicted
             )
         return res
 

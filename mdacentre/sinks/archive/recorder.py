@@ -1,8 +1,9 @@
 """The archive sink: what the service hands it after each pipeline step, turned into archive rows.
 
 :class:`ArchiveRecorder` is fed by the service wiring (one call per step, one per
-acknowledgement). It converts the step's column batches to Arrow in the pipeline's thread
-(vectorised) and leaves compression and file writing to the writer's background thread.
+acknowledgement). The pipeline's thread only copies the step's column batches; the writer's
+background thread derives the timeline events (in step order), converts to Arrow (vectorised),
+compresses and writes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import pyarrow as pa
 
 from mdacentre.alerting.alerts import Alert
 from mdacentre.core.timeline import TimelineConfig, TimelineTracker
-from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone
 from mdacentre.model.batch import TrackKind
 from mdacentre.sinks.archive.schema import (
@@ -153,20 +153,25 @@ class ArchiveRecorder:
         fence_events: npt.NDArray[np.void],
         alerts: list[Alert],
         evicted: npt.NDArray[np.int64],
-        table: TrackTable,
     ) -> None:
-        # Copies (cheap memcpy) so that the writer's thread owns what it converts later.
-        if len(positions):
-            self.writer.put(Table.POSITIONS, positions.copy(), positions_table)
-        if len(statics):
-            self.writer.put(Table.STATICS, statics.copy(), statics_table)
-        ev = self.timeline.step(table, positions, statics, fence_events)
-        if len(ev["key"]):
-            self.writer.put(Table.EVENTS, ev, events_table)
+        """One pipeline step: the writer's thread converts and writes it later (the step only copies)."""
+        pos, st = positions.copy(), statics.copy()  # the writer's thread owns what it converts later
+        if len(pos):
+            self.writer.put(Table.POSITIONS, pos, positions_table)
+        if len(st):
+            self.writer.put(Table.STATICS, st, statics_table)
+        if len(pos) or len(st) or len(fence_events) or len(evicted):
+            # the timeline runs in the writer's thread too, step after step, in order (see _events)
+            self.writer.put(Table.EVENTS, (pos, st, fence_events.copy(), evicted.copy()), self._events)
         if alerts:
             self.writer.put(Table.ALERTS, list(alerts), alerts_table)
+
+    def _events(self, payload: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> pa.Table:
+        positions, statics, fence_events, evicted = payload
+        ev = self.timeline.step(positions, statics, fence_events)
         if len(evicted):
             self.timeline.forget({int(k) for k in evicted})
+        return events_table(ev)
 
     def record_ack(self, payload: dict[str, Any]) -> None:
         self.writer.put(Table.ACKS, [dict(payload)], acks_table)
