@@ -9,10 +9,10 @@ Changes of name, call sign or destination are routine in port; some are not:
   at sea is a way to shed a record);
 * **one IMO under two MMSIs** - two tracks that both reported within ``shared_imo_window_s`` carry
   the same IMO number (one of them is not who it says);
-
-Only IMO numbers whose check digit holds count (AIS carries many placeholders such as 0 or 100).
 * **statics flip** - the name or IMO of one MMSI goes back to a value it had within
   ``flip_window_s`` (two ships sharing one transponder identity, or a transponder alternating).
+
+Only IMO numbers whose check digit holds count (AIS carries many placeholders such as 0 or 100).
 
 The detector reads the track table after each step (static fields merged there) and keeps, per
 row, the last name and IMO and the value before the last change; only rows whose identity fields
