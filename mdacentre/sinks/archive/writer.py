@@ -51,7 +51,7 @@ _US_PER_DAY = 86_400 * 1_000_000
 
 def day_of(us: np.ndarray) -> np.ndarray:
     """Day numbers (days since the epoch) of microsecond timestamps."""
-    return np.floor_divide(us, _US_PER_DAY)
+    return np.asarray(np.floor_divide(us, _US_PER_DAY), dtype=np.int64)
 
 
 def day_label(day_number: int) -> str:
