@@ -379,8 +379,9 @@ def test_backtest_reports_alerts_added_and_removed_with_stable_ids(
     from mdacentre.service.backtest import diff_alerts, run_backtest
 
     data, _ = demo_archive
-    shutil.copytree(REPO / "geofences" / "watchlists", tmp_path / "watchlists")
-    cand = tmp_path / "candidate.toml"
+    # the candidate sits in a copy of geofences/ (watch-lists and learned context are relative to it)
+    shutil.copytree(REPO / "geofences", tmp_path / "g")
+    cand = tmp_path / "g" / "candidate.toml"
     text = (REPO / "geofences" / "profiles.toml").read_text()
     assert "[detectors.transits]" in text
     cand.write_text(text.replace("enabled = false", "enabled = true"))  # transit info alerts back on
