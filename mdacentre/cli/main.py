@@ -490,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mdacentre.cli.history import register as register_history
 
     register_history(sub, common, _settings)
+    from mdacentre.cli.report import register as register_report
+
+    register_report(sub, common, _settings)
     return p
 
 
