@@ -743,6 +743,13 @@
     const reasons = Array.isArray(a.reasons) ? a.reasons : [];
     if (reasons.length) li.appendChild(el('div', 'alert-reasons', reasons.slice(0, 3).join(' · ')));
     if (a.status && a.status !== 'open') li.appendChild(el('div', 'alert-status', a.status + (a.version ? ' · v' + a.version : '')));
+    if (/^[0-9a-f]{8,40}$/.test(String(a.id))) {  // incident briefing (self-contained HTML) from the archive
+      const brief = el('a', 'alert-brief', 'briefing');
+      brief.href = '/api/alerts/' + a.id + '/brief';
+      brief.download = 'brief-' + a.id + '.html';
+      brief.addEventListener('click', (ev) => ev.stopPropagation());
+      li.appendChild(brief);
+    }
     const go = () => flyToAlert(a);
     li.addEventListener('click', go);
     li.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') go(); });

@@ -402,6 +402,7 @@ async def run_service(
     )
     app.include_router(ack_router(apply_ack, settings.http.ack_token))
     app.include_router(history_api(settings))
+    app.include_router(brief_api(settings))
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.http.host, port=settings.http.port, log_level="warning", lifespan="off"
@@ -491,6 +492,19 @@ def history_api(settings: Settings) -> Any:
     from mdacentre.sinks.archive.query import track_history_geojson
 
     return history_router(partial(track_history_geojson, settings.data_dir / settings.archive.dir))
+
+
+def brief_api(settings: Settings) -> Any:
+    """The incident briefing download over this service's archive (GET /api/alerts/{id}/brief)."""
+    from functools import partial
+
+    from mdacentre.api.brief import brief_router
+    from mdacentre.reports.brief import brief_html
+
+    return brief_router(
+        partial(brief_html, settings.data_dir / settings.archive.dir, settings.web_dir),
+        settings.http.ack_token,
+    )
 
 
 def zones_collection(zones: list[Zone]) -> dict[str, Any]:
