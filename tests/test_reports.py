@@ -313,3 +313,13 @@ def test_brief_opens_offline_in_chromium(archive: dict[str, Any], tmp_path: Path
     assert "bb-cg/duty officer" in text and "tasked" in text
     assert errors == []
     assert urls and all(urlsplit(u).scheme in ("file", "data") for u in urls), urls
+
+
+def test_service_serves_the_briefing_route(archive: dict[str, Any]) -> None:
+    from dataclasses import replace
+
+    from mdacentre.runtime.settings import Settings
+    from mdacentre.service.wiring import brief_api
+
+    router = brief_api(replace(Settings(), data_dir=archive["data"]))
+    assert "/api/alerts/{alert_id}/brief" in {r.path for r in router.routes}

@@ -28,6 +28,7 @@ TRAIL_AFTER_S = 3600.0  # ... to this long after its last version
 NEARBY_DEG = 0.5  # tracks within this many degrees of the alert position ...
 NEARBY_S = 1800.0  # ... reporting within this many seconds of the alert's start
 MAP_MARGIN_DEG = 2.0
+MIN_HALF_SPAN_DEG = 1.5
 LEVEL_COLOURS = {
     "critical": "#b10026",
     "high": "#e31a1c",
@@ -137,6 +138,10 @@ def _map(d: dict[str, Any], basemap: Path) -> folium.Map:
         raise ReportError(f"alert {first['id']} has no position and its track none in the archive")
     s, n = min(p[0] for p in pts), max(p[0] for p in pts)
     w, e = min(p[1] for p in pts), max(p[1] for p in pts)
+    # at least MIN_HALF_SPAN_DEG around the centre, so that the nearest coast gives context
+    cy, cx = (s + n) / 2, (w + e) / 2
+    hy, hx = max((n - s) / 2, MIN_HALF_SPAN_DEG), max((e - w) / 2, MIN_HALF_SPAN_DEG)
+    s, n, w, e = cy - hy, cy + hy, cx - hx, cx + hx
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], tiles=None, zoom_start=8, control_scale=True)
     m.default_js, m.default_css = [], []  # the local Leaflet is inlined instead of folium's CDN links
     bbox = (w - MAP_MARGIN_DEG, s - MAP_MARGIN_DEG, e + MAP_MARGIN_DEG, n + MAP_MARGIN_DEG)
@@ -175,7 +180,7 @@ def _map(d: dict[str, Any], basemap: Path) -> folium.Map:
             fill_opacity=0.9,
             tooltip=html.escape(f"alert {first['id']}: {first['category']}"),
         ).add_to(m)
-    m.fit_bounds([[s - 0.05, w - 0.05], [n + 0.05, e + 0.05]], max_zoom=9)
+    m.fit_bounds([[s, w], [n, e]], max_zoom=10)
     return m
 
 

@@ -87,7 +87,7 @@ section { break-inside: auto; } figure { margin: .4em 0; break-inside: avoid; }
 
 <section id="coverage"><h2>6. Data coverage</h2>
 <p>The archive holds messages from {{ f.coverage.covered['from'] or '-' }} to {{ f.coverage.covered['to'] or '-' }} in this period ({{ f.coverage.covered.minutes }} minutes). Uptime is the share of those minutes with at least one message from the feed; a coverage gap is a silence of {{ (f.coverage.gap_threshold_s / 60) | int }} minutes or more.</p>
-<h3>Messages per day</h3>{{ count_table(f.coverage.messages_per_day, 'day') }}
+<h3>Messages per day</h3>{{ count_table(f.coverage.messages_per_day, 'day', 'messages') }}
 <h3>Feeds</h3>
 {% if f.coverage.feeds %}<table><tr><th>feed</th><th>messages</th><th>uptime</th><th>coverage gaps</th></tr>
 {% for fd in f.coverage.feeds %}<tr><td>{{ fd.feed }}</td><td class="n">{{ fd.messages }}</td><td class="n">{{ fd.uptime_pct }} %</td>
@@ -98,13 +98,13 @@ section { break-inside: auto; } figure { margin: .4em 0; break-inside: avoid; }
 """
 
 
-def _count_table(counts: dict[str, int], label: str) -> str:
+def _count_table(counts: dict[str, int], label: str, what: str = "alerts") -> str:
     if not counts:
         return '<p class="none">none</p>'
     esc = jinja2.utils.markupsafe.escape
     rows = "".join(f'<tr><td>{esc(k)}</td><td class="n">{v}</td></tr>' for k, v in counts.items())
     return jinja2.utils.markupsafe.Markup(
-        f"<table><tr><th>{esc(label)}</th><th>alerts</th></tr>{rows}</table>"
+        f"<table><tr><th>{esc(label)}</th><th>{esc(what)}</th></tr>{rows}</table>"
     )
 
 
@@ -161,11 +161,10 @@ def render_pdf(html: str, out: Path) -> None:
     """HTML to PDF with WeasyPrint; every resource is inline (data: URIs), so nothing is fetched."""
     import logging
 
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # (it logs while importing)
+        logging.getLogger(name).setLevel(logging.WARNING)
     import weasyprint
     from weasyprint.urls import URLFetcher
-
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
     weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(out)
