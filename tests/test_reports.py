@@ -323,3 +323,65 @@ def test_service_serves_the_briefing_route(archive: dict[str, Any]) -> None:
 
     router = brief_api(replace(Settings(), data_dir=archive["data"]))
     assert "/api/alerts/{alert_id}/brief" in {r.path for r in router.routes}
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent (apt-get install chromium)")
+@pytest.mark.skipif(
+    not (WEB / "node_modules" / "leaflet" / "dist" / "leaflet.js").exists(), reason="npm ci --prefix web"
+)
+def test_briefing_downloads_from_the_map(archive: dict[str, Any], tmp_path: Path) -> None:
+    """The live map's alert list links each alert to its briefing; the download is the briefing."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from mdacentre.api.brief import brief_router
+    from mdacentre.api.web import MemoryMapState, create_app
+    from mdacentre.reports.brief import brief_html
+    from tests.test_map_browser import CHROME_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    alert = archive["haz"][0]
+    state = MemoryMapState()
+    state.add_alert(dict(alert))
+    app = create_app(state, WEB)
+    app.include_router(brief_router(partial(brief_html, archive["data"] / "history", WEB)))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    urls: list[str] = []
+    try:
+        with sync_api.sync_playwright() as pw:
+            ctx = pw.chromium.launch_persistent_context(
+                str(tmp_path / "profile"),
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=CHROME_ARGS,
+                accept_downloads=True,
+            )
+            try:
+                pg = ctx.new_page()
+                pg.on("request", lambda r: urls.append(r.url))
+                pg.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+                link = pg.locator(f"#alert-list li[data-alert-id='{alert['id']}'] a.alert-brief")
+                link.wait_for(timeout=15000)
+                with pg.expect_download() as dl:
+                    link.click()
+                doc = Path(dl.value.path()).read_text(encoding="utf-8")
+                filename = dl.value.suggested_filename
+            finally:
+                ctx.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert filename == f"brief-{alert['id']}.html"
+    assert alert["id"] in doc and "bb-cg/duty officer" in doc and "<script src=" not in doc
+    assert all(urlsplit(u).hostname == "127.0.0.1" for u in urls), urls
