@@ -156,7 +156,7 @@ def _map(d: dict[str, Any], basemap: Path) -> folium.Map:
         },
     ).add_to(m)
     if len(d["trail"]) >= 2:
-        folium.PolyLine(
+        folium.PolyLine(  # type: ignore[no-untyped-call]  # folium's PolyLine has no annotations
             [(p["lat"], p["lon"]) for p in d["trail"]], color="#1f4e9a", weight=2.5, tooltip="trail"
         ).add_to(m)
     for nb in d["nearby"]:

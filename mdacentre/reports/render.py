@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from mdacentre.core.zones import ZoneKind
 from mdacentre.reports import charts
@@ -101,11 +102,9 @@ section { break-inside: auto; } figure { margin: .4em 0; break-inside: avoid; }
 def _count_table(counts: dict[str, int], label: str, what: str = "alerts") -> str:
     if not counts:
         return '<p class="none">none</p>'
-    esc = jinja2.utils.markupsafe.escape
+    esc = escape
     rows = "".join(f'<tr><td>{esc(k)}</td><td class="n">{v}</td></tr>' for k, v in counts.items())
-    return jinja2.utils.markupsafe.Markup(
-        f"<table><tr><th>{esc(label)}</th><th>{esc(what)}</th></tr>{rows}</table>"
-    )
+    return Markup(f"<table><tr><th>{esc(label)}</th><th>{esc(what)}</th></tr>{rows}</table>")
 
 
 def _dur(s: float | None) -> str:
