@@ -195,6 +195,18 @@ def feeds() -> list[dict[str, Any]]:
             "rejects": {},
             "reconnects": 7,
         },
+        {  # connected and busy, but every line is dropped (bad clock): not "up"
+            "name": "ais-badclock",
+            "kind": "ais",
+            "transport": "tcp",
+            "connected": True,
+            "msgs_per_s": 134.0,
+            "last_msg_age_s": 0.5,
+            "rejects": {},
+            "reconnects": 0,
+            "state": "dropping",
+            "records_used_per_s": 0.0,
+        },
     ]
 
 
@@ -355,6 +367,10 @@ def test_page_loads_offline_and_draws_tracks(served: Served, page: tuple[Any, Wa
     assert "rejects 243" in pg.inner_text("#feed-strip")
     assert pg.inner_text("#last-data").startswith(served.aircraft["t"][:10])
     assert "STALE" in pg.inner_text("#last-data-age")  # recorded data is years old
+    assert pg.inner_text("#conn") == "STALE"  # the header does not call a stale picture LIVE
+    bad_clock = pg.locator(".feed", has_text="ais-badclock")
+    assert "DROPPING ALL LINES" in bad_clock.inner_text() and " up" not in bad_clock.inner_text()
+    assert "feed-bad" in (bad_clock.get_attribute("class") or "")
     pg.wait_for_selector("text=Territorial seas (1)")
     pg.wait_for_selector("text=Transit gates (1)")
     pg.wait_for_function("() => document.querySelectorAll('.leaflet-land-pane canvas').length === 1")
@@ -501,7 +517,8 @@ def test_reconnects_after_server_restart(page: tuple[Any, Watch]) -> None:
     s2 = serve(state, port)
     try:
         pg.wait_for_function("() => mdaMap.connected() && mdaMap.trackCount() === 3", timeout=15000)
-        assert pg.inner_text("#conn") == "LIVE"
+        # connected again; the recorded picture is years old, so the header says STALE, not LIVE
+        pg.wait_for_function("() => document.getElementById('conn').textContent === 'STALE'", timeout=10000)
     finally:
         s2.stop()
     # Chromium itself logs the refused reconnection attempts; nothing else may fail.

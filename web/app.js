@@ -778,6 +778,12 @@
       : replay ? 'REPLAY at ' + Math.round(pace) + 'x real time (data from ' + fmtAge(age) + ' ago)'
       : fmtAge(age) + ' ago' + (age > STALE_S ? ' — STALE PICTURE' : '');
     box.className = age <= FRESH_S ? 'fresh-ok' : (age <= STALE_S || replay) ? 'fresh-warn' : 'fresh-stale';
+    // the header says LIVE only for a live picture: a replay or a stale picture says so there too
+    if (link.connected) {
+      const stale = age > STALE_S && !replay;
+      setConn('conn-ok', replay ? 'REPLAY' : stale ? 'STALE' : 'LIVE');
+      $('conn').classList.toggle('conn-stale', stale);
+    }
   }
 
   function renderFeeds() {
@@ -787,13 +793,17 @@
     for (const f of store.feeds) {
       const age = num(f.last_msg_age_s);
       const liveAge = age === null ? null : age + (f.connected ? since : 0);
-      const bad = !f.connected;
-      const warn = !bad && (liveAge === null || liveAge > FRESH_S);
+      // the server's verdict when it gives one: a feed whose lines are all dropped is not up
+      const st = typeof f.state === 'string' ? f.state : (f.connected ? 'up' : 'down');
+      const bad = !f.connected || st === 'dropping';
+      const warn = !bad && (liveAge === null || liveAge > FRESH_S || st === 'idle');
       const chip = el('span', 'feed ' + (bad ? 'feed-bad' : warn ? 'feed-warn' : 'feed-ok'));
       chip.appendChild(el('span', 'dot'));
       chip.appendChild(el('span', 'feed-name', f.name || '?'));
       chip.appendChild(el('span', 'muted', ' ' + [f.kind, f.transport].filter(Boolean).join('/')));
-      chip.appendChild(el('span', null, ' ' + (f.connected ? 'up' : 'DOWN')));
+      const word = {up: 'up', idle: 'idle', dropping: 'DROPPING ALL LINES', down: 'DOWN'}[st] || 'DOWN';
+      chip.appendChild(el('span', null, ' ' + word));
+      if (num(f.records_used_per_s) !== null) chip.appendChild(el('span', null, ' · used ' + fmtNum(f.records_used_per_s, 1, '/s')));
       chip.appendChild(el('span', null, ' · ' + fmtNum(f.msgs_per_s, 1, ' msg/s')));
       chip.appendChild(el('span', null, ' · last ' + fmtAge(liveAge === null ? NaN : liveAge)));
       const rejects = f.rejects && typeof f.rejects === 'object' ? f.rejects : {};

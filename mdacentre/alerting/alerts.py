@@ -180,3 +180,20 @@ class AlertManager:
             if cur.status != AlertStatus.RETRACTED:
                 out.append(replace(cur, version=cur.version + 1, status=AlertStatus.EXPIRED, time=t))
         return out
+
+    def retract(self, situations: list[tuple[tuple[str, int, str], float]], reason: str) -> list[Alert]:
+        """Open alerts whose condition turned out never to hold (late data filled it): retracted."""
+        out: list[Alert] = []
+        for situation, t in situations:
+            cur = self.open.pop(situation, None)
+            if cur is not None and cur.status != AlertStatus.RETRACTED:
+                out.append(
+                    replace(
+                        cur,
+                        version=cur.version + 1,
+                        status=AlertStatus.RETRACTED,
+                        time=t,
+                        reasons=(*cur.reasons, reason),
+                    )
+                )
+        return out

@@ -172,7 +172,9 @@ def _replay_once(path: Path, archive_dir: Path | None = None) -> tuple[float, in
     sink = JsonlSink(open(os.devnull, "wb"))
     t0, th0 = time.process_time(), time.thread_time()
     for ch in read_chunks(path, 0, 1.6e9):
-        res = core.step(core.decode([ch]))
+        for res in core.ingest([ch]):
+            sink.write(res.alerts)
+    for res in core.finish_feed(0) + core.flush():
         sink.write(res.alerts)
     dt = time.process_time() - t0
     _LAST_THREAD_S[0] = time.thread_time() - th0  # the pipeline's own thread (without the archive writer)

@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -36,8 +35,7 @@ from mdacentre.model.errors import MdaError
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings, checkout, load_settings, repo_root
 from mdacentre.service.evaluate import evaluate, format_table
-from mdacentre.service.replay import feed_specs, recording_batches
-from mdacentre.service.wiring import Core, JsonlSink, run_service
+from mdacentre.service.wiring import run_service
 
 log = logging.getLogger("mdacentre")
 
@@ -69,46 +67,16 @@ def _require(settings: Settings, *names: str) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from mdacentre.cli.replay import replay_args
+
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles")
     if args.no_archive:
         from dataclasses import replace
 
         settings = replace(settings, archive=replace(settings.archive, enabled=False))
-    paths = [Path(p) for p in args.files]
-    for p in paths:
-        if not p.is_file():
-            raise MdaError(f"replay: {p} is not a file")
-    fmts = [sniff_format(p) if args.format == "auto" else args.format for p in paths]
-
-    specs = feed_specs(paths, fmts)
-    metrics = Metrics()
-    core = Core(settings, specs, metrics, archive=True)
-    out_fh = open(args.out, "wb") if args.out else sys.stdout.buffer
-    sink = JsonlSink(out_fh)
-    by_cat: Counter[str] = Counter()
-    wall0 = time.monotonic()
-    t_first: float | None = None
-    shown = wall0
-    try:
-        for batch in recording_batches(core, paths, fmts, metrics):
-            res = core.step(batch)
-            sink.write(res.alerts)
-            by_cat.update(a.category for a in res.alerts if a.version == 1)
-            if args.progress and time.monotonic() - shown >= 5.0:
-                shown = time.monotonic()
-                print(replay_progress(core, res.watermark, shown - wall0), file=sys.stderr)
-            if args.speed and np.isfinite(res.watermark):
-                t_first = res.watermark if t_first is None else t_first
-                due = wall0 + (res.watermark - t_first) / args.speed
-                delay = due - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-    finally:
-        core.close()
-        if args.out:
-            out_fh.close()
-    summary = replay_summary(core, metrics, by_cat, time.monotonic() - wall0)
+    core, metrics, by_cat, wall_s = replay_args(args, settings)
+    summary = replay_summary(core, metrics, by_cat, wall_s)
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary), file=sys.stderr)
@@ -245,6 +213,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles", "web_dir")
+    # the demo plays a recording faster than real time: its times are checked against the feed's own
+    settings = replace(settings, time=replace(settings.time, clock_check="feed"))
     demo_dir = settings.feeds_dir / "demo"
     ais_file = demo_dir / "caribbean_ais.nmea"
     sbs_file = demo_dir / "caribbean_sbs.txt"

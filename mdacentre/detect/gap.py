@@ -95,6 +95,11 @@ class AisGapDetector:
         self.fixes = FixMemory()
         self.open: dict[int, _Open] = {}
         self._last_scan = float("-inf")
+        self.retracted: list[Cleared] = []  # open gaps that late reports filled (taken by the pipeline)
+
+    def take_retracted(self) -> list[Cleared]:
+        out, self.retracted = self.retracted, []
+        return out
 
     # -- scoring -------------------------------------------------------------------------------
     def _threshold_s(self, zone: np.ndarray) -> np.ndarray:
@@ -254,12 +259,16 @@ class AisGapDetector:
                 )
             findings.append(f)
             cleared.append(((CATEGORY, key, f.zone.id if f.zone else ""), t_back))
-        # A track with an open gap that reports within its threshold (late data): close quietly.
+        # A track with an open gap that reports within its threshold: late reports filled the
+        # silence, so the gap never was; its alert is retracted (docs/time.md, lateness).
         for key in touched_open:
             op = self.open.pop(key)
             t_new = float(pos["t"][np.flatnonzero(pos["key"] == key)[0]])
             zr = zone_ref(self.zones, op.zone)
-            cleared.append(((EVENT if op.routine else CATEGORY, key, zr.id if zr else ""), t_new))
+            if op.routine:
+                cleared.append(((EVENT, key, zr.id if zr else ""), t_new))
+            else:
+                self.retracted.append(((CATEGORY, key, zr.id if zr else ""), t_new))
 
     def _event(
         self, ctx: StepContext, row: int, t0: float, zone: int, routine: str, lat: float, lon: float

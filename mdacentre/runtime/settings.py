@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -121,6 +122,29 @@ class CoreSettings:
     batch_interval_s: Positive = 0.25  # how long ingested chunks are gathered before one pipeline step
 
 
+class ClockCheckName(StrEnum):
+    WALL = "wall"  # live receivers: their times are near the wall clock
+    FEED = "feed"  # recordings and playback: their times are near their own recent times
+
+
+@dataclass(frozen=True, config=FORBID)
+class TimeSettings:
+    """Event time: pipeline steps, allowed lateness and the clock guard (see docs/time.md)."""
+
+    key_noun: ClassVar[str] = "setting"
+
+    step_s: Positive = 60.0  # width of one pipeline step in event time (the detectors check every 60 s)
+    lateness_s: float = Field(default=30.0, ge=0)  # this much older than the feed's newest: still in order
+    clock_check: ClockCheckName = ClockCheckName.WALL  # live feeds: "wall" or "feed" (recordings, demo)
+    earliest: float = 946684800.0  # event times before this (2000-01-01) are refused
+    max_ahead_s: Positive = 300.0  # "wall": refused when later than the wall clock plus this
+    max_jump_s: Positive = 6 * 3600.0  # "feed": jumps ahead of the feed's own time held for confirmation
+    max_behind_s: Positive = 7 * 86400.0  # refused when this much before the feed's newest time
+    confirm_reports: int = Field(default=3, ge=1)  # reports in a row that confirm a jump (and anchor)
+    idle_s: Positive = 10.0  # live: a feed silent this long (wall time) no longer holds steps back
+    idle_flush_s: Positive = 5.0  # live: no data at all for this long: every held report is processed
+
+
 @dataclass(frozen=True, config=FORBID)
 class StoreSettings:
     key_noun: ClassVar[str] = "setting"
@@ -171,6 +195,7 @@ class Settings:
     store: StoreSettings = dataclasses.field(default_factory=StoreSettings)
     health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
     archive: ArchiveSettings = dataclasses.field(default_factory=ArchiveSettings)
+    time: TimeSettings = dataclasses.field(default_factory=TimeSettings)
 
     def existing(self, name: str) -> Path:
         """The path of setting ``name`` (``zones_dir``, ``web_dir``, ...), which must exist."""
@@ -204,6 +229,7 @@ def environment_values(env: Mapping[str, str]) -> dict[str, Any]:
     """The ``MDA_*`` variables of ``env`` as nested settings values (strings, validated later)."""
     sections = {"mqtt": MqttSettings, "http": HttpSettings, "core": CoreSettings}
     sections |= {"store": StoreSettings, "health": HealthSettings}
+    sections |= {"time": TimeSettings}
     fields: dict[str, Any] = {f.name: (sections.get(f.name, Any), None) for f in dataclasses.fields(Settings)}
     shadow = create_model("EnvironmentSettings", __base__=BaseSettings, **fields)
     return {k: v for k, v in _MappingEnvSource(shadow, env)().items() if v is not None}

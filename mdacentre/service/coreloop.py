@@ -30,6 +30,7 @@ from mdacentre.alerting.store import AlertStore, OutItem, is_transient
 from mdacentre.ingest.sources import Chunk
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.service.pipeline import StepResult
+from mdacentre.service.timeline import combine_results
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class CoreLoop:
         self._map_sent = 0.0
         self._round: list[int] = []  # keys of the map round being sent
         self.map_rows = map_rows
+        self._last_input = time.monotonic()
 
     def stalled_for(self, now: float | None = None) -> float:
         """Seconds that input has been waiting without a step completing (0 when idle or flowing)."""
@@ -91,6 +93,14 @@ class CoreLoop:
                 except TimeoutError:
                     self.last_done = time.monotonic()
                     self._flush_map(force=True)
+                    # every feed quiet: the reports held for lateness go on (docs/time.md)
+                    flush_s = self.core.settings.time.idle_flush_s
+                    if self.core.timeline.held and time.monotonic() - self._last_input >= flush_s:
+                        res = combine_results(self.core.flush(), self.core.pipeline.watermark)
+                        self._collect_tracks(res)
+                        self.pending = res
+                        await self._admit(self.pending, stop)
+                        self.pending = None
                     continue
                 self.busy_since = time.monotonic()
                 chunks = [first]
@@ -99,8 +109,11 @@ class CoreLoop:
                         chunks.append(self.queue.get_nowait())
                     except asyncio.QueueEmpty:
                         break
+                self._last_input = time.monotonic()
                 try:
-                    res = self.core.step(self.core.decode(self._merge(chunks)))
+                    # the chunks' reports go into event-time slices; every slice they complete is a step
+                    steps = self.core.ingest(self._merge(chunks), wall=time.time())
+                    res = combine_results(steps, self.core.pipeline.watermark)
                 except BaseException:
                     self.busy_since = None
                     raise

@@ -61,15 +61,20 @@ class Pipeline:
         self.statics_in = 0
         self._last_evict = float("-inf")
 
-    def step(self, batch: Batch) -> StepResult:
+    def step(self, batch: Batch, now: float | None = None) -> StepResult:
+        """One step. ``now``: the step's event time (its slice's newest arrival time, see
+        :mod:`mdacentre.service.eventtime`); without it the batch's newest time is used."""
         self.positions_in += len(batch.positions)
         self.statics_in += len(batch.statics)
         before = self.table.cols["n_positions"].copy() if len(batch.positions) else None
         up = self.table.update(batch.positions, batch.statics)
         pos = up.positions
-        if len(pos):
+        if now is not None:
+            # statics' times never move "now": a bad identity report cannot expire anything
+            self.watermark = max(self.watermark, now)
+        elif len(pos):
             self.watermark = max(self.watermark, float(pos["t"].max()))
-        if len(batch.statics):
+        if now is None and len(batch.statics):
             self.watermark = max(self.watermark, float(np.nanmax(batch.statics["t"])))
         fence_events = np.empty(0, dtype=FENCE_EVENT_DTYPE)
         if len(pos):
@@ -91,6 +96,10 @@ class Pipeline:
             findings.extend(f)
             cleared.extend(c)
         alerts = self.alerts.observe(findings, cleared)
+        for det in self.detectors:
+            take = getattr(det, "take_retracted", None)
+            if take is not None and (gone := take()):
+                alerts.extend(self.alerts.retract(gone, "retracted: late reports filled the silence"))
         evicted = self._evict()
         if len(evicted):
             keyset = set(int(k) for k in evicted)

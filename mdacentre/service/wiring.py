@@ -46,10 +46,12 @@ from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
 from mdacentre.runtime.watchdog import Watchdog, sd_notify
 from mdacentre.service.coreloop import CoreLoop
+from mdacentre.service.eventtime import Slice
 from mdacentre.service.health import HealthMonitor
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
 from mdacentre.service.preflight import check_environment
 from mdacentre.service.supervise import Stage, StageFailed, Supervisor
+from mdacentre.service.timeline import Timeline, feed_state
 from mdacentre.sinks.archive.recorder import open_recorder
 from mdacentre.sinks.broker import Mosquitto, port_open
 from mdacentre.sinks.mqtt import MqttPublisher, alert_topic
@@ -92,7 +94,13 @@ class Core:
     """Decoders for every feed plus the pipeline; turns chunks of bytes into step results."""
 
     def __init__(
-        self, settings: Settings, feeds: list[FeedSpec], metrics: Metrics, *, archive: bool = False
+        self,
+        settings: Settings,
+        feeds: list[FeedSpec],
+        metrics: Metrics,
+        *,
+        archive: bool = False,
+        live: bool = False,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -113,6 +121,40 @@ class Core:
         self.lines_in = 0
         # serve and replay record the history archive (settings.archive); analyses (evaluate) do not
         self.archive = open_recorder(settings.data_dir, settings, self.zones) if archive else None
+        self.timeline = Timeline(len(feeds), settings.time, live=live)
+
+    def ingest(self, chunks: Iterable[Chunk], wall: float | None = None) -> list[StepResult]:
+        """Decode chunks, guard their times, and run every event-time step they complete."""
+        for ch in chunks:
+            b = self.decode([ch])
+            self.lines_in += b.lines
+            self._count_time(ch.feed, self.timeline.add(ch.feed, b, ch.receive_time))
+        return self.run_slices(self.timeline.release(wall))
+
+    def _count_time(self, feed: int, rejects: dict[str, int]) -> None:
+        """Clock rejects (by reason), late reports and reports used, per feed (metrics, feed health)."""
+        name = self.feeds[feed].name
+        if rejects:
+            self.metrics.add_rejects(rejects, name)
+        for metric, total in (
+            ("mda_records_used_total", self.timeline.used[feed]),
+            ("mda_late_reports_total", self.timeline.late(feed)),
+        ):
+            delta = total - self.metrics.total(metric, feed=name)
+            if delta:
+                self.metrics.inc(metric, delta, {"feed": name})
+
+    def finish_feed(self, feed: int) -> list[StepResult]:
+        """A recording ended: its held reports go on, and it no longer holds steps back."""
+        self._count_time(feed, self.timeline.finish(feed))
+        return self.run_slices(self.timeline.release())
+
+    def flush(self) -> list[StepResult]:
+        """Every held report through the pipeline (end of a replay; a live service gone quiet)."""
+        return self.run_slices(self.timeline.flush())
+
+    def run_slices(self, slices: list[Slice]) -> list[StepResult]:
+        return [self.step(s.batch, now=s.now) for s in slices]
 
     def decode(self, chunks: Iterable[Chunk]) -> Batch:
         batches: list[Batch] = []
@@ -129,8 +171,8 @@ class Core:
             batches.append(b)
         return Batch.concat(batches)
 
-    def step(self, batch: Batch) -> StepResult:
-        res = self.pipeline.step(batch)
+    def step(self, batch: Batch, now: float | None = None) -> StepResult:
+        res = self.pipeline.step(batch, now)
         self.lines_in += batch.lines
         self.metrics.inc("mda_alert_versions_total", len(res.alerts))
         self.metrics.set("mda_tracks", len(self.pipeline.table))
@@ -271,17 +313,25 @@ class JsonlSink:
 
 
 def feed_health_json(
-    sources: list[FeedSource], metrics: Metrics, rates: dict[str, float]
+    sources: list[FeedSource],
+    metrics: Metrics,
+    rates: dict[str, float],
+    used_rates: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     now = time.time()
     out = []
     for s in sources:
-        rej = metrics.by_label("mda_rejects_total", "reason", feed=s.spec.name)
-        d = s.health.as_json(now, rates.get(s.spec.name, 0.0), rej)
+        name = s.spec.name
+        rej = metrics.by_label("mda_rejects_total", "reason", feed=name)
+        d = s.health.as_json(now, rates.get(name, 0.0), rej)
         drops = s.kernel_drops()
         if drops is not None:  # UDP: datagrams the kernel dropped before the service saw them
             d["kernel_drops"] = drops
             d["rcvbuf_bytes"] = s.rcvbuf_bytes
+        if used_rates is not None:
+            d["records_used_per_s"] = round(used_rates.get(name, 0.0), 2)
+            d["late_reports"] = int(metrics.total("mda_late_reports_total", feed=name))
+            d["state"] = feed_state(d["connected"], rates.get(name, 0.0), used_rates.get(name, 0.0)).value
         out.append(d)
     return out
 
@@ -301,7 +351,7 @@ async def run_service(
     """
     check_environment(settings, feeds, STORE_FILE)
     metrics = Metrics()
-    core = Core(settings, feeds, metrics, archive=True)
+    core = Core(settings, feeds, metrics, archive=True, live=True)
     state = MemoryMapState(metrics)
     state.set_zones(zones_collection(core.zones))
     db = StoreDb(settings.data_dir / STORE_FILE, settings.store.busy_timeout_s)
@@ -533,18 +583,23 @@ class FeedRates:
     def __init__(self, sources: list[FeedSource], metrics: Metrics, state: Any) -> None:
         self.sources, self.metrics, self.state = sources, metrics, state
         self.last: dict[str, float] = {}
+        self.last_used: dict[str, float] = {}
         self.last_t = time.monotonic()
 
     def update(self) -> None:
         now = time.monotonic()
         rates: dict[str, float] = {}
+        used: dict[str, float] = {}  # records that reached the picture (not refused, not late)
         for s in self.sources:
+            u = self.metrics.total("mda_records_used_total", feed=s.spec.name)
+            used[s.spec.name] = (u - self.last_used.get(s.spec.name, 0.0)) / max(1e-6, now - self.last_t)
+            self.last_used[s.spec.name] = u
             total = self.metrics.total("mda_lines_total", feed=s.spec.name)
             rates[s.spec.name] = (total - self.last.get(s.spec.name, 0.0)) / max(1e-6, now - self.last_t)
             self.last[s.spec.name] = total
             self.metrics.set("mda_feed_msgs_per_second", rates[s.spec.name], {"feed": s.spec.name})
         self.last_t = now
-        self.state.set_feeds(feed_health_json(self.sources, self.metrics, rates))
+        self.state.set_feeds(feed_health_json(self.sources, self.metrics, rates, used))
 
 
 def alerts_path(settings: Settings) -> Path:
