@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from mdacentre.decode.archives import archive_batches
 from mdacentre.decode.recordings import file_batches, first_event_time
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
-from mdacentre.ingest.recordings import read_chunks, sniff_format
+from mdacentre.ingest.recordings import ARCHIVE_FORMATS, read_chunks, sniff_format
 from mdacentre.model.batch import Batch
 from mdacentre.model.errors import MdaError
 from mdacentre.model.findings import iso
@@ -29,7 +30,8 @@ from mdacentre.service.pipeline import StepResult
 from mdacentre.service.wiring import Core, JsonlSink
 
 CHUNK_BYTES = 1 << 18
-WHOLE_FILE_FORMATS = ("opensky", "readsb_trace")
+# formats read as decoded batches (not lines): one feed per file
+WHOLE_FILE_FORMATS = ("opensky", "readsb_trace", *ARCHIVE_FORMATS)
 
 
 @dataclass
@@ -118,7 +120,12 @@ class Pacer:
 def _feed_chunks(core: Core, i: int, feed: ReplayFeed) -> Iterator[tuple[int, list[StepResult]]]:
     """(bytes read, step results) per chunk of one feed; the feed is finished at the end."""
     if feed.fmt in WHOLE_FILE_FORMATS:
-        for b in file_batches(feed.paths[0], feed.fmt, i):
+        batches = (
+            archive_batches(feed.paths[0], i)
+            if feed.fmt in ARCHIVE_FORMATS
+            else file_batches(feed.paths[0], feed.fmt, i)
+        )
+        for b in batches:
             yield b.lines, _add_batch(core, i, b)
     else:
         start = first_event_time(feed.paths[0], feed.spec)
@@ -134,6 +141,8 @@ def _feed_chunks(core: Core, i: int, feed: ReplayFeed) -> Iterator[tuple[int, li
 def _add_batch(core: Core, i: int, b: Batch) -> list[StepResult]:
     if b.rejects:
         core.metrics.add_rejects(b.rejects, core.feeds[i].name)
+    if len(b):
+        core.metrics.inc("mda_records_total", len(b), {"feed": core.feeds[i].name})
     core.lines_in += b.lines
     core._count_time(i, core.timeline.add(i, b, math.nan))
     return core.run_slices(core.timeline.release())
