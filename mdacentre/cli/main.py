@@ -33,7 +33,7 @@ from mdacentre.ingest.recordings import ARCHIVE_FORMATS, FILE_FORMATS, read_chun
 from mdacentre.model.batch import POSITION_DTYPE, STATIC_DTYPE, Batch, TrackKind
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.metrics import Metrics
-from mdacentre.runtime.settings import Settings, checkout, load_settings, repo_root
+from mdacentre.runtime.settings import ClockCheckName, Settings, checkout, load_settings, repo_root
 from mdacentre.service.evaluate import evaluate, format_table
 from mdacentre.service.wiring import run_service
 
@@ -214,7 +214,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles", "web_dir")
     # the demo plays a recording faster than real time: its times are checked against the feed's own
-    settings = replace(settings, time=replace(settings.time, clock_check="feed"))
+    settings = replace(settings, time=replace(settings.time, clock_check=ClockCheckName.FEED))
     demo_dir = settings.feeds_dir / "demo"
     ais_file = demo_dir / "caribbean_ais.nmea"
     sbs_file = demo_dir / "caribbean_sbs.txt"
