@@ -14,7 +14,7 @@ import pytest
 from conftest import SHARED
 from timecuts import marinecadastre_nmea
 
-from mdacentre.alerting.store import AlertStore
+from mdacentre.alerting.store import STORE_FILE, AlertStore
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.playback import PlaybackServer, line_time, recording_span, shift_line
 from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings, load_settings
@@ -55,7 +55,7 @@ def test_tcp_stream_at_speed_gives_the_replay_alert_ids(tmp_path: Path) -> None:
         feeds = [FeedSpec("pr-tcp", FeedKind.AIS, Transport.TCP_CLIENT, port=port)]
         svc = asyncio.create_task(run_service(settings, feeds, stop, started=started))
         await asyncio.wait_for(started.wait(), 30)
-        store_path = settings.data_dir / "alerts.sqlite"
+        store_path = settings.data_dir / STORE_FILE
         deadline = time.monotonic() + 90
         seen: set[str] = set()
         while time.monotonic() < deadline:
@@ -73,7 +73,7 @@ def test_tcp_stream_at_speed_gives_the_replay_alert_ids(tmp_path: Path) -> None:
         await player.close()
 
     asyncio.run(main())
-    st = AlertStore(settings.data_dir / "alerts.sqlite")
+    st = AlertStore(settings.data_dir / STORE_FILE)
     try:
         got = {a["id"] for a in st.recent(limit=100000)}
     finally:
