@@ -83,6 +83,21 @@ def test_real_recording_one_line_at_a_time_and_in_byte_chunks() -> None:
         assert replay_cut([lines], [cuts]) == pr_reference()
 
 
+def test_eight_hours_of_a_real_recording_in_1_mib_chunks() -> None:
+    _need_data()
+    lines = tuple(ln for g in marinecadastre_nmea(PR_CSV, 8.0) for ln in g.splitlines(keepends=True))
+    cuts, acc = [], 0
+    for i, ln in enumerate(lines):
+        acc += len(ln)
+        if acc >= 1 << 20:
+            cuts.append(i)
+            acc = 0
+    assert len(cuts) >= 2
+    ref = replay_cut([lines], [[]])
+    assert ref.count(b"\n") > 100
+    assert replay_cut([lines], [cuts]) == ref
+
+
 @functools.cache
 def pr_two_feeds() -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
     groups = marinecadastre_nmea(PR_CSV, HOURS)

@@ -47,6 +47,9 @@ def test_tcp_stream_at_speed_gives_the_replay_alert_ids(tmp_path: Path) -> None:
         mqtt=MqttSettings(embedded_port=mqtt_port, client_id="mda-tcp-replay"),
         http=HttpSettings(port=http_port),
     )
+    # live steps as a replay's: hold each report for the replay's lateness (by default the live
+    # service sends an alert as soon as its line arrives, and steps on what has arrived)
+    settings = replace(settings, time=replace(settings.time, live_hold_s=settings.time.lateness_s))
 
     async def main() -> None:
         player = PlaybackServer(rec, speed=1800.0)  # 3 h of event time in about 6 s

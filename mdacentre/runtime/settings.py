@@ -143,6 +143,7 @@ class TimeSettings:
     confirm_reports: int = Field(default=3, ge=1)  # reports in a row that confirm a jump (and anchor)
     idle_s: Positive = 10.0  # live: a feed silent this long (wall time) no longer holds steps back
     idle_flush_s: Positive = 5.0  # live: no data at all for this long: every held report is processed
+    live_hold_s: float = Field(default=0.0, ge=0)  # live: event time a report waits for out-of-order ones
 
 
 @dataclass(frozen=True, config=FORBID)

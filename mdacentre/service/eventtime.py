@@ -183,6 +183,10 @@ class EventSequencer:
         cut = math.floor(wm / self.step_s) * self.step_s
         return self._take(cut)
 
+    def release_until(self, cut: float) -> list[Slice]:
+        """Every held report with arrival time before ``cut`` (the live service: no wait for lateness)."""
+        return self._take(cut)
+
     def flush(self) -> list[Slice]:
         """Every held report, in slices (end of a replay, or a live service gone quiet)."""
         return self._take(math.inf)

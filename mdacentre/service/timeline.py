@@ -79,11 +79,23 @@ class Timeline:
         return self._new_rejects(feed)
 
     def release(self, wall: float | None = None) -> list[Slice]:
-        active: set[int] | None = None
         if self.live and wall is not None:
+            # Live: a report goes on as soon as every active feed has reached its time, so an alert
+            # leaves when its line arrives; only ``live_hold_s`` of event time waits for stragglers.
             idle = self.settings.idle_s
             active = {i for i, w in enumerate(self._last_wall) if wall - w <= idle}
-        return self.sequencer.release(active)
+            clocks = [
+                f.clock for i, f in enumerate(self.sequencer.feeds) if i in active and math.isfinite(f.clock)
+            ]
+            if not clocks:
+                return []
+            hold = self.settings.live_hold_s
+            if hold <= 0:
+                return self.sequencer.release_until(min(clocks) + 1e-6)
+            # holding: whole slices, as a replay releases them (same steps as the replay)
+            step = self.sequencer.step_s
+            return self.sequencer.release_until(math.floor((min(clocks) - hold) / step) * step)
+        return self.sequencer.release(None)
 
     def flush(self) -> list[Slice]:
         return self.sequencer.flush()
