@@ -156,13 +156,14 @@ def run_replay(
     fmt: str = "auto",
     speed: float = 0.0,
     progress: Progress | None = None,
+    archive: bool = False,
 ) -> tuple[Core, Metrics, Counter[str], float]:
     """Replay ``paths``; every alert version goes to ``sink``.
 
     Returns the core, the metrics, the new alerts by category and the wall time of the replay."""
     feeds = group_feeds(paths, fmt)
     metrics = Metrics()
-    core = Core(settings, [f.spec for f in feeds], metrics)
+    core = Core(settings, [f.spec for f in feeds], metrics, archive=archive)
     by_cat: Counter[str] = Counter()
     pacer = Pacer(speed)
     wall0 = time.monotonic()
@@ -186,6 +187,7 @@ def run_replay(
         if progress is not None:
             progress.update(nbytes, core.lines_in, core.pipeline.watermark, time.monotonic() - wall0)
     emit(core.flush())
+    core.close()
     return core, metrics, by_cat, time.monotonic() - wall0
 
 
@@ -198,10 +200,11 @@ def replay_args(args: Any, settings: Settings) -> tuple[Core, Metrics, Counter[s
     paths = [Path(p) for p in args.files]
     out_fh = open(args.out, "wb") if args.out else sys.stdout.buffer
     sink = JsonlSink(out_fh)
-    progress = Progress(total_bytes(paths))
+    # on a terminal always; with --progress also when stderr is a file or a pipe
+    progress = Progress(total_bytes(paths), enabled=True if getattr(args, "progress", False) else None)
     try:
         core, metrics, by_cat, wall_s = run_replay(
-            settings, paths, sink, fmt=args.format, speed=args.speed, progress=progress
+            settings, paths, sink, fmt=args.format, speed=args.speed, progress=progress, archive=True
         )
     finally:
         progress.close()
