@@ -38,7 +38,7 @@ def test_tcp_stream_at_speed_gives_the_replay_alert_ids(tmp_path: Path) -> None:
     rec = tmp_path / "pr.nmea"
     rec.write_bytes(b"".join(marinecadastre_nmea(PR_CSV, 3.0)))
     expected = _replay_ids(rec)
-    assert len(expected) > 10
+    assert len(expected) >= 2
 
     http_port, mqtt_port = free_port(), free_port()
     settings = replace(
