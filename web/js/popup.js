@@ -80,6 +80,7 @@ export function openTrackPopup(key) {
     .setLatLng([tr.lat, tr.lon])
     .setContent(trackPopupContent(tr))
     .openOn(mapView.map);
+  popup.mdaKey = key;
 }
 
 function refreshPopup() {
@@ -141,7 +142,8 @@ export function initPopups() {
     });
   });
   map.on('popupclose', (e) => {
-    if (e.popup === popup && store.selected) select(null);
+    // closing a track's popup deselects it (not when another track's popup replaces it)
+    if (e.popup.mdaKey && e.popup.mdaKey === store.selected) select(null);
   });
   bus.on('tracks', refreshPopup);
 }
