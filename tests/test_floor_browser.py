@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from test_map_browser are named as test arguments)
 """The watch floor in real headless Chromium against a real uvicorn server: inbox, actions, track panel,
 search and table, layout at 800 px (issue 17). Server and browser set-up: tests/test_map_browser.py."""
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mdacentre.api.web import MemoryMapState
 from tests import floorkit
 from tests.test_map_browser import (  # noqa: F401  (fixtures)
     Served,
@@ -24,7 +26,6 @@ from tests.test_map_browser import (  # noqa: F401  (fixtures)
     serve,
     zones,
 )
-from mdacentre.api.web import MemoryMapState
 
 pytestmark = [pytest.mark.browser]
 
