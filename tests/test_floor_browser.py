@@ -1,8 +1,9 @@
-# ruff: noqa: F811  (the fixtures imported from test_map_browser are named as test arguments)
 """The watch floor in real headless Chromium against a real uvicorn server: inbox, actions, track panel,
 search and table, layout at 800 px (issue 17). Server and browser set-up: tests/test_map_browser.py."""
 
 from __future__ import annotations
+
+# ruff: noqa: F811  (the fixtures imported from test_map_browser are named as test arguments)
 
 from collections.abc import Iterator
 from datetime import datetime
