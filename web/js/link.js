@@ -10,7 +10,7 @@ const HEARTBEAT_TIMEOUT_MS = 45000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
-export const link = { ws: null, attempt: 0, lastMsgAt: 0, retryAt: 0, timer: 0, connected: false };
+export const link = { lastHandleMs: 0, ws: null, attempt: 0, lastMsgAt: 0, retryAt: 0, timer: 0, connected: false };
 
 function acceptTrack(tr) {
   if (!tr || typeof tr.key !== 'string') {
@@ -91,6 +91,7 @@ export function connect() {
   };
   ws.onmessage = (ev) => {
     link.lastMsgAt = Date.now();
+    const t0 = performance.now();
     let msg;
     try {
       msg = JSON.parse(ev.data);
@@ -99,6 +100,7 @@ export function connect() {
       return;
     }
     onMessage(msg);
+    link.lastHandleMs = performance.now() - t0;
   };
   ws.onclose = (ev) => {
     if (link.ws !== ws) return;

@@ -51,6 +51,7 @@ function expose() {
     connected: () => link.connected,
     badMessages: () => store.badMessages,
     health: () => store.health || null,
+    lastHandleMs: () => link.lastHandleMs,
     lastDrawMs: () => (mapView.tracks ? mapView.tracks.lastDrawMs : 0),
     screenPoint: (key) => {
       const tr = store.tracks.get(key);
