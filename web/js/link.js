@@ -69,12 +69,51 @@ function onMessage(msg) {
   }
 }
 
+// The socket lives in a worker (wsworker.js) so that receiving and parsing a large frame does not
+// hold the main thread; `Sock` gives it the WebSocket-like surface the link logic uses. One worker for
+// the page's life: it is loaded while the server is up, so reconnecting never needs to fetch it again.
+let worker = null;
+let current = null; // the Sock the worker's events belong to
+
+function theWorker() {
+  if (worker) return worker;
+  worker = new Worker('/static/js/wsworker.js', { type: 'module' });
+  worker.onmessage = (e) => {
+    const s = current;
+    const d = e.data;
+    if (!s) return;
+    if (d.ev === 'msg' && s.onmessage) s.onmessage(d.msg);
+    else if (d.ev === 'open' && s.onopen) s.onopen();
+    else if (d.ev === 'bad' && s.onbad) s.onbad();
+    else if (d.ev === 'close') {
+      current = null;
+      if (s.onclose) s.onclose({ code: d.code });
+    }
+  };
+  return worker;
+}
+
+class Sock {
+  constructor(url) {
+    this.onopen = null;
+    this.onmessage = null;
+    this.onclose = null;
+    this.onbad = null;
+    current = this;
+    theWorker().postMessage({ cmd: 'connect', url });
+  }
+
+  close() {
+    theWorker().postMessage({ cmd: 'close' });
+  }
+}
+
 export function connect() {
   link.timer = 0;
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
   let ws;
   try {
-    ws = new WebSocket(url);
+    ws = new Sock(url);
   } catch {
     scheduleReconnect();
     return;
@@ -89,16 +128,13 @@ export function connect() {
     link.lastMsgAt = Date.now();
     setConn('conn-ok', 'LIVE');
   };
-  ws.onmessage = (ev) => {
+  ws.onbad = () => {
+    link.lastMsgAt = Date.now();
+    store.badMessages += 1;
+  };
+  ws.onmessage = (msg) => {
     link.lastMsgAt = Date.now();
     const t0 = performance.now();
-    let msg;
-    try {
-      msg = JSON.parse(ev.data);
-    } catch {
-      store.badMessages += 1;
-      return;
-    }
     onMessage(msg);
     link.lastHandleMs = performance.now() - t0;
   };
@@ -112,7 +148,6 @@ export function connect() {
     }
     scheduleReconnect();
   };
-  ws.onerror = () => { /* onclose follows and reconnects */ };
 }
 
 function scheduleReconnect() {
