@@ -272,3 +272,27 @@ def test_keyboard_and_800px_layout(floor: Served, page: tuple[Any, Watch]) -> No
     pg.locator(".leaflet-popup-content").wait_for(timeout=8000)
     assert "NIGHT HERON" in pg.text_content(".leaflet-popup-content")
     assert watch.errors == []
+
+
+def test_map_aids_and_shared_url(floor: Served, page: tuple[Any, Watch]) -> None:
+    pg, watch = page
+    v = floor.vessels[1]
+    pg.goto(floor.url + f"#8/18.0000/-77.0000&track={v['key']}&level=critical")
+    pg.wait_for_function("() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() === 5")
+    assert pg.evaluate("() => mdaMap.map().getZoom()") == 8
+    assert pg.evaluate("() => mdaMap.filters().level") == "critical"
+    pg.get_by_role("region", name="Selected track").wait_for()
+    assert "NIGHT HERON" in pg.text_content("#track-panel")
+    pg.wait_for_function("() => location.hash.includes('level=critical') && location.hash.includes('track=')")
+    box = pg.locator("#map").bounding_box()
+    pg.mouse.move(box["x"] + 200, box["y"] + 300)
+    assert "°N" in pg.text_content("#cursor-pos") and "°W" in pg.text_content("#cursor-pos")
+    assert pg.get_by_text("Graticule").count() == 1
+    # range and bearing between two clicked points, checked against the page's own projection
+    pg.get_by_role("button", name="Range & bearing").click()
+    pg.mouse.click(box["x"] + 150, box["y"] + 500)
+    pg.mouse.click(box["x"] + 450, box["y"] + 500)
+    out = pg.text_content("#range-out")
+    assert "NM" in out and "°T" in out
+    assert 85 <= float(out.split("·")[1].strip()[:3]) <= 95, out  # due east, give or take the projection
+    assert watch.errors == []

@@ -11,6 +11,7 @@ import { initPopups, openTrackPopup } from './popup.js';
 import { initInbox, urgentCount, getFilters, setFilter } from './inbox.js';
 import { initTrackPanel } from './track.js';
 import { initSearch } from './search.js';
+import { initAids } from './aids.js';
 import { renderFreshness, renderFeeds } from './status.js';
 import { link, connect, watchdog } from './link.js';
 import { $, showBanner } from './util.js';
@@ -87,6 +88,7 @@ async function start() {
   initInbox();
   initTrackPanel();
   initSearch();
+  initAids();
   bus.on('tracks', scheduleCounts);
   expose();
   connect();
