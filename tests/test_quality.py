@@ -98,3 +98,4 @@ def test_web_page_is_es_modules_without_vocabulary_copies() -> None:
     for path in (REPO / "web" / "js").glob("*.js"):
         text = path.read_text(encoding="utf-8")
         assert "['info', 'low'" not in text and "'base_station', 'aid_to_navigation']" not in text, path.name
+        assert "pleasure craft" not in text, path.name  # ship types come from /api/vocabulary

@@ -29,3 +29,12 @@ def test_vessel_and_aircraft_fields() -> None:
     assert a == {"squawk": "7500", "vrate_fpm": -640.0, "on_ground": False}
     c["squawk"][1], c["on_ground"][1], c["vrate_fpm"][1] = 12, -1, np.nan  # squawk 0012
     assert detail_fields(c, 1, TrackKind.AIRCRAFT) == {"squawk": "0012"}
+
+
+def test_ship_types_are_served_in_the_vocabulary() -> None:
+    from mdacentre.api.vocabulary import vocabulary
+    from mdacentre.model.shiptypes import ship_type_text
+
+    names = vocabulary()["ship_types"]
+    assert names["70"] == "70 cargo" and names["30"] == "30 fishing" and names["84"] == "84 tanker"
+    assert "1" not in names and ship_type_text(1) == "1"

@@ -1,9 +1,8 @@
 // Popups on the map (track, zone, an alert's track no longer in the picture) and map clicks.
 import { store, bus } from './state.js';
-import { knownLevel, kindName, trackKey } from './vocab.js';
+import { knownLevel, kindName, trackKey, shipTypeText } from './vocab.js';
 import { mapView, zoneClick, zoneLabel } from './layers.js';
 import { isAir } from './symbols.js';
-import { shipTypeText } from './track.js';
 import { el, num, row, fmtNum, fmtTime, fmtAge, words } from './util.js';
 
 let popup = null;

@@ -1,7 +1,7 @@
 // The track detail panel: identity and voyage data, aircraft data, the track's alerts as a timeline
 // with the same actions as the inbox, and a trail of the last hours on the map.
 import { store, bus } from './state.js';
-import { knownLevel, kindName, trackKey } from './vocab.js';
+import { knownLevel, kindName, trackKey, shipTypeText } from './vocab.js';
 import { isAir } from './symbols.js';
 import { setTrail } from './layers.js';
 import { fetchJson } from './api.js';
@@ -11,18 +11,6 @@ import { editing, $, el, num, row, fmtNum, fmtTime, fmtAge, words, eventMs } fro
 
 export const TRAIL_HOURS = 6;
 const SEEN_MAX = 720; // positions kept per track for the page's own trail
-
-export function shipTypeText(code) {
-  const c = num(code);
-  if (c === null || c < 0) return null;
-  const named = { 30: 'fishing', 31: 'towing', 32: 'towing (large)', 33: 'dredging', 34: 'diving ops',
-    35: 'military ops', 36: 'sailing', 37: 'pleasure craft', 50: 'pilot', 51: 'search and rescue', 52: 'tug',
-    53: 'port tender', 54: 'anti-pollution', 55: 'law enforcement', 58: 'medical transport' };
-  if (named[c]) return c + ' ' + named[c];
-  const decade = { 2: 'wing in ground', 4: 'high-speed craft', 6: 'passenger', 7: 'cargo', 8: 'tanker', 9: 'other' };
-  const d = Math.floor(c / 10);
-  return decade[d] ? c + ' ' + decade[d] : String(c);
-}
 
 // Positions this page has received, for a trail when the server has no history.
 export function notePosition(tr) {

@@ -10,6 +10,7 @@ export const vocab = {
   kindName: {},
   categories: [],
   keyTemplate: '',
+  shipTypes: {}, // AIS type code -> '70 cargo'
 };
 
 function stringList(v, what) {
@@ -36,6 +37,7 @@ export function setVocabulary(v) {
   vocab.kinds = kinds.map((k) => k.id);
   vocab.kindName = Object.fromEntries(kinds.map((k) => [k.id, k.name]));
   vocab.keyTemplate = tpl;
+  vocab.shipTypes = v.ship_types && typeof v.ship_types === 'object' ? v.ship_types : {};
 }
 
 export async function loadVocabulary() {
@@ -66,4 +68,9 @@ export function trackKey(kind, id) {
 
 export function isActive(status) {
   return vocab.activeStatuses.includes(status);
+}
+
+export function shipTypeText(code) {
+  if (typeof code !== 'number' || !Number.isFinite(code) || code < 0) return null;
+  return vocab.shipTypes[String(code)] || String(code);
 }
