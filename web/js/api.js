@@ -62,6 +62,9 @@ export async function postJson(url, body) {
 
 // POST /api/alerts/{id}/ack: action "acknowledge" or "retract", with a note. `by` is used only by a
 // server without sign-in; with sign-in the server names the signed-in person.
+// A signed-in server refuses a `by` field (the session names the person), so it is sent only without one.
 export function ackAlert(id, action, note, by) {
-  return postJson('/api/alerts/' + encodeURIComponent(id) + '/ack', { action, note, by });
+  const body = { action, note };
+  if (by && !who) body.by = by;
+  return postJson('/api/alerts/' + encodeURIComponent(id) + '/ack', body);
 }
