@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
 
 from mdacentre.alerting.acks import AckAction, AckCommand, ack_router
 from mdacentre.alerting.alerts import AlertStatus
-from mdacentre.api.web import MemoryMapState, dumps
+from mdacentre.api.history import history_router
+from mdacentre.api.web import MemoryMapState
+from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import MdaError
 
 
@@ -53,27 +54,25 @@ def ack_apply(state: MemoryMapState) -> Any:
 HISTORY: dict[str, list[tuple[float, float, float]]] = {}
 
 
-def history_router() -> APIRouter:
-    """``GET /api/tracks/{kind}/{id}/history``: the points of ``HISTORY`` as timed GeoJSON points."""
-    router = APIRouter()
+def _int_key(text: str) -> int:
+    kind, ident = text.split(":", 1)
+    k = TrackKind[kind.upper()]
+    return (int(k) << 32) | int(ident, 16 if k == TrackKind.AIRCRAFT else 10)
 
-    @router.get("/api/tracks/{kind}/{ident}/history")
-    def track_history(kind: str, ident: str) -> Response:
-        pts = HISTORY.get(f"{kind}:{ident}", [])
-        feats = [
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"t": datetime.fromtimestamp(t, UTC).isoformat()},
-            }
-            for t, lat, lon in pts
-        ]
-        return Response(
-            dumps({"type": "FeatureCollection", "features": feats}), media_type="application/geo+json"
-        )
 
-    return router
+def history_lookup(key: int, t0: float | None, t1: float | None) -> dict[str, Any]:
+    """The archive lookup the service's history route calls, over ``HISTORY`` (timed GeoJSON points)."""
+    pts = next((v for k, v in HISTORY.items() if _int_key(k) == key), [])
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"t": datetime.fromtimestamp(t, UTC).isoformat()},
+        }
+        for t, lat, lon in pts
+    ]
+    return {"type": "FeatureCollection", "features": feats}
 
 
 def floor_routers(state: MemoryMapState) -> list[APIRouter]:
-    return [ack_router(ack_apply(state)), history_router()]
+    return [ack_router(ack_apply(state)), history_router(history_lookup)]
