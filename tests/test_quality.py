@@ -74,3 +74,28 @@ def test_import_layers_catch_a_violation(tmp_path: Path) -> None:
     r = subprocess.run([str(lint)], cwd=copy, capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode != 0
     assert "mdacentre.core.refs -> mdacentre.service.pipeline" in r.stdout
+
+
+def test_web_modules_pass_eslint() -> None:
+    """The map page's ES modules pass eslint (flat config web/eslint.config.mjs; `./run setup` installs it)."""
+    import shutil
+
+    import pytest
+
+    eslint = REPO / "web" / "node_modules" / ".bin" / "eslint"
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        pytest.skip("npm/node absent")
+    assert eslint.exists(), "eslint not installed: run `./run setup` (npm ci --prefix web)"
+    r = subprocess.run([str(eslint), "."], cwd=REPO / "web", capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_web_page_is_es_modules_without_vocabulary_copies() -> None:
+    """index.html loads one module entry; no module keeps a copy of the server's levels or kinds."""
+    html = (REPO / "web" / "index.html").read_text(encoding="utf-8")
+    assert '<script type="module" src="/static/js/main.js">' in html
+    assert not (REPO / "web" / "app.js").exists()
+    for path in (REPO / "web" / "js").glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        assert "['info', 'low'" not in text and "'base_station', 'aid_to_navigation']" not in text, path.name
+        assert "pleasure craft" not in text, path.name  # ship types come from /api/vocabulary

@@ -177,7 +177,7 @@ def test_index_has_security_headers_and_no_inline_script(client: TestClient) -> 
     assert "<script>" not in r.text and "onclick" not in r.text.lower() and "style=" not in r.text
     for src in (
         "/vendor/leaflet/leaflet.js",
-        "/static/app.js",
+        "/static/js/main.js",
         "/static/style.css",
         "/vendor/leaflet/leaflet.css",
     ):
@@ -202,7 +202,7 @@ def test_api_has_security_headers_and_no_cors(client: TestClient) -> None:
 
 
 def test_static_types(client: TestClient) -> None:
-    r = client.get("/static/app.js")
+    r = client.get("/static/js/main.js")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     assert r.headers["cache-control"] == "no-cache"
     assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
@@ -228,7 +228,7 @@ def test_static_types(client: TestClient) -> None:
         "/static/data",
         "/static/",
         "/static/SOURCES.md",
-        "/static/app.js%00.png",
+        "/static/js/main.js%00.png",
         "/vendor/leaflet/%2e%2e/package.json",
         "/vendor/leaflet/%2e%2e/%2e%2e/%2e%2e/index.html",
         "/vendor/leaflet/images/",

@@ -12,6 +12,7 @@ from typing import Any
 from mdacentre.alerting.alerts import AlertStatus
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Level
+from mdacentre.model.shiptypes import ship_type_names
 from mdacentre.model.trackid import HEX_KINDS, KEY_SEPARATOR, KEY_TEMPLATE
 
 VOCABULARY_VERSION = 1
@@ -50,4 +51,5 @@ def vocabulary(categories: Iterable[str] = ()) -> dict[str, Any]:
             "separator": KEY_SEPARATOR,
             "hex_id_kinds": sorted(k.label for k in HEX_KINDS),
         },
+        "ship_types": ship_type_names(),
     }

@@ -52,6 +52,7 @@ from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
 from mdacentre.service.preflight import check_environment
 from mdacentre.service.supervise import Stage, StageFailed, Supervisor
 from mdacentre.service.timeline import Timeline, feed_state
+from mdacentre.service.trackdoc import detail_fields
 from mdacentre.sinks.archive.recorder import open_recorder
 from mdacentre.sinks.broker import Mosquitto, port_open
 from mdacentre.sinks.mqtt import MqttPublisher, alert_topic
@@ -253,6 +254,7 @@ class Core:
                     "score": g.score,
                     "level": g.level.label,
                     "reasons": g.reasons,
+                    **detail_fields(c, r, kind),
                 }
             )
         return out

@@ -1,0 +1,95 @@
+"""Measured, not timed: 10,000 tracks updating at 1 Hz with the inbox open, in real headless Chromium.
+
+Prints the longest main-thread task (PerformanceObserver 'longtask', tasks of 50 ms or more) at page
+load and while the tracks update; the goal is at most 50 ms (docs/performance.md). No assertion on the
+figures: software-rendered Chromium on a shared machine says little about a watch-floor screen.
+Run: .venv/bin/python -m pytest -q -s tests/test_floor_perf.py
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: F811  (fixtures imported from test_map_browser)
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from mdacentre.api.web import MemoryMapState
+from tests.test_map_browser import (  # noqa: F401  (fixtures)
+    Watch,
+    alert_for,
+    browser_ctx,
+    iso,
+    page,
+    real_aircraft,
+    real_vessels,
+    serve,
+    zones,
+)
+
+pytestmark = [pytest.mark.browser]
+
+N = 10_000
+SECONDS = 10
+LEVELS = ["info", "low", "medium", "high", "critical"]
+
+
+def fleet(base: dict[str, Any], t: float, step: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(N):
+        out.append(
+            dict(
+                base,
+                key=f"vessel:{800000000 + i}",
+                id=str(800000000 + i),
+                name=f"SHIP {i}",
+                lat=8.0 + (i % 100) * 0.2 + step * 0.001,
+                lon=-88.0 + (i // 100) * 0.3,
+                cog=float((i + step) % 360),
+                t=iso(t + step),
+                level=LEVELS[i % 5] if i % 50 == 0 else "info",
+            )
+        )
+    return out
+
+
+def test_10000_tracks_at_1hz_longest_task(page: tuple[Any, Watch]) -> None:
+    pg, watch = page
+    plane = real_aircraft()
+    t = datetime.fromisoformat(plane["t"]).timestamp()
+    base = real_vessels(1, t)[0]
+    state = MemoryMapState(queue_size=10_000)
+    state.upsert_tracks(fleet(base, t, 0))
+    for i in range(200):  # the inbox holds 200 alerts, some urgent
+        tr = dict(base, key=f"vessel:{800000000 + i}", id=str(800000000 + i), name=f"SHIP {i}")
+        state.add_alert(alert_for(tr, f"{i:020x}", iso(t + i), LEVELS[i % 5], "zone_entry"))
+    state.set_zones(zones())
+    s = serve(state)
+    try:
+        pg.add_init_script(
+            "window.__long = []; new PerformanceObserver((l) => { for (const e of l.getEntries())"
+            " window.__long.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true });"
+        )
+        pg.goto(s.url)
+        pg.wait_for_function(f"() => window.mdaMap && mdaMap.trackCount() === {N + 0}", timeout=60000)
+        pg.wait_for_function("() => document.querySelectorAll('#alert-list > li').length > 0", timeout=30000)
+        pg.wait_for_timeout(1000)
+        loaded_at = pg.evaluate("() => performance.now()")
+        load = pg.evaluate("() => window.__long.map((e) => e[1])")
+        for step in range(1, SECONDS + 1):
+            t0 = time.monotonic()
+            state.upsert_tracks(fleet(base, t, step))
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
+        pg.wait_for_timeout(1000)
+        during = pg.evaluate(f"() => window.__long.filter((e) => e[0] >= {loaded_at}).map((e) => e[1])")
+        drawn = pg.evaluate("() => mdaMap.drawnCount()")
+        print(
+            f"\n{N} tracks, 200 alerts in the inbox, {SECONDS} s of 1 Hz updates of every track:"
+            f" longest task at load {max(load, default=0):.0f} ms ({len(load)} tasks >= 50 ms);"
+            f" while updating {max(during, default=0):.0f} ms ({len(during)} tasks >= 50 ms,"
+            f" sorted: {sorted(round(d) for d in during)[-5:]}); drawn {drawn}"
+        )
+        assert watch.errors == []
+    finally:
+        s.stop()

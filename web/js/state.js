@@ -1,0 +1,34 @@
+// The page's one state: tracks, alerts, feeds, and what the person selected. Modules read it and
+// ask for a redraw through `bus`; nothing else is shared between them.
+
+export const store = {
+  tracks: new Map(), // key -> track
+  alerts: new Map(), // id -> alert
+  seen: new Map(), // key -> [[ms, lat, lon], ...] positions this page has received (trails)
+  feeds: [],
+  feedsAt: 0,
+  lastDataMs: NaN, // newest event time seen
+  pace: [], // [wall ms, lastDataMs] samples (replay detection)
+  loadedAt: Date.now(),
+  selected: null, // key of the selected track
+  health: null,
+  badMessages: 0,
+  snapshotDone: false,
+};
+
+export function noteDataTime(ms) {
+  if (Number.isFinite(ms) && !(ms <= store.lastDataMs)) store.lastDataMs = ms;
+}
+
+// A tiny publish/subscribe between modules ("tracks", "alerts", "select", "feeds", "health").
+const handlers = new Map();
+
+export const bus = {
+  on(topic, fn) {
+    if (!handlers.has(topic)) handlers.set(topic, []);
+    handlers.get(topic).push(fn);
+  },
+  emit(topic, arg) {
+    for (const fn of handlers.get(topic) || []) fn(arg);
+  },
+};
