@@ -495,6 +495,7 @@
 
   async function fetchJson(url) {
     const resp = await fetch(url, { cache: 'no-cache' });
+    if (resp.status === 401) window.location.assign('/login'); // session ended: sign in again
     if (!resp.ok) throw new Error(url + ' answered HTTP ' + resp.status);
     return resp.json();
   }
@@ -932,10 +933,14 @@
       }
       onMessage(msg);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       if (link.ws !== ws) return;
       link.ws = null;
       link.connected = false;
+      if (ev.code === 4401) { // the server closed it: no session (signed out or expired)
+        window.location.assign('/login');
+        return;
+      }
       scheduleReconnect();
     };
     ws.onerror = function () { /* onclose follows and reconnects */ };
