@@ -229,6 +229,7 @@ def environment_values(env: Mapping[str, str]) -> dict[str, Any]:
     """The ``MDA_*`` variables of ``env`` as nested settings values (strings, validated later)."""
     sections = {"mqtt": MqttSettings, "http": HttpSettings, "core": CoreSettings}
     sections |= {"store": StoreSettings, "health": HealthSettings}
+    sections |= {"auth": AuthSettings}
     fields: dict[str, Any] = {f.name: (sections.get(f.name, Any), None) for f in dataclasses.fields(Settings)}
     shadow = create_model("EnvironmentSettings", __base__=BaseSettings, **fields)
     return {k: v for k, v in _MappingEnvSource(shadow, env)().items() if v is not None}
