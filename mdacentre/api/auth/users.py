@@ -80,6 +80,9 @@ class UserStore:
         self.path = Path(path)
         self._hasher = hasher or PasswordHasher()
         self._lock = threading.Lock()
+        # at most two hashes at once: each argon2 verification takes 64 MiB, a flood of sign-ins must
+        # queue instead of exhausting memory
+        self._hashing = threading.BoundedSemaphore(2)
         self._dummy = self._hasher.hash("not a password of anyone")
 
     @classmethod
@@ -177,7 +180,8 @@ class UserStore:
             user = self._load().get(name) if isinstance(name, str) else None
         digest = user.hash if user is not None else self._dummy
         try:
-            self._hasher.verify(digest, password)
+            with self._hashing:
+                self._hasher.verify(digest, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         if user is None or user.disabled:
