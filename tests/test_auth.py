@@ -133,7 +133,7 @@ def build_site(
         state.add_alert(d)
         return d
 
-    app = create_app(state, WEB, sec)
+    app = create_app(state, WEB, security=sec)
     app.include_router(ack_routes(apply, sec, store.get))
     return app, sec, state, store, alerts, tracks
 

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 @contextmanager
 def running(settings: Settings) -> Iterator[object]:
     sec = web_security(settings, None)
-    server = uvicorn.Server(server_config(settings, create_app(MemoryMapState(), REPO / "web", sec)))
+    server = uvicorn.Server(server_config(settings, create_app(MemoryMapState(), REPO / "web", security=sec)))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     deadline = time.monotonic() + 10

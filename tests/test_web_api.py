@@ -159,7 +159,7 @@ def state() -> MemoryMapState:
 
 @pytest.fixture
 def client(state: MemoryMapState, tmp_path: Path) -> TestClient:
-    c = TestClient(create_app(state, WEB, make_security(tmp_path)))
+    c = TestClient(create_app(state, WEB, security=make_security(tmp_path)))
     sign_in(c)
     return c
 
@@ -253,7 +253,7 @@ def test_symlink_out_of_web_dir_refused(tmp_path: Path) -> None:
     (root / "ok.json").write_text("{}", encoding="utf-8")
     assert safe_file(root, "leak.json") is None
     assert safe_file(root, "ok.json") == (root / "ok.json").resolve()
-    c = TestClient(create_app(MemoryMapState(), root, make_security(tmp_path)))
+    c = TestClient(create_app(MemoryMapState(), root, security=make_security(tmp_path)))
     sign_in(c)
     assert c.get("/static/leak.json").status_code == 404
     assert c.get("/static/ok.json").status_code == 200
@@ -264,7 +264,7 @@ def test_without_node_modules_the_page_says_to_run_npm_ci(tmp_path: Path) -> Non
     root.mkdir()
     shutil.copy(WEB / "index.html", root / "index.html")
     shutil.copy(WEB / "style.css", root / "style.css")
-    c = TestClient(create_app(MemoryMapState(), root, make_security(tmp_path)))
+    c = TestClient(create_app(MemoryMapState(), root, security=make_security(tmp_path)))
     sign_in(c)
     r = c.get("/")
     assert r.status_code == 503
