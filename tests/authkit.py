@@ -68,3 +68,53 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class SignedIn:
+    """urllib as a signed-in user of a running service (its first user ``watch`` by default)."""
+
+    def __init__(self, name: str = "watch", password: str = PASSWORD) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.name, self.password = name, password
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.csrf = ""
+
+    def sign_in(self, port: int) -> None:
+        import json
+        import urllib.request
+
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/session",
+            data=json.dumps({"name": self.name, "password": self.password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with self.opener.open(req, timeout=10) as r:
+            self.csrf = json.loads(r.read())["csrf"]
+
+    def request(self, port: int, path: str, doc: Any = None) -> tuple[int, bytes]:
+        """GET (or POST ``doc`` as JSON with the CSRF token); signs in on the first 401."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        for attempt in (0, 1):
+            headers = (
+                {"Content-Type": "application/json", "X-CSRF-Token": self.csrf} if doc is not None else {}
+            )
+            data = json.dumps(doc).encode() if doc is not None else None
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers)
+            try:
+                with self.opener.open(req, timeout=10) as r:
+                    return int(r.status), bytes(r.read())
+            except urllib.error.HTTPError as exc:
+                if exc.code != 401 or attempt:
+                    return int(exc.code), bytes(exc.read())
+            self.sign_in(port)
+        raise AssertionError("unreachable")
+
+    def cookie(self) -> str:
+        """The session cookie, for a WebSocket handshake."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar if c.name == "mda_session")

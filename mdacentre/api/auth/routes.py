@@ -184,8 +184,8 @@ def ack_routes(
             return refuse(p, alert_id, 403, f"the role {p.role.value!r} may not acknowledge")
         try:
             d = apply(AckCommand(alert_id, p.label, body.note, body.action))
-        except MdaError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=409)
+        except MdaError as exc:  # retracted, a busy store, a note too long: nothing was recorded
+            return JSONResponse({"error": str(exc)}, status_code=404 if "no alert" in str(exc) else 422)
         if sec.audit is not None:
             event = AuditEvent.RETRACT if body.action == AckAction.RETRACT else AuditEvent.ACKNOWLEDGE
             sec.audit.append(
