@@ -501,9 +501,14 @@ def test_vocabulary_comes_from_the_enums_and_names_every_track_key(client: TestC
         assert kind.label == t["kind"]
 
 
-def test_vocabulary_carries_the_given_categories() -> None:
-
+def test_vocabulary_carries_the_given_categories(tmp_path: Path) -> None:
     c = TestClient(
-        create_app(MemoryMapState(), WEB, vocabulary=vocabulary(["go_fast", "ais_gap", "go_fast"]))
+        create_app(
+            MemoryMapState(),
+            WEB,
+            vocabulary=vocabulary(["go_fast", "ais_gap", "go_fast"]),
+            security=make_security(tmp_path),
+        )
     )
+    sign_in(c)
     assert c.get("/api/vocabulary").json()["categories"] == ["ais_gap", "go_fast"]
