@@ -12,8 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from mdacentre.alerting.acks import AckAction, AckCommand, ack_router
+from mdacentre.alerting.acks import AckAction, AckCommand
 from mdacentre.alerting.alerts import AlertStatus
+from mdacentre.api.auth.config import Security
+from mdacentre.api.auth.routes import ack_routes
 from mdacentre.api.history import history_router
 from mdacentre.api.web import MemoryMapState
 from mdacentre.model.batch import TrackKind
@@ -74,5 +76,8 @@ def history_lookup(key: int, t0: float | None, t1: float | None) -> dict[str, An
     return {"type": "FeatureCollection", "features": feats}
 
 
-def floor_routers(state: MemoryMapState) -> list[APIRouter]:
-    return [ack_router(ack_apply(state)), history_router(history_lookup)]
+def floor_routers(state: MemoryMapState, sec: Security) -> list[APIRouter]:
+    def lookup(alert_id: str) -> dict[str, Any] | None:
+        return {a["id"]: a for a in state.alerts(10_000)}.get(alert_id)
+
+    return [ack_routes(ack_apply(state), sec, lookup), history_router(history_lookup)]

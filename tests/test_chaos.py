@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from mdacentre.cli.bench_live import LiveRig
+from tests.authkit import PASSWORD, SignedIn
 
 pytestmark = pytest.mark.slow
 
@@ -248,7 +249,13 @@ def test_embedded_broker_killed_is_started_again(tmp_path: Path) -> None:
         "--mqtt-port",
         str(mqtt),
     ]
-    env = {**os.environ, **FAST_HEALTH, "MDA_MQTT_HOST": "", "MDA_MQTT_EMBEDDED_PORT": str(mqtt)}
+    env = {
+        **os.environ,
+        **FAST_HEALTH,
+        "MDA_MQTT_HOST": "",
+        "MDA_MQTT_EMBEDDED_PORT": str(mqtt),
+        "MDA_AUTH_BOOTSTRAP_PASSWORD": PASSWORD,
+    }
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def ready() -> tuple[int, str]:
@@ -289,8 +296,9 @@ def test_embedded_broker_killed_is_started_again(tmp_path: Path) -> None:
 
         wait(new_broker, 30)  # started again by its stage (within about a second)
         wait(lambda: ready()[0] == 200, 60)
-        with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5) as r:
-            metrics = r.read().decode()
+        status, body = SignedIn().request(http, "/metrics")
+        assert status == 200, body
+        metrics = body.decode()
         assert 'mda_stage_failures_total{stage="broker"} 1' in metrics
     finally:
         proc.send_signal(signal.SIGTERM)

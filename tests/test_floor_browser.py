@@ -4,7 +4,6 @@ search and table, layout at 800 px (issue 17). Server and browser set-up: tests/
 from __future__ import annotations
 
 # ruff: noqa: F811  (the fixtures imported from test_map_browser are named as test arguments)
-
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -129,20 +128,23 @@ def test_acknowledge_note_retract_and_hand_over_from_the_inbox(
     pg, watch = page
     open_map(pg, floor, 5)
     item = pg.locator(f"#alert-list > li[data-alert-id='{aid(5)}']")
+    # signed in: one click acknowledges, the server takes the signed-in identity (no name is asked)
     item.get_by_role("button", name="Acknowledge").click()
-    item.get_by_label("Your name").fill("Officer Reid")
-    item.get_by_label("Note (optional)").fill("calling the patrol boat")
-    item.locator("button.act-submit").click()
     pg.wait_for_function(
         f"() => document.querySelector(\"li[data-alert-id='{aid(5)}']\").classList.contains('acked')"
     )
-    text = item.text_content()
-    assert "watch/Officer Reid" in text and "calling the patrol boat" in text and "acknowledged" in text
+    assert item.get_by_label("Your name").count() == 0
+    first_ack = {a["id"]: a for a in floor.state.alerts(100)}[aid(5)]["acks"][0]
+    assert first_ack["by"] == "watch" and "acknowledged" in item.text_content()
     assert pg.title().startswith("(1) ")  # one urgent alert left
-    # a note, then a hand-over: every note is kept, each with who and when
-    item.get_by_role("button", name="Add note").click()
-    item.get_by_label("Note", exact=True).fill("boat on scene 14:10")
-    item.locator("button.act-submit").click()
+    # notes, then a hand-over: every note is kept, each with who and when
+    for note in ("calling the patrol boat", "boat on scene 14:10"):
+        item.get_by_role("button", name="Add note").click()
+        item.get_by_label("Note", exact=True).fill(note)
+        item.locator("button.act-submit").click()
+        pg.wait_for_function(
+            f"() => document.querySelector(\"li[data-alert-id='{aid(5)}']\").textContent.includes({note!r})"
+        )
     item.get_by_role("button", name="Hand over").click()
     item.get_by_label("Agency (id, e.g. jdf-coastguard)").fill("Not An Id")
     item.locator("button.act-submit").click()
@@ -150,13 +152,14 @@ def test_acknowledge_note_retract_and_hand_over_from_the_inbox(
     item.get_by_label("Agency (id, e.g. jdf-coastguard)").fill("jdf-coastguard")
     item.locator("button.act-submit").click()
     pg.wait_for_function(
-        f"() => document.querySelectorAll(\"li[data-alert-id='{aid(5)}'] .ack-entry\").length === 3"
+        f"() => document.querySelectorAll(\"li[data-alert-id='{aid(5)}'] .ack-entry\").length === 4"
     )
     text = item.text_content()
     for needle in ("calling the patrol boat", "boat on scene 14:10", "Handed over to jdf-coastguard"):
         assert needle in text
     acks = {a["id"]: a for a in floor.state.alerts(100)}[aid(5)]["acks"]
-    assert [a["note"] for a in acks][:2] == ["calling the patrol boat", "boat on scene 14:10"]
+    assert [a["note"] for a in acks][1:3] == ["calling the patrol boat", "boat on scene 14:10"]
+    assert {a["by"] for a in acks} == {"watch"}
     # a retraction needs a reason
     other = pg.locator(f"#alert-list > li[data-alert-id='{aid(2)}']")
     other.get_by_role("button", name="Retract").click()
@@ -188,10 +191,8 @@ def test_track_panel_trail_timeline_and_action(floor: Served, page: tuple[Any, W
     # act from the track: acknowledge the open critical alert
     entry = panel.locator(f"li[data-alert-id='{aid(5)}']")
     entry.get_by_role("button", name="Acknowledge").click()
-    entry.get_by_label("Your name").fill("Officer Grant")
-    entry.locator("button.act-submit").click()
     pg.wait_for_function("() => document.title.startsWith('(1) ')")
-    assert "watch/Officer Grant" in pg.locator(f"#alert-list > li[data-alert-id='{aid(5)}']").text_content()
+    assert {a["id"]: a for a in floor.state.alerts(100)}[aid(5)]["acks"][-1]["by"] == "watch"
     # aircraft: squawk, altitude; a critical aircraft silent for 2 h is aged out and not drawn in red
     plane = dict(floor.aircraft, squawk="7500", level="critical", score=95, vrate_fpm=-640.0, on_ground=False)
     plane["t"] = iso(datetime.fromisoformat(floor.aircraft["t"]).timestamp() - 7200)

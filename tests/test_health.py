@@ -6,8 +6,6 @@ import asyncio
 import json
 import socket
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,14 @@ from mdacentre.ingest.sources import FeedSource
 from mdacentre.ingest.udpstats import kernel_drops, parse_drops, set_receive_buffer, socket_inode
 from mdacentre.runtime.health import Reason
 from mdacentre.runtime.metrics import Metrics
-from mdacentre.runtime.settings import HealthSettings, HttpSettings, MqttSettings, Settings, StoreSettings
+from mdacentre.runtime.settings import (
+    AuthSettings,
+    HealthSettings,
+    HttpSettings,
+    MqttSettings,
+    Settings,
+    StoreSettings,
+)
 from mdacentre.service.coreloop import CoreLoop
 from mdacentre.service.health import HealthMonitor
 from mdacentre.service.supervise import Supervisor
@@ -31,15 +36,14 @@ from mdacentre.service.wiring import feed_health_json, run_service
 from mdacentre.sinks.broker import Mosquitto, free_port
 from mdacentre.sinks.mqtt import MqttPublisher
 from mdacentre.sinks.outbox import Outbox
+from tests.authkit import PASSWORD, SignedIn
+
+USER = SignedIn()  # the service's first user (watch officer), signed in at the first 401
 
 
 def _get(port: int, path: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            body = r.read()
-            return r.status, orjson.loads(body) if path != "/metrics" else body.decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, orjson.loads(exc.read())
+    status, body = USER.request(port, path)
+    return status, orjson.loads(body) if path != "/metrics" or status != 200 else body.decode()
 
 
 def _tanker_lines(k: int) -> bytes:
@@ -57,6 +61,7 @@ def test_broker_outage_is_reported_and_outbox_metrics_stay_right(tmp_path: Path)
         data_dir=tmp_path / "var",
         mqtt=MqttSettings(host="127.0.0.1", port=mqtt, client_id="mda-health-test"),
         http=HttpSettings(port=http),
+        auth=AuthSettings(bootstrap_password=PASSWORD),
         health=HealthSettings(interval_s=0.3, max_undelivered_age_s=1.0),
     )
     feeds = [FeedSpec("shore", FeedKind.AIS, Transport.TCP_SERVER, host="127.0.0.1", port=feed)]
@@ -115,7 +120,8 @@ def test_broker_outage_is_reported_and_outbox_metrics_stay_right(tmp_path: Path)
             assert queued and float(queued[0].split()[1]) >= 3, queued
             assert "mda_store_bytes" in metrics
             # the map gets the same report in its snapshot
-            async with websockets.connect(f"ws://127.0.0.1:{http}/ws") as ws:
+            ws_headers = {"Cookie": USER.cookie()}
+            async with websockets.connect(f"ws://127.0.0.1:{http}/ws", additional_headers=ws_headers) as ws:
                 snap = json.loads(await ws.recv())
             assert snap["health"]["ready"] is False and "broker_disconnected" in snap["health"]["reasons"]
             # 2) the broker comes: ready, the queued alerts arrive, the health topic says so
@@ -231,22 +237,15 @@ def test_acknowledgement_while_the_store_is_locked_answers_at_once(
         data_dir=tmp_path / "var",
         mqtt=MqttSettings(host="127.0.0.1", port=mosquitto.port, client_id="mda-ack-lock"),
         http=HttpSettings(port=http),
+        auth=AuthSettings(bootstrap_password=PASSWORD),
         health=HealthSettings(interval_s=0.3),
         store=StoreSettings(busy_timeout_s=5.0),
     )
     feeds = [FeedSpec("shore", FeedKind.AIS, Transport.TCP_SERVER, host="127.0.0.1", port=feed)]
 
     def post(aid: str) -> tuple[int, dict[str, Any]]:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{http}/api/alerts/{aid}/ack",
-            data=orjson.dumps({"by": "watch officer", "note": "seen"}),
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, orjson.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, orjson.loads(exc.read())
+        status, body = USER.request(http, f"/api/alerts/{aid}/ack", {"note": "seen"})
+        return status, orjson.loads(body)
 
     async def main() -> None:
         stop, started = asyncio.Event(), asyncio.Event()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import json
 import os
 import random
+import urllib.error
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +19,10 @@ from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport, load_feeds
 from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.errors import ConfigError
 from mdacentre.runtime.metrics import Metrics
-from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.runtime.settings import AuthSettings, HttpSettings, MqttSettings, Settings
 from mdacentre.service.wiring import run_service
 from mdacentre.sinks.broker import free_port
+from tests.authkit import PASSWORD
 
 T0 = 1_768_435_200.0
 
@@ -108,8 +111,26 @@ def test_feed_definitions_validate_with_clear_messages(tmp_path: Path) -> None:
         load_feeds(tmp_path)
 
 
+_JAR = http.cookiejar.CookieJar()
+_OPENER = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(_JAR))
+
+
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback test server
+    """GET as the service's first user (signs in once, the cookie jar keeps the session)."""
+    try:
+        with _OPENER.open(url, timeout=5) as r:
+            return bytes(r.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code != 401:
+            raise
+    base = url.split("/", 3)
+    login = urllib.request.Request(
+        f"{base[0]}//{base[2]}/api/session",
+        data=json.dumps({"name": "watch", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    _OPENER.open(login, timeout=5).close()
+    with _OPENER.open(url, timeout=5) as r:
         return bytes(r.read())
 
 
@@ -121,6 +142,7 @@ def test_service_survives_random_bytes_and_counts_them(tmp_path: Path) -> None:
         data_dir=tmp_path / "var",
         mqtt=MqttSettings(embedded_port=mqtt_port, client_id="mda-fuzz"),
         http=HttpSettings(port=http_port),
+        auth=AuthSettings(bootstrap_password=PASSWORD),
     )
     rng = random.Random(99)
 

@@ -6,9 +6,11 @@ as a driver: no `playwright install`, the system Chromium is launched) and `npm 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,10 +23,12 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 
+from mdacentre.api.auth import Security
 from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MemoryMapState, create_app
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.trackid import format_track_key
+from tests.authkit import PASSWORD, make_security
 from tests.floorkit import floor_routers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -232,12 +236,24 @@ class Served:
         self.thread.join(timeout=10)
 
 
-def serve(state: MemoryMapState, port: int = 0, vocab: dict[str, Any] | None = None) -> Served:
+@functools.cache
+def browser_security() -> Security:
+    """One users file for the module (sessions survive a server restart, as they do in one process)."""
+    return make_security(Path(tempfile.mkdtemp(prefix="mda-browser-auth-")))
+
+
+def serve(
+    state: MemoryMapState,
+    port: int = 0,
+    vocab: dict[str, Any] | None = None,
+    security: Security | None = None,
+) -> Served:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    sec = security or browser_security()
     config = uvicorn.Config(
-        create_app(state, WEB, floor_routers(state), vocabulary=vocab),
+        create_app(state, WEB, floor_routers(state, sec), vocabulary=vocab, security=sec),
         log_level="warning",
         lifespan="off",
         ws="websockets-sansio",
@@ -343,8 +359,19 @@ PAN_AND_TIME = """async () => {
 }"""
 
 
+def sign_in_page(pg: Any, base: str, name: str = "watch", password: str = PASSWORD) -> None:
+    """Fill in the sign-in page like a person; the page then opens the map."""
+    pg.goto(base.rstrip("/") + "/login")
+    pg.fill("#login-name", name)
+    pg.fill("#login-password", password)
+    pg.click("#login-submit")
+    pg.wait_for_url(base.rstrip("/") + "/", timeout=15000)
+
+
 def open_map(pg: Any, s: Served, tracks: int) -> None:
     pg.goto(s.url)
+    if urlsplit(pg.url).path == "/login":
+        sign_in_page(pg, s.url)
     pg.wait_for_function(
         f"() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() === {tracks}"
         f" && mdaMap.drawnCount() === {tracks}",

@@ -16,9 +16,10 @@ import pytest
 from conftest import position, static
 
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
-from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings
+from mdacentre.runtime.settings import AuthSettings, HttpSettings, MqttSettings, Settings
 from mdacentre.service.wiring import run_service
 from mdacentre.sinks.broker import free_port
+from tests.authkit import PASSWORD
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,6 +71,7 @@ def service(tmp_path: Path) -> Iterator[int]:
         data_dir=tmp_path / "var",
         mqtt=MqttSettings(embedded_port=free_port(), client_id="mda-map-test"),
         http=HttpSettings(port=http_port),
+        auth=AuthSettings(bootstrap_password=PASSWORD),
     )
     feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(tmp_path / "small.nmea"))]
     loop = asyncio.new_event_loop()
@@ -108,6 +110,11 @@ def test_map_shows_the_feed_and_its_alert(service: int, tmp_path: Path) -> None:
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.on("request", lambda r: urls.append(r.url))
         pg.goto(f"http://127.0.0.1:{service}/")
+        assert urlsplit(pg.url).path == "/login"  # the service's first user signs in first
+        pg.fill("#login-name", "watch")
+        pg.fill("#login-password", PASSWORD)
+        pg.click("#login-submit")
+        pg.wait_for_url(f"http://127.0.0.1:{service}/", timeout=15000)
         n = len(VESSELS) + 1
         pg.wait_for_function(
             f"() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() === {n} && mdaMap.drawnCount() === {n}",

@@ -341,13 +341,14 @@ def test_briefing_downloads_from_the_map(archive: dict[str, Any], tmp_path: Path
     from mdacentre.api.brief import brief_router
     from mdacentre.api.web import MemoryMapState, create_app
     from mdacentre.reports.brief import brief_html
-    from tests.test_map_browser import CHROME_ARGS
+    from tests.authkit import make_security
+    from tests.test_map_browser import CHROME_ARGS, sign_in_page
 
     sync_api = pytest.importorskip("playwright.sync_api")
     alert = archive["haz"][0]
     state = MemoryMapState()
     state.add_alert(dict(alert))
-    app = create_app(state, WEB)
+    app = create_app(state, WEB, security=make_security(tmp_path / "auth"))
     app.include_router(brief_router(partial(brief_html, archive["data"] / "history", WEB)))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -370,7 +371,7 @@ def test_briefing_downloads_from_the_map(archive: dict[str, Any], tmp_path: Path
             try:
                 pg = ctx.new_page()
                 pg.on("request", lambda r: urls.append(r.url))
-                pg.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+                sign_in_page(pg, f"http://127.0.0.1:{sock.getsockname()[1]}/")  # the map needs a session
                 link = pg.locator(f"#alert-list li[data-alert-id='{alert['id']}'] a.alert-brief")
                 link.wait_for(timeout=15000)
                 with pg.expect_download() as dl:

@@ -24,6 +24,7 @@ from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError, MdaError
 from mdacentre.model.findings import Level
 from mdacentre.model.trackid import format_track_key, parse_track_key
+from tests.authkit import make_security, sign_in
 from tools.basemap import MAX_BYTES, build_land, write_basemap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,8 +158,10 @@ def state() -> MemoryMapState:
 
 
 @pytest.fixture
-def client(state: MemoryMapState) -> TestClient:
-    return TestClient(create_app(state, WEB))
+def client(state: MemoryMapState, tmp_path: Path) -> TestClient:
+    c = TestClient(create_app(state, WEB, security=make_security(tmp_path)))
+    sign_in(c)
+    return c
 
 
 # ---------------------------------------------------------------- pages, headers, static files
@@ -250,7 +253,8 @@ def test_symlink_out_of_web_dir_refused(tmp_path: Path) -> None:
     (root / "ok.json").write_text("{}", encoding="utf-8")
     assert safe_file(root, "leak.json") is None
     assert safe_file(root, "ok.json") == (root / "ok.json").resolve()
-    c = TestClient(create_app(MemoryMapState(), root))
+    c = TestClient(create_app(MemoryMapState(), root, security=make_security(tmp_path)))
+    sign_in(c)
     assert c.get("/static/leak.json").status_code == 404
     assert c.get("/static/ok.json").status_code == 200
 
@@ -260,7 +264,8 @@ def test_without_node_modules_the_page_says_to_run_npm_ci(tmp_path: Path) -> Non
     root.mkdir()
     shutil.copy(WEB / "index.html", root / "index.html")
     shutil.copy(WEB / "style.css", root / "style.css")
-    c = TestClient(create_app(MemoryMapState(), root))
+    c = TestClient(create_app(MemoryMapState(), root, security=make_security(tmp_path)))
+    sign_in(c)
     r = c.get("/")
     assert r.status_code == 503
     assert "npm ci --prefix web" in r.text and "<script" not in r.text
@@ -496,9 +501,14 @@ def test_vocabulary_comes_from_the_enums_and_names_every_track_key(client: TestC
         assert kind.label == t["kind"]
 
 
-def test_vocabulary_carries_the_given_categories() -> None:
-
+def test_vocabulary_carries_the_given_categories(tmp_path: Path) -> None:
     c = TestClient(
-        create_app(MemoryMapState(), WEB, vocabulary=vocabulary(["go_fast", "ais_gap", "go_fast"]))
+        create_app(
+            MemoryMapState(),
+            WEB,
+            vocabulary=vocabulary(["go_fast", "ais_gap", "go_fast"]),
+            security=make_security(tmp_path),
+        )
     )
+    sign_in(c)
     assert c.get("/api/vocabulary").json()["categories"] == ["ais_gap", "go_fast"]

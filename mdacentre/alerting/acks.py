@@ -1,5 +1,7 @@
 """Acknowledgements and retractions from people: REST for the watch floor, MQTT for the agencies.
 
+The REST endpoint is :func:`mdacentre.api.auth.routes.ack_routes`: who acts is the signed-in person.
+
 MQTT command topic: ``{prefix}/ack/{agency}`` with JSON ``{"id": ..., "by": ..., "note": ..., "action":
 "acknowledge"}``; the broker ACL lets each agency write only its own topic, so the topic names who acted.
 Retraction (an alert raised in error) is for the watch floor only (REST, ``"action": "retract"``).
@@ -7,17 +9,12 @@ Retraction (an alert raised in error) is for the watch floor only (REST, ``"acti
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from mdacentre.model.errors import MdaError
 
@@ -74,44 +71,3 @@ def parse_mqtt_command(topic: str, payload: bytes, prefix: str) -> AckCommand:
     if cmd.action == AckAction.RETRACT:
         raise CommandError("retraction is reserved to the watch floor (REST API)")
     return cmd
-
-
-def _loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "testclient"
-
-
-def ack_router(apply: Callable[[AckCommand], dict[str, Any]], token: str = "") -> APIRouter:
-    """POST /api/alerts/{id}/ack: a bearer token when configured, else loopback clients only."""
-    router = APIRouter()
-
-    @router.post("/api/alerts/{alert_id}/ack")
-    async def ack(alert_id: str, request: Request) -> JSONResponse:
-        if token:
-            auth = request.headers.get("authorization", "")
-            if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
-                return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
-        elif not _loopback(request):
-            return JSONResponse(
-                {"error": "acknowledgements are accepted from this machine only; set MDA_HTTP_ACK_TOKEN"},
-                status_code=403,
-            )
-        body = await request.body()
-        if len(body) > 8192:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        try:
-            doc = orjson.loads(body or b"{}")
-            if isinstance(doc, dict):
-                doc["id"] = alert_id
-            cmd = parse_command(doc, "watch")
-            return JSONResponse(apply(cmd))
-        except orjson.JSONDecodeError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        except MdaError as exc:
-            status = 404 if "no alert" in str(exc) else 422
-            return JSONResponse({"error": str(exc)}, status_code=status)
-
-    return router

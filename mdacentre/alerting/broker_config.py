@@ -109,7 +109,10 @@ def write_broker_config(
 def security_config(out_dir: Path) -> str:
     """The authentication lines of a generated configuration, for :class:`mdacentre.sinks.broker.Mosquitto` ``config=``."""
     out = Path(out_dir).resolve()
-    return f"allow_anonymous false\npassword_file {out / 'passwd'}\nacl_file {out / 'acl'}\n"
+    return (
+        f"allow_anonymous false\npassword_file {out / 'passwd'}\nacl_file {out / 'acl'}\n"
+        "use_username_as_clientid true\n"
+    )
 
 
 def acl_text(router: Router) -> str:
@@ -130,11 +133,13 @@ def _acl_lines(router: Router, user: str) -> list[str]:
         # The service publishes everything under the prefix and reads it back: acknowledgements
         # (ack/#) and its own retained track statuses at start-up.
         return [f"readwrite {router.prefix}/#"]
-    return [f"read {t}" for t in router.read_topics(user)] + [f"write {router.ack_topic(user)}"]
+    return [f"read {t}" for t in _reads(router, user)] + [f"write {router.ack_topic(user)}"]
 
 
 def _reads(router: Router, user: str) -> list[str]:
-    return [f"{router.prefix}/#"] if user == SERVICE_USER else router.read_topics(user)
+    if user == SERVICE_USER:
+        return [f"{router.prefix}/#"]
+    return [*router.read_topics(user), f"{router.ack_topic(user)}/reply"]  # answers to its acknowledgements
 
 
 def _writes(router: Router, user: str) -> list[str]:
@@ -157,12 +162,15 @@ def conf_text(out: Path, port: int, host: str, tls: TlsOptions | None, user: str
         "",
         "# Local listener: the service and tools on this machine.",
         f"listener {port} {host}",
+        # The client id is the user name: no agency can take over (or wipe) another's persistent session.
+        "use_username_as_clientid true",
     ]
     if tls is not None:
         lines += [
             "",
             "# TLS listener for agencies on other networks.",
             f"listener {tls.port} {tls.bind}",
+            "use_username_as_clientid true",
             f"cafile {Path(tls.cafile).resolve()}",
             f"certfile {Path(tls.certfile).resolve()}",
             f"keyfile {Path(tls.keyfile).resolve()}",

@@ -62,6 +62,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(delivered, seq);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+-- every acknowledgement and retraction, one row per alert version it made: notes are never overwritten
+CREATE TABLE IF NOT EXISTS ack_history (
+    alert_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    by TEXT NOT NULL,
+    note TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ack_history_alert ON ack_history(alert_id, version);
 """
 
 STORE_FILE = "mdacentre.sqlite"  # the one database in the data directory
@@ -390,6 +400,11 @@ class AlertStore:
             d["status"] = new_status.value
             d["ack"] = {"by": by, "note": note, "at": ack["at"]}
             self._db.execute(
+                "INSERT INTO ack_history(alert_id, version, action, by, note, at) VALUES (?,?,?,?,?,?)",
+                (alert_id, version + 1, "retract" if retract else "acknowledge", by, note, time.time()),
+            )
+            d["acks"] = self._ack_history(alert_id)
+            self._db.execute(
                 "UPDATE alerts SET version=?, status=?, payload=?, ack_by=?, ack_note=?, ack_at=?, ack_event_t=? WHERE id=?",
                 (version + 1, new_status.value, orjson.dumps(d), by, note, time.time(), event_t, alert_id),
             )
@@ -398,6 +413,18 @@ class AlertStore:
             if manager is not None:
                 manager.resync(alert_id, version + 1, new_status, d["ack"])
         return dict(d)
+
+    def _ack_history(self, alert_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT version, action, by, note, at FROM ack_history WHERE alert_id=? ORDER BY version, rowid",
+            (alert_id,),
+        ).fetchall()
+        return [{"version": v, "action": a, "by": b, "note": n, "at": _iso_wall(t)} for v, a, b, n, t in rows]
+
+    def ack_history(self, alert_id: str) -> list[dict[str, Any]]:
+        """Every acknowledgement and retraction of one alert, oldest first (each with its own note)."""
+        with self._lock:
+            return self._ack_history(alert_id)
 
     def get(self, alert_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -40,6 +40,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdacentre.alerting.alerts import AlertStatus
+from mdacentre.api.auth import Security, protect
 from mdacentre.api.vocabulary import vocabulary as default_vocabulary
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import MdaError
@@ -462,16 +463,20 @@ def create_app(
     extra_routers: Iterable[APIRouter] = (),
     *,
     vocabulary: dict[str, Any] | None = None,
+    security: Security | None = None,
 ) -> FastAPI:
     """The map app serving ``web_dir`` (the repository's ``web/``) and the JSON/WebSocket API over ``state``.
 
     ``extra_routers`` are included first, so their routes (the service's ``/healthz``) take precedence.
     ``vocabulary`` is what ``GET /api/vocabulary`` serves (default: :func:`default_vocabulary`).
+    Every route is behind :mod:`mdacentre.api.auth` (sign-in, roles, scopes); without ``security``
+    nobody can sign in and only the public routes answer.
     """
     web_dir = Path(web_dir)
     if not (web_dir / "index.html").is_file():
         raise MapStateError(f"{web_dir} has no index.html; pass the repository's web/ directory as web_dir")
-    app = FastAPI(title="mdacentre map", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="mdacentre map", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    state = protect(app, state, web_dir, security)
     app.add_middleware(SecurityHeaders)
     for router in extra_routers:
         app.include_router(router)
@@ -483,7 +488,7 @@ def create_app(
 
 
 def _add_page_routes(app: FastAPI, web_dir: Path) -> None:
-    forbidden = frozenset({"node_modules"})
+    forbidden = frozenset({"node_modules", "package.json", "package-lock.json"})
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -101,7 +102,14 @@ class LiveRig:
         self.feed_port = free_port()
         self.http_port = free_port()
         self.mqtt_port = free_port()
-        self.env = {**os.environ, "MDA_MQTT_CLIENT_ID": "mda-live", **(env or {})}
+        # the map and API need a signed-in user: the service's first user gets this password
+        self.password = secrets.token_urlsafe(18)
+        self.env = {
+            **os.environ,
+            "MDA_MQTT_CLIENT_ID": "mda-live",
+            "MDA_AUTH_BOOTSTRAP_PASSWORD": self.password,
+            **(env or {}),
+        }
         feeds = self.workdir / "feeds"
         feeds.mkdir(parents=True, exist_ok=True)
         transport = "udp" if udp else "tcp_server"
@@ -414,10 +422,25 @@ async def _run_udp(rates: list[int], seconds: float, workdir: Path) -> dict[str,
     return out
 
 
+def metrics_text(rig: LiveRig) -> str:
+    """``/metrics`` of the rig's service, signed in as its first user ``watch``."""
+    import http.cookiejar
+
+    base = f"http://127.0.0.1:{rig.http_port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = urllib.request.Request(
+        f"{base}/api/session",
+        data=orjson.dumps({"name": "watch", "password": rig.password}),
+        headers={"Content-Type": "application/json"},
+    )
+    opener.open(login, timeout=5).close()
+    with opener.open(f"{base}/metrics", timeout=5) as r:
+        return str(r.read().decode())
+
+
 def _metric_sum(rig: LiveRig, name: str) -> float:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{rig.http_port}/metrics", timeout=5) as r:
-            text = r.read().decode()
+        text = metrics_text(rig)
     except OSError:
         return float("nan")
     return sum(

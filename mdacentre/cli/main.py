@@ -77,6 +77,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         settings = replace(settings, archive=replace(settings.archive, enabled=False))
     core, metrics, by_cat, wall_s = replay_args(args, settings)
     summary = replay_summary(core, metrics, by_cat, wall_s)
+    if args.out:
+        files = [str(p) for p in args.files]
+        _audit(args, "export", {"command": "replay", "out": str(args.out), "files": files})
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary), file=sys.stderr)
@@ -174,6 +177,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     text = json.dumps(rep, indent=1, sort_keys=True) if args.json else format_table(rep)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
+        _audit(args, "report", {"command": "evaluate", "out": str(args.out), "files": list(args.files)})
     print(text)
     return 0
 
@@ -240,6 +244,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"topic {settings.mqtt.topic_prefix}/# ; replaying at {args.speed:g}x",
             file=sys.stderr,
         )
+        print(
+            f"mdacentre demo: sign in at http://{settings.http.host}:{settings.http.port}/login ; "
+            f"users: `mdacentre users list --data-dir {settings.data_dir}`, a new password: "
+            f"`mdacentre users passwd watch --data-dir {settings.data_dir}`; MQTT users and passwords: "
+            f"{settings.data_dir / 'mosquitto' / 'credentials'}",
+            file=sys.stderr,
+        )
         try:
             await run_service(settings, feeds, stop)
         finally:
@@ -301,7 +312,20 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_broker_config(args: argparse.Namespace) -> int:
     rules = Path(args.rules) if args.rules else load_settings(None).existing("alerting_dir") / "routing.toml"
-    res = write_broker_config(rules, Path(args.out), port=args.port)
+    tls = None
+    if args.tls_certfile:
+        from mdacentre.alerting.broker_config import TlsOptions
+
+        tls = TlsOptions(
+            cafile=Path(args.tls_cafile or args.tls_certfile),
+            certfile=Path(args.tls_certfile),
+            keyfile=Path(args.tls_keyfile or args.tls_certfile),
+            port=args.tls_port,
+            bind=args.tls_bind,
+            require_certificate=args.require_certificate,
+        )
+    res = write_broker_config(rules, Path(args.out), port=args.port, tls=tls)
+    _audit(args, "config_changed", {"command": "broker-config", "rules": str(rules), "out": str(args.out)})
     print(json.dumps(res, indent=2))
     return 0
 
@@ -328,6 +352,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     for s in schemas.SCHEMAS:
         print(f"{s.name:10s} {s.path}")
     return 0
+
+
+def _audit(args: argparse.Namespace, event: str, details: dict[str, Any]) -> None:
+    from mdacentre.cli.users import audit_cli
+    from mdacentre.runtime.audit import AuditEvent
+
+    audit_cli(args, AuditEvent(event), details)
 
 
 # -- parser -------------------------------------------------------------------------------
@@ -448,6 +479,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rules", help="routing rules (default: routing.toml in alerting_dir, MDA_ALERTING_DIR)")
     sp.add_argument("--out", default="var/mosquitto")
     sp.add_argument("--port", type=int, default=1883)
+    sp.add_argument("--tls-certfile", help="server certificate (PEM): also emit a TLS listener")
+    sp.add_argument("--tls-keyfile", help="its private key (PEM)")
+    sp.add_argument("--tls-cafile", help="CA certificate (PEM) the clients' certificates are checked against")
+    sp.add_argument("--tls-port", type=int, default=8883)
+    sp.add_argument("--tls-bind", default="0.0.0.0", help="address of the TLS listener (default all)")
+    sp.add_argument(
+        "--require-certificate", action="store_true", help="TLS clients must present a certificate of the CA"
+    )
+    sp.add_argument("--data-dir", help="data directory whose audit trail records the change (default var/)")
     sp.set_defaults(func=cmd_broker_config)
 
     sp = sub.add_parser("schema", help="JSON Schemas of the operator files (print, --write or --check)")
@@ -463,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mdacentre.cli.report import register as register_report
 
     register_report(sub, common, _settings)
+    from mdacentre.cli.users import add_parsers as add_user_parsers
+
+    add_user_parsers(sub)
     return p
 
 

@@ -95,6 +95,8 @@ class MqttSettings:
     password: str = ""
     tls: bool = False
     ca_file: str = ""
+    cert_file: str = ""  # client certificate (PEM) for a broker that requires one; with tls = true
+    key_file: str = ""  # its private key (PEM); empty: the key is in cert_file
     client_id: str = "mdacentre"
     topic_prefix: str = "mdacentre/v1"
     embedded_host: str = "127.0.0.1"
@@ -108,7 +110,29 @@ class HttpSettings:
 
     host: str = "127.0.0.1"
     port: Port = 8000
-    ack_token: str = ""  # bearer token for POST /api/alerts/{id}/ack; empty: loopback clients only
+    ack_token: str = ""  # no longer used: acknowledgements need a signed-in session (docs/security.md)
+
+
+@dataclass(frozen=True, config=FORBID)
+class AuthSettings:
+    """Sign-in and request hardening of the map and API (docs/security.md)."""
+
+    key_noun: ClassVar[str] = "setting"
+
+    allowed_hosts: str = ""  # comma-separated Host names the server answers for; empty: loopback + http.host
+    max_body_bytes: int = Field(default=16384, ge=256)  # any larger request body is refused before it is read
+    secure_cookies: bool = False  # set true when the map is served over HTTPS
+    session_idle_s: Positive = 8 * 3600.0
+    bootstrap_password: str = ""  # first start with no users: password of the user `watch` (else generated)
+    tls_certfile: str = ""  # HTTPS served directly: certificate chain (PEM) ...
+    tls_keyfile: str = ""  # ... and its private key (PEM); both set: the map is https:// only
+    trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-For/-Proto are believed
+    oidc_issuer: str = ""  # OpenID Connect provider (e.g. https://kc.example/realms/rsc); empty: off
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # from the environment (MDA_AUTH_OIDC_CLIENT_SECRET), never a file in git
+    oidc_redirect_uri: str = ""  # https://<this server>/login/oidc/callback
+    oidc_role_claim: str = "mdacentre_role"
+    oidc_agency_claim: str = "mdacentre_agency"
 
 
 @dataclass(frozen=True, config=FORBID)
@@ -197,6 +221,7 @@ class Settings:
     health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
     archive: ArchiveSettings = dataclasses.field(default_factory=ArchiveSettings)
     time: TimeSettings = dataclasses.field(default_factory=TimeSettings)
+    auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
 
     def existing(self, name: str) -> Path:
         """The path of setting ``name`` (``zones_dir``, ``web_dir``, ...), which must exist."""
@@ -231,6 +256,7 @@ def environment_values(env: Mapping[str, str]) -> dict[str, Any]:
     sections = {"mqtt": MqttSettings, "http": HttpSettings, "core": CoreSettings}
     sections |= {"store": StoreSettings, "health": HealthSettings}
     sections |= {"time": TimeSettings}
+    sections |= {"auth": AuthSettings}
     fields: dict[str, Any] = {f.name: (sections.get(f.name, Any), None) for f in dataclasses.fields(Settings)}
     shadow = create_model("EnvironmentSettings", __base__=BaseSettings, **fields)
     return {k: v for k, v in _MappingEnvSource(shadow, env)().items() if v is not None}

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +23,15 @@ import orjson
 import shapely
 import uvicorn
 
-from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, ack_router, parse_mqtt_command
+from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, parse_mqtt_command
 from mdacentre.alerting.alerts import Alert, AlertStatus
 from mdacentre.alerting.routing import load_rules
 from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
+from mdacentre.api.auth import Security
+from mdacentre.api.auth.bootstrap import ensure_first_user
+from mdacentre.api.auth.config import parse_hosts
+from mdacentre.api.auth.oidc import OidcConfig, OidcProvider
+from mdacentre.api.auth.routes import ack_routes
 from mdacentre.api.health import health_router
 from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MemoryMapState, create_app
@@ -41,13 +47,16 @@ from mdacentre.model.findings import Level, iso
 from mdacentre.model.mid import flag_states
 from mdacentre.model.trackid import format_track_key, key_text, track_id
 from mdacentre.risk.profiles import load_profiles
+from mdacentre.runtime.audit import AuditEvent
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
 from mdacentre.runtime.watchdog import Watchdog, sd_notify
 from mdacentre.service.coreloop import CoreLoop
+from mdacentre.service.embedded_broker import start_embedded
 from mdacentre.service.eventtime import Slice
 from mdacentre.service.health import HealthMonitor
+from mdacentre.service.http_server import server_config
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
 from mdacentre.service.preflight import check_environment
 from mdacentre.service.supervise import Stage, StageFailed, Supervisor
@@ -395,8 +404,36 @@ async def run_service(
 
     rules = settings.alerting_dir / "routing.toml"
     router = load_rules(rules) if rules.is_file() else None
+    security = web_security(settings, router)
 
     async def on_command(topic: str, payload: bytes) -> None:
+        try:
+            d = await _on_command(topic, payload)
+        except MdaError as exc:
+            reply(topic, {"status": "refused", "error": str(exc)}, payload)
+            if security.audit is not None:
+                security.audit.append(AuditEvent.ACK_REFUSED, topic.rsplit("/", 1)[-1], {"error": str(exc)})
+            raise
+        reply(
+            topic,
+            {"status": "accepted", "version": d.get("version"), "alert_status": d.get("status")},
+            payload,
+        )
+
+    def reply(topic: str, doc: dict[str, Any], payload: bytes) -> None:
+        """Answer an acknowledgement on ``{topic}/reply`` (only that agency may read it)."""
+        if len(topic.split("/")) != len(prefix.split("/")) + 2:
+            return
+        try:
+            asked = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            asked = None
+        if isinstance(asked, dict) and isinstance(asked.get("id"), str):
+            doc = {"id": asked["id"][:64], **doc}
+        outbox.put_many([(f"{topic}/reply", orjson.dumps(doc), settings.mqtt.qos, False)])
+        publisher.notify()
+
+    async def _on_command(topic: str, payload: bytes) -> dict[str, Any]:
         cmd = parse_mqtt_command(topic, payload, prefix)
         agency = cmd.by.split("/", 1)[0]
         alert = store.get(cmd.alert_id)
@@ -404,25 +441,35 @@ async def run_service(
         if alert is not None and router is not None and agency not in router.route(alert):
             raise CommandError(f"agency {agency} was not sent alert {cmd.alert_id}")
         backoff = Backoff(0.1, 2.0)
+        d: dict[str, Any] | None = None
         for _ in range(120):  # an agency's acknowledgement waits out a busy store (a few minutes)
             try:
-                apply_ack(cmd)
-                return
+                d = apply_ack(cmd)
+                break
             except StoreBusy as exc:
                 log.warning("acknowledgement of %s from %s waits: %s", cmd.alert_id, cmd.by, exc)
                 await asyncio.sleep(backoff.next_delay())
-        apply_ack(cmd)
+        if d is None:
+            d = apply_ack(cmd)
+        if security.audit is not None:
+            security.audit.append(
+                AuditEvent.ACKNOWLEDGE,
+                cmd.by,
+                {"alert": cmd.alert_id, "version": d.get("version"), "via": "mqtt"},
+            )
+        return d
 
     broker: Mosquitto | None = None
+    mqtt_settings = settings.mqtt
     host, port = settings.mqtt.host, settings.mqtt.port
     if not host:
         host, port = settings.mqtt.embedded_host, settings.mqtt.embedded_port
         if port_open(host, port):
             log.info("an MQTT broker already listens on %s:%d: using it", host, port)
         else:
-            broker = Mosquitto(port, host).start()
-            log.info("embedded Mosquitto started on %s:%d", host, port)
-    publisher = MqttPublisher(settings.mqtt, outbox, metrics, on_command=on_command)
+            broker, mqtt_settings = start_embedded(settings, rules)
+            log.info("embedded Mosquitto started on %s:%d (authenticated, ACL from %s)", host, port, rules)
+    publisher = MqttPublisher(mqtt_settings, outbox, metrics, on_command=on_command)
 
     def messages(published: list[Alert]) -> list[tuple[str, bytes, int, bool]]:
         msgs = alert_messages(prefix, published, qos)
@@ -451,15 +498,12 @@ async def run_service(
         settings.web_dir,
         extra_routers=[health_router(monitor.report)],
         vocabulary=vocabulary(router.categories if router else ()),
+        security=security,
     )
-    app.include_router(ack_router(apply_ack, settings.http.ack_token))
+    app.include_router(ack_routes(apply_ack, security, store.get))
     app.include_router(history_api(settings))
     app.include_router(brief_api(settings))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=settings.http.host, port=settings.http.port, log_level="warning", lifespan="off"
-        )
-    )
+    server = uvicorn.Server(server_config(settings, app))
     rates = FeedRates(sources, metrics, state)
 
     watchdog = Watchdog(h.stuck_s)
@@ -557,6 +601,48 @@ def brief_api(settings: Settings) -> Any:
         partial(brief_html, settings.data_dir / settings.archive.dir, settings.web_dir),
         settings.http.ack_token,
     )
+
+
+def web_security(settings: Settings, router: Any) -> Security:
+    """Users, sessions and audit trail of the map from the settings; creates the first user if none."""
+    a = settings.auth
+    sec = Security.in_dir(
+        settings.data_dir,
+        router,
+        parse_hosts(a.allowed_hosts, settings.http.host),
+        max_body=a.max_body_bytes,
+        secure_cookies=a.secure_cookies or bool(a.tls_certfile),
+        idle_s=a.session_idle_s,
+        oidc=oidc_provider(settings),
+    )
+    first = ensure_first_user(sec.users, a.bootstrap_password) if sec.users is not None else None
+    if first is not None:
+        name, generated = first
+        if sec.audit is not None:
+            sec.audit.append(AuditEvent.USER_ADDED, "service", {"user": name, "role": "watch", "first": True})
+        secret = f"password {generated}" if generated else "the password in MDA_AUTH_BOOTSTRAP_PASSWORD"
+        print(
+            f"mdacentre: no users yet: created the watch officer {name!r}; sign in at /login with {secret}. "
+            f"Add users with `mdacentre users add NAME --role ROLE --data-dir {settings.data_dir}`.",
+            file=sys.stderr,
+        )
+    return sec
+
+
+def oidc_provider(settings: Settings) -> OidcProvider | None:
+    """The OpenID Connect provider of the settings, or None when ``auth.oidc_issuer`` is empty."""
+    a = settings.auth
+    if not a.oidc_issuer:
+        return None
+    cfg = OidcConfig(
+        issuer=a.oidc_issuer,
+        client_id=a.oidc_client_id,
+        client_secret=a.oidc_client_secret,
+        redirect_uri=a.oidc_redirect_uri,
+        role_claim=a.oidc_role_claim,
+        agency_claim=a.oidc_agency_claim,
+    )
+    return OidcProvider(cfg)
 
 
 def zones_collection(zones: list[Zone]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ Topic tree (prefix default ``mdacentre/v1``):
   ``{"state": "offline"}`` (last will) when the service goes away
 * ``{prefix}/ack/{agency}`` - acknowledgement commands from agencies (subscribed by the service; the
   broker ACL lets each agency write only its own topic)
+* ``{prefix}/ack/{agency}/reply`` - the service's answer to each command: accepted (with the new
+  version) or refused (with the reason); only that agency may read it
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class MqttPublisher:
         tls = None
         if self.s.tls:
             tls = ssl.create_default_context(cafile=self.s.ca_file or None)
+            if self.s.cert_file:  # client certificate (broker with require_certificate)
+                tls.load_cert_chain(self.s.cert_file, self.s.key_file or None)
         return aiomqtt.Client(
             hostname=host,
             port=port,
@@ -103,7 +107,7 @@ class MqttPublisher:
                     await self._send_health(client)
                     listener = None
                     if self.on_command is not None:
-                        await client.subscribe(f"{self.s.topic_prefix}/ack/#", qos=1)
+                        await client.subscribe(f"{self.s.topic_prefix}/ack/+", qos=1)  # not the replies
                         listener = asyncio.create_task(self._listen(client))
                     try:
                         await self._drain_loop(client, stop)
