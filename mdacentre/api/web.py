@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdacentre.alerting.alerts import AlertStatus
 from mdacentre.api.auth import Security, protect
+from mdacentre.api.mapstate import MapState
 from mdacentre.api.vocabulary import vocabulary as default_vocabulary
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import MdaError
@@ -99,24 +100,6 @@ class MessageType(StrEnum):
 
 
 TRACK_KINDS = frozenset(k.label for k in TrackKind)
-
-
-class MapState(Protocol):
-    """What the map server reads. The service implements it over its track table and alert log."""
-
-    def tracks(self) -> list[dict[str, Any]]: ...
-
-    def alerts(self, limit: int = 200) -> list[dict[str, Any]]: ...
-
-    def zones_geojson(self) -> dict[str, Any]: ...
-
-    def feeds(self) -> list[dict[str, Any]]: ...
-
-    def metrics_text(self) -> str: ...
-
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...
-
-    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None: ...
 
 
 # --------------------------------------------------------------------------- in-memory state

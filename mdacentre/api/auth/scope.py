@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from typing import Any, Protocol
+from typing import Any
 
 from mdacentre.alerting.routing import Router
 from mdacentre.api.auth.sessions import Principal
 from mdacentre.api.auth.users import Role
+from mdacentre.api.mapstate import MapState
 from mdacentre.model.errors import MdaError
 
 current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
@@ -26,22 +27,6 @@ current_principal: contextvars.ContextVar[Principal | None] = contextvars.Contex
 )
 
 FULL_PICTURE = frozenset({Role.WATCH, Role.ANALYST})
-
-
-class _State(Protocol):
-    def tracks(self) -> list[dict[str, Any]]: ...
-
-    def alerts(self, limit: int = 200) -> list[dict[str, Any]]: ...
-
-    def zones_geojson(self) -> dict[str, Any]: ...
-
-    def feeds(self) -> list[dict[str, Any]]: ...
-
-    def metrics_text(self) -> str: ...
-
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...
-
-    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None: ...
 
 
 def track_key_of_alert(alert: dict[str, Any]) -> str | None:
@@ -134,7 +119,7 @@ class ScopedQueue:
 class ScopedMapState:
     """A map state whose reads are limited to the current request's principal."""
 
-    def __init__(self, inner: _State, router: Router | None) -> None:
+    def __init__(self, inner: MapState, router: Router | None) -> None:
         self.inner = inner
         self.router = router
         self._queues: dict[int, ScopedQueue] = {}
