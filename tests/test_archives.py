@@ -156,8 +156,8 @@ def test_broken_rows_are_counted_not_fatal(tmp_path: Path) -> None:
 def test_replayed_statics_reach_the_track_table(shared_data: Path) -> None:
     from mdacentre.runtime.metrics import Metrics
     from mdacentre.runtime.settings import load_settings
+    from mdacentre.service.core import Core
     from mdacentre.service.replay import feed_specs, recording_batches
-    from mdacentre.service.wiring import Core
 
     path = shared_data / "ais" / "aisdb_marinecadastre_noaa_20230101.csv"
     metrics = Metrics()

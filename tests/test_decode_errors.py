@@ -23,7 +23,7 @@ from mdacentre.ingest.sources import Chunk
 from mdacentre.model.rejects import Reject
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
-from mdacentre.service.wiring import Core
+from mdacentre.service.core import Core
 
 REPO = Path(__file__).resolve().parents[1]
 AIS_FILE = REPO.parent / "shared" / "data" / "ais" / "gpsd_ais-nmea.log"

@@ -23,7 +23,7 @@ from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.sources import Chunk
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import MqttSettings, Settings
-from mdacentre.service.wiring import Core
+from mdacentre.service.core import Core
 from mdacentre.sinks.broker import Mosquitto, free_port
 from mdacentre.sinks.mqtt import MqttPublisher
 from mdacentre.sinks.outbox import Outbox

@@ -140,7 +140,7 @@ def test_replay_of_40_line_files_equals_the_whole_file(tmp_path: Path) -> None:
     _need_data()
     from mdacentre.cli.replay import run_replay
     from mdacentre.runtime.settings import load_settings
-    from mdacentre.service.wiring import JsonlSink
+    from mdacentre.service.core import JsonlSink
 
     lines = pr_lines()[:12000]
     whole = tmp_path / "whole.nmea"

@@ -18,7 +18,8 @@ from mdacentre.alerting.store import STORE_FILE, AlertStore
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.playback import PlaybackServer, line_time, recording_span, shift_line
 from mdacentre.runtime.settings import HttpSettings, MqttSettings, Settings, load_settings
-from mdacentre.service.wiring import JsonlSink, run_service
+from mdacentre.service.core import JsonlSink
+from mdacentre.service.wiring import run_service
 from mdacentre.sinks.broker import free_port
 
 PR_CSV = SHARED / "ais" / "marinecadastre_20200101_puerto_rico_usvi.csv"

@@ -301,7 +301,7 @@ def test_ack_schema_agrees_with_the_service_parser() -> None:
 def test_alert_and_track_status_from_the_real_pipeline_match_the_schemas(repo: Path) -> None:
     """A hazardous-cargo tanker through the real service core: its alert and retained status validate."""
     from mdacentre.runtime.settings import load_settings
-    from mdacentre.service.wiring import Core
+    from mdacentre.service.core import Core
 
     mmsi = 538001234
     lines = static(mmsi, "NORDIC HAZARD", 81, T0 - 30)

@@ -19,7 +19,7 @@ from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.sources import Chunk
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
-from mdacentre.service.wiring import Core, alert_messages
+from mdacentre.service.core import Core, alert_messages
 from mdacentre.sinks.outbox import Outbox
 
 T0 = 1_768_435_200.0

@@ -11,10 +11,11 @@ from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.batch import empty_positions
 from mdacentre.runtime.metrics import Metrics
+from mdacentre.service.core import Core
 from mdacentre.service.pipeline import StepResult
 from mdacentre.service.timeline import FeedState, feed_state
 from mdacentre.service.watermark import ClockCheck, ClockReject, FeedGuard, GuardConfig
-from mdacentre.service.wiring import Core, feed_health_json
+from mdacentre.service.wiring import feed_health_json
 
 T0 = 1767225600.0  # 2026-01-01T00:00:00Z
 SEA = (15.0, -71.0)  # central Caribbean Sea, no territorial sea, no port approach

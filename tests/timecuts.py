@@ -16,7 +16,7 @@ from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.sources import Chunk
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import load_settings
-from mdacentre.service.wiring import Core
+from mdacentre.service.core import Core
 
 
 def _num(v: str) -> float:

@@ -37,7 +37,7 @@ def child(data_dir: Path, speed: float, flush_s: float) -> None:
     from mdacentre.ingest.sources import Chunk
     from mdacentre.runtime.metrics import Metrics
     from mdacentre.runtime.settings import load_settings
-    from mdacentre.service.wiring import Core
+    from mdacentre.service.core import Core
 
     s = load_settings(None, env={})
     s = replace(s, data_dir=data_dir, archive=replace(s.archive, flush_s=flush_s))

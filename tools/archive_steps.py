@@ -21,7 +21,7 @@ from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.recordings import read_chunks
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import load_settings
-from mdacentre.service.wiring import Core
+from mdacentre.service.core import Core
 
 
 def once(path: Path, data_dir: Path, archive: bool, flush_s: float) -> tuple[float, float]:

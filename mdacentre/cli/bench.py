@@ -50,7 +50,7 @@ from mdacentre.ingest.framing import read_lines
 from mdacentre.ingest.recordings import read_chunks
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import load_settings, repo_root
-from mdacentre.service.wiring import Core, JsonlSink
+from mdacentre.service.core import Core, JsonlSink
 
 AMSA = repo_root().parent / "shared" / "data" / "ais" / "amsa_risky_ais.txt"
 FALLBACK = repo_root() / "feeds" / "demo" / "caribbean_ais.nmea"

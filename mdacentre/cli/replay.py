@@ -26,8 +26,8 @@ from mdacentre.model.errors import MdaError
 from mdacentre.model.findings import iso
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
+from mdacentre.service.core import Core, JsonlSink
 from mdacentre.service.pipeline import StepResult
-from mdacentre.service.wiring import Core, JsonlSink
 
 CHUNK_BYTES = 1 << 18
 # formats read as decoded batches (not lines): one feed per file

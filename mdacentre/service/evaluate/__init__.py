@@ -24,11 +24,11 @@ from mdacentre.model.batch import Batch
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
+from mdacentre.service.core import Core
 from mdacentre.service.evaluate.report import AlertLog, build_report, format_table
 from mdacentre.service.evaluate.scenarios import load_scenarios
 from mdacentre.service.evaluate.synth import Planted, plant
 from mdacentre.service.replay import feed_specs, recording_batches
-from mdacentre.service.wiring import Core
 
 DAY = 86400.0
 
