@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
+from mdacentre.alerting.routing import load_rules
 from mdacentre.runtime.settings import repo_root
 from mdacentre.sinks.archive.recorder import acks_table
 from mdacentre.sinks.archive.schema import Table
@@ -237,17 +238,26 @@ def test_report_pdf_renders_every_section(archive: dict[str, Any], tmp_path: Pat
 # -- incident briefing ---------------------------------------------------------------------------------
 
 
-def test_brief_rest_endpoint(archive: dict[str, Any]) -> None:
-    from fastapi import FastAPI
+def test_brief_rest_endpoint(archive: dict[str, Any], tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from mdacentre.api.brief import brief_router
+    from mdacentre.api.web import MemoryMapState, create_app
     from mdacentre.reports.brief import brief_html
+    from tests.authkit import make_security, sign_in
 
-    app = FastAPI()
-    app.include_router(brief_router(partial(brief_html, archive["data"] / "history", WEB)))
+    users = (("watch", "watch", None), ("analyst", "analyst", None), ("jm", "liaison", "jdf-cg"))
+    sec = make_security(tmp_path, users, load_rules(REPO / "alerting" / "routing.toml"))
+    router = brief_router(partial(brief_html, archive["data"] / "history", WEB))
+    app = create_app(MemoryMapState(), WEB, [router], security=sec)
     aid = archive["haz"][0]["id"]
-    local = TestClient(app, client=("127.0.0.1", 50000))
+    anonymous = TestClient(app)
+    assert anonymous.get(f"/api/alerts/{aid}/brief").status_code == 401  # behind sign-in
+    liaison = TestClient(app)
+    sign_in(liaison, "jm")
+    assert liaison.get(f"/api/alerts/{aid}/brief").status_code == 403  # not a liaison's export
+    local = TestClient(app)
+    sign_in(local, "watch")
     r = local.get(f"/api/alerts/{aid}/brief")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert f'filename="brief-{aid}.html"' in r.headers["content-disposition"]
@@ -255,13 +265,11 @@ def test_brief_rest_endpoint(archive: dict[str, Any]) -> None:
     assert local.get("/api/alerts/0123456789abcdef0123/brief").status_code == 404
     assert local.get("/api/alerts/..%2Fetc/brief").status_code in (404, 422)
     assert local.get("/api/alerts/NOT-AN-ID/brief").status_code == 422
-    remote = TestClient(app, client=("192.0.2.10", 50000))  # documentation address: only the ASGI scope
-    assert remote.get(f"/api/alerts/{aid}/brief").status_code == 403
-    token = FastAPI()
-    token.include_router(brief_router(partial(brief_html, archive["data"] / "history", WEB), "s3cret"))
-    tc = TestClient(token, client=("192.0.2.10", 50000))
-    assert tc.get(f"/api/alerts/{aid}/brief").status_code == 401
-    assert tc.get(f"/api/alerts/{aid}/brief", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    analyst = TestClient(app)
+    sign_in(analyst, "analyst")
+    assert analyst.get(f"/api/alerts/{aid}/brief").status_code == 200
+    audited = (tmp_path / "audit.jsonl").read_text()
+    assert audited.count(f"/api/alerts/{aid}/brief") >= 2  # each export is in the audit trail
 
 
 @pytest.mark.browser

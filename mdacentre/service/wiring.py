@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from mdacentre.api.auth.bootstrap import ensure_first_user
 from mdacentre.api.auth.config import parse_hosts
 from mdacentre.api.auth.oidc import OidcConfig, OidcProvider
 from mdacentre.api.auth.routes import ack_routes
+from mdacentre.api.brief import brief_router
 from mdacentre.api.health import health_router
 from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MemoryMapState, create_app
@@ -35,6 +37,7 @@ from mdacentre.core.zones import Zone
 from mdacentre.ingest.feeds import FeedSpec
 from mdacentre.ingest.sources import Chunk, FeedSource
 from mdacentre.model.errors import DeliveryError, MdaError
+from mdacentre.reports.brief import brief_html
 from mdacentre.runtime.audit import AuditEvent
 from mdacentre.runtime.backoff import Backoff
 from mdacentre.runtime.metrics import Metrics
@@ -324,15 +327,7 @@ def history_api(settings: Settings) -> Any:
 
 def brief_api(settings: Settings) -> Any:
     """The incident briefing download over this service's archive (GET /api/alerts/{id}/brief)."""
-    from functools import partial
-
-    from mdacentre.api.brief import brief_router
-    from mdacentre.reports.brief import brief_html
-
-    return brief_router(
-        partial(brief_html, settings.data_dir / settings.archive.dir, settings.web_dir),
-        settings.http.ack_token,
-    )
+    return brief_router(partial(brief_html, settings.data_dir / settings.archive.dir, settings.web_dir))
 
 
 def web_security(settings: Settings, router: Any) -> Security:
