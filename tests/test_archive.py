@@ -29,6 +29,7 @@ from mdacentre.runtime.settings import repo_root
 from mdacentre.sinks.archive.query import History, parse_track
 from mdacentre.sinks.archive.schema import Table, positions_table
 from mdacentre.sinks.archive.writer import REPLACES_KEY, ArchiveWriter, recover, write_parquet_atomic
+from tests.authkit import make_security, sign_in
 
 REPO = repo_root()
 DEMO_AIS = REPO / "feeds" / "demo" / "caribbean_ais.nmea"
@@ -441,40 +442,48 @@ def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> 
         started.set()
         await task
 
+    make_security(settings.data_dir)  # the watch officer the client signs in as (users file in the data dir)
     th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
     th.start()
     base = f"http://127.0.0.1:{http_port}"
+    client = httpx.Client(base_url=base, timeout=5)
     try:
         assert started.wait(30)
+        csrf = ""
+        deadline = time.monotonic() + 30
+        while not csrf and time.monotonic() < deadline:  # the HTTP stage may still be starting
+            try:
+                csrf = sign_in(client)
+            except httpx.TransportError:
+                time.sleep(0.3)
         alert = None
         deadline = time.monotonic() + 30
         while alert is None and time.monotonic() < deadline:
             try:
-                got = httpx.get(f"{base}/api/alerts", timeout=5).json()
+                got = client.get("/api/alerts").json()
             except httpx.HTTPError:
                 got = []
             alert = next((a for a in got if a["category"] == "hazardous_cargo"), None)
             time.sleep(0.3)
         assert alert is not None
-        r = httpx.post(
-            f"{base}/api/alerts/{alert['id']}/ack", json={"by": "desk/officer", "note": "seen"}, timeout=5
+        r = client.post(
+            f"/api/alerts/{alert['id']}/ack", json={"note": "seen"}, headers={"X-CSRF-Token": csrf}
         )
         assert r.status_code == 200, r.text
         hist: list = []
         deadline = time.monotonic() + 30
         while len(hist) < 20 and time.monotonic() < deadline:
             time.sleep(0.5)
-            g = httpx.get(f"{base}/api/tracks/vessel/{tanker}/history", timeout=5).json()
+            g = client.get(f"/api/tracks/vessel/{tanker}/history").json()
             hist = [f for f in g["features"] if f["properties"]["role"] == "position"]
         assert len(hist) == 20
     finally:
+        client.close()
         loop.call_soon_threadsafe(stop.set)
         th.join(30)
     with History(tmp_path / "var" / "history") as h:
         assert h.sql("SELECT count(*) FROM positions").column(0)[0].as_py() == 20
         acks = h.sql("SELECT id, status, ack_by, ack_note FROM acks").to_pylist()
-        assert acks == [
-            {"id": alert["id"], "status": "acknowledged", "ack_by": "watch/desk/officer", "ack_note": "seen"}
-        ]
+        assert acks == [{"id": alert["id"], "status": "acknowledged", "ack_by": "watch", "ack_note": "seen"}]
         cats = set(h.sql("SELECT category FROM alerts").column(0).to_pylist())
         assert "hazardous_cargo" in cats
