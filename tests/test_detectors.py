@@ -19,8 +19,9 @@ import shapely
 
 from mdacentre.alerting.alerts import Alert, AlertStatus
 from mdacentre.core.zones import Zone, ZoneKind
-from mdacentre.detect.air import AircraftConfig, AircraftDetector, CrossDomainDetector
+from mdacentre.detect.air import AircraftConfig, AircraftDetector
 from mdacentre.detect.context import Detector
+from mdacentre.detect.crossdomain import CrossDomainDetector
 from mdacentre.detect.encounter import EncounterDetector, close_pairs
 from mdacentre.detect.gap import AisGapDetector
 from mdacentre.detect.motion import GoFastDetector, LoiteringDetector

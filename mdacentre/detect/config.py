@@ -17,7 +17,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, Strict, StringConstraints, create_model
 
 from mdacentre.core.zones import ZoneKind
-from mdacentre.detect.air import AircraftConfig, CrossDomainConfig
+from mdacentre.detect.air import AircraftConfig
+from mdacentre.detect.crossdomain import CrossDomainConfig
 from mdacentre.detect.encounter import EncounterConfig
 from mdacentre.detect.gap import AisGapConfig
 from mdacentre.detect.identity import IdentityConfig

@@ -27,10 +27,11 @@ import numpy as np
 from mdacentre.core.context import LearnedContext, load_context
 from mdacentre.core.fences import Transition
 from mdacentre.core.zones import Zone, ZoneKind
-from mdacentre.detect.air import AircraftDetector, CrossDomainDetector
+from mdacentre.detect.air import AircraftDetector
 from mdacentre.detect.common import Cleared, StepOut, make_finding, track_label, zone_ref
 from mdacentre.detect.config import DETECTOR_NAMES, TransitConfig, parse_config, parse_section, read_section
 from mdacentre.detect.context import Detector, StepContext
+from mdacentre.detect.crossdomain import CrossDomainDetector
 from mdacentre.detect.encounter import EncounterDetector
 from mdacentre.detect.gap import AisGapDetector
 from mdacentre.detect.identity import IdentityDetector
