@@ -155,16 +155,19 @@ def test_history_cli_exports(demo_archive: tuple[Path, dict[str, object]]) -> No
 def test_rest_track_history(demo_archive: tuple[Path, dict[str, object]]) -> None:
     from functools import partial
 
-    from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
     from mdacentre.api.history import history_router
-    from mdacentre.sinks.archive.query import track_history_geojson
+    from mdacentre.api.web import MemoryMapState, create_app
+    from mdacentre.sinks.archive.scoped import track_history
 
     data, _ = demo_archive
-    app = FastAPI()
-    app.include_router(history_router(partial(track_history_geojson, data / "history")))
-    c = TestClient(app)
+    app = create_app(
+        MemoryMapState(), REPO / "web", security=make_security(data.parent, (("ana", "analyst", None),))
+    )
+    app.include_router(history_router(partial(track_history, data / "history")))
+    c = TestClient(app, base_url="http://127.0.0.1")
+    sign_in(c, "ana")
     with History(data / "history") as h:
         tid = h.sql(
             "SELECT track_id FROM positions WHERE kind='vessel' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"

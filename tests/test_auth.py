@@ -467,6 +467,10 @@ def test_a_route_added_later_is_protected_by_default_and_history_reads_are_audit
     def history(kind: str, ident: str) -> dict[str, Any]:
         return {"kind": kind, "id": ident, "points": []}
 
+    @app.get("/api/tracks/{kind}/{ident}/dossier")
+    def dossier(kind: str, ident: str) -> dict[str, Any]:
+        return {"kind": kind, "id": ident}
+
     @app.post("/api/new-write")
     def new_write() -> dict[str, Any]:
         return {"done": True}
@@ -477,7 +481,7 @@ def test_a_route_added_later_is_protected_by_default_and_history_reads_are_audit
         with site.client() as c:
             assert c.get("/api/tracks/vessel/1/history").status_code == 401
         with site.client("jm") as c:  # a scoped role only gets routes reviewed for scoping
-            assert c.get("/api/tracks/vessel/1/history").status_code == 403
+            assert c.get("/api/tracks/vessel/1/dossier").status_code == 403
         with site.client("watch") as c:
             assert c.get("/api/tracks/vessel/1/history?since=2012").json()["id"] == "1"
             assert c.post("/api/new-write", json={}).status_code == 403  # unlisted writes: nobody

@@ -27,3 +27,15 @@ class DecodeError(MdaError):
 
 class DeliveryError(MdaError):
     """An alert could not be handed to a sink."""
+
+
+class QueryError(MdaError):
+    """An analyst's query over the archive failed (bad SQL, unknown column or view)."""
+
+
+class QueryRefused(QueryError):
+    """An analyst's query was refused: not one SELECT, or it reaches outside the archive's views."""
+
+
+class QueryTimeout(QueryError):
+    """An analyst's query ran longer than its time limit and was interrupted."""

@@ -48,6 +48,7 @@ class AuditEvent(StrEnum):
     USER_DISABLED = "user_disabled"
     CONFIG_CHANGED = "config_changed"
     AUDIT_READ = "audit_read"
+    HISTORY_QUERY = "history_query"  # an analyst's SQL over the archive (POST /api/history/sql)
 
 
 def _canonical(rec: Mapping[str, Any]) -> bytes:

@@ -201,6 +201,8 @@ class ArchiveSettings:
     flush_s: Positive = 5.0  # buffered records are written at least this often (wall clock)
     retention_days: int = Field(default=0, ge=0)  # days of event time kept behind the newest day; 0 keeps all
     compact_parts: int = Field(default=120, ge=2)  # small files of one day merged when this many accumulate
+    query_max_rows: int = Field(default=100_000, ge=1, le=10_000_000)  # rows an analyst query returns at most
+    query_timeout_s: Positive = 30.0  # an analyst query (POST /api/history/sql) is interrupted after this
 
 
 @dataclass(frozen=True, config=FORBID)

@@ -236,7 +236,7 @@ async def run_service(
         security=security,
     )
     app.include_router(ack_routes(apply_ack, security, store.get))
-    app.include_router(history_api(settings))
+    app.include_router(history_api(settings, router, core.zones))
     app.include_router(brief_api(settings))
     server = uvicorn.Server(server_config(settings, app))
     rates = FeedRates(sources, metrics, state)
@@ -315,14 +315,12 @@ async def run_service(
             broker.close()
 
 
-def history_api(settings: Settings) -> Any:
-    """The REST track history over this service's archive (data_dir/archive.dir)."""
-    from functools import partial
+def history_api(settings: Settings, router: Any = None, zones: Any = ()) -> Any:
+    """REST history over this service's archive (data_dir/archive.dir): trails and alert versions
+    (liaisons scoped to their agency's jurisdiction) and the analyst's SQL."""
+    from mdacentre.service.history_api import history_routes
 
-    from mdacentre.api.history import history_router
-    from mdacentre.sinks.archive.query import track_history_geojson
-
-    return history_router(partial(track_history_geojson, settings.data_dir / settings.archive.dir))
+    return history_routes(settings, router, zones)
 
 
 def brief_api(settings: Settings) -> Any:

@@ -42,6 +42,10 @@ RULES: tuple[Rule, ...] = (
     _r("GET HEAD", r"^/(static|vendor)/", ALL),
     _r("GET HEAD", r"^/api/(tracks|alerts|zones|feeds|vocabulary)$", PICTURE),
     _r("GET", r"^/ws$", PICTURE),
+    # history: the routes scope a liaison to its agency's jurisdiction (mdacentre.api.history)
+    _r("GET HEAD", r"^/api/tracks/[^/]+/[^/]+/history$", PICTURE),
+    _r("GET HEAD", r"^/api/history/alerts$", PICTURE),
+    _r("POST", r"^/api/history/sql$", frozenset({Role.ANALYST})),
     _r("POST", r"^/api/alerts/[^/]+/ack$", frozenset({Role.WATCH, Role.LIAISON})),
     _r("GET HEAD", r"^/metrics$", frozenset({Role.WATCH, Role.ANALYST, Role.ADMIN})),
     _r("GET HEAD", r"^/api/(audit|users)$", frozenset({Role.ADMIN})),
@@ -65,6 +69,7 @@ def allowed(role: Role, method: str, path: str) -> bool:
 # Reads that hand data out of the centre (history, exports, reports): each one is written to the audit trail.
 AUDITED_READS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^/api/tracks/[^/]+/[^/]+/history$"),
+    re.compile(r"^/api/history/alerts$"),
     re.compile(r"^/api/(export|exports|report|reports)(/|$)"),
     re.compile(r"^/api/alerts/[^/]+/brief$"),  # the incident briefing download
 )

@@ -335,14 +335,4 @@ def export_bytes(points: pa.Table, fmt: str, title: str = "mdacentre history") -
     raise HistoryError(f"unknown export format {fmt!r}; use one of {list(FORMATS)}")
 
 
-def track_history_geojson(root: Path, key: int, t0: float | None, t1: float | None) -> dict[str, Any]:
-    """The REST answer for one track: its timed points (at most :data:`MAX_POINTS`, the latest) and events."""
-    with History(root) as h:
-        pts = h.track(key, t0, t1)
-        if pts.num_rows > MAX_POINTS:
-            pts = pts.slice(pts.num_rows - MAX_POINTS)
-        ev = h.events_of(key, t0, t1)
-    return to_geojson(pts, ev)
-
-
 __all__ = ["FORMATS", "History", "HistoryError", "SCHEMAS", "export_bytes", "parse_time", "parse_track"]

@@ -133,6 +133,27 @@ SORT_KEYS: dict[Table, list[tuple[str, str]]] = {
     for t in Table
 }
 
+# What makes two rows the same record: a replay of the same recording into the same archive gives
+# rows equal on these columns, and merging a day's files keeps one of each (the archive is
+# idempotent for replays). Positions: the track, the time and the report (message type and fix).
+IDENTITY: dict[Table, tuple[str, ...]] = {
+    Table.POSITIONS: ("key", "t", "msg_type", "lat", "lon"),
+    Table.STATICS: (
+        "key",
+        "t",
+        "msg_type",
+        "name",
+        "callsign",
+        "imo",
+        "ship_type",
+        "destination",
+        "draught_m",
+    ),
+    Table.EVENTS: ("key", "t", "event", "zone", "field", "old", "new"),
+    Table.ALERTS: ("id", "version"),
+    Table.ACKS: ("id", "version", "status", "ack_by", "ack_at"),
+}
+
 
 def wkb_points(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> pa.Array:
     """WKB points (little-endian, 2D) for whole coordinate columns, as one Arrow binary array."""

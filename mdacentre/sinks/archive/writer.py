@@ -15,7 +15,10 @@ file being written at that moment, which is never visible).
 
 Compaction merges the small files of one day into one. The merged file lists the files it
 replaces in its metadata; they are deleted after the rename, and a start-up recovery deletes any
-that a crash left behind, so no record is ever visible twice after recovery.
+that a crash left behind, so no record is ever visible twice after recovery. Merging also drops
+rows equal to one already there (:mod:`mdacentre.sinks.archive.dedupe`): a second replay of the same
+recording into the same archive, or a replay after one that crashed half-way, records nothing twice
+once the day is merged.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mdacentre.model.errors import ConfigError
-from mdacentre.sinks.archive.schema import GEO_TABLES, SCHEMAS, SORT_KEYS, Table, geo_metadata, table_times
+from mdacentre.sinks.archive.dedupe import dedupe_sorted
+from mdacentre.sinks.archive.schema import GEO_TABLES, SCHEMAS, Table, geo_metadata, table_times
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,7 @@ class ArchiveWriter:
         self.bytes_written = 0
         self.files_written = 0
         self.errors = 0
+        self.duplicates_dropped = 0  # rows equal to one already archived (a replay recorded twice)
         for t in Table:
             (self.root / t.value).mkdir(parents=True, exist_ok=True)
         recover(self.root)
@@ -241,7 +246,9 @@ class ArchiveWriter:
     def _compact(self, kind: Table, d: Path, files: list[Path]) -> None:
         if len(files) < 2:
             return
-        tbl = pq.read_table(files, schema=SCHEMAS[kind]).sort_by(SORT_KEYS[kind])
+        read = pq.read_table(files, schema=SCHEMAS[kind])
+        tbl = dedupe_sorted(kind, read)
+        self.duplicates_dropped += read.num_rows - tbl.num_rows
         self._seq += 1
         out = d / f"c-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
         names = "\n".join(f.name for f in files).encode()
@@ -284,6 +291,7 @@ class ArchiveWriter:
             "files": self.files_written,
             "bytes": self.bytes_written,
             "errors": self.errors,
+            "duplicates_dropped": self.duplicates_dropped,
         }
 
 
