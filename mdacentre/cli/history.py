@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from mdacentre.cli.progress import JobProgress, forced
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.settings import Settings
 from mdacentre.sinks.archive.query import (
@@ -76,6 +78,43 @@ def _zone(settings: Settings, zone_id: str) -> Any:
     raise HistoryError(f"no zone {zone_id!r} in {settings.zones_dir}")
 
 
+def _days(root: Path, t0: float | None, t1: float | None) -> list[tuple[float, float]]:
+    """(start, end) epoch seconds of each archived day of positions inside the window."""
+    out: list[tuple[float, float]] = []
+    for d in sorted((root / "positions").glob("day=*")):
+        try:
+            start = datetime.fromisoformat(d.name[4:]).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+        lo, hi = start, start + 86_400 - 1e-6
+        if (t1 is not None and lo > t1) or (t0 is not None and hi < t0):
+            continue
+        out.append((lo if t0 is None else max(lo, t0), hi if t1 is None else min(hi, t1)))
+    return out
+
+
+def _export(
+    h: History, settings: Settings, args: argparse.Namespace, root: Path, t0: float | None, t1: float | None
+) -> bytes:
+    """The export's rows read day by day (a progress step each), then encoded (the last step)."""
+    days: list[tuple[float | None, float | None]] = [*_days(root, t0, t1)] or [(t0, t1)]
+    key = parse_track(args.track) if args.track else None
+    poly = _zone(settings, args.zone) if args.zone else None
+    bbox = _bbox(args.bbox) if args.bbox else None
+    title = args.track or args.zone or args.bbox
+    parts: list[pa.Table] = []
+    with JobProgress("export", total=len(days) + 1, enabled=forced(args)) as bar:
+        for lo, hi in days:
+            parts.append(h.track(key, lo, hi) if key is not None else h.area(bbox, poly, lo, hi))
+            label = datetime.fromtimestamp(lo, UTC).date().isoformat() if lo is not None else "all"
+            bar.step(f"{label}: {sum(p.num_rows for p in parts):,} positions")
+        rows = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+        data = export_bytes(rows, args.format, f"mdacentre {title}")
+        bar.step(f"{rows.num_rows:,} positions, {len(data):,} bytes of {args.format}")
+    print(f"history export: {rows.num_rows} positions as {args.format}", file=sys.stderr)
+    return data
+
+
 def cmd_history(args: argparse.Namespace, settings_fn: SettingsFn) -> int:
     settings = settings_fn(args)
     root = archive_root(settings)
@@ -94,15 +133,7 @@ def cmd_history(args: argparse.Namespace, settings_fn: SettingsFn) -> int:
             bbox = _bbox(args.bbox) if args.bbox else None
             _print(h.area(bbox, poly, t0, t1), args.format, args.limit)
         elif args.history_cmd == "export":
-            if args.track:
-                rows = h.track(parse_track(args.track), t0, t1)
-                title = args.track
-            else:
-                poly = _zone(settings, args.zone) if args.zone else None
-                rows = h.area(_bbox(args.bbox) if args.bbox else None, poly, t0, t1)
-                title = args.zone or args.bbox
-            print(f"history export: {rows.num_rows} positions as {args.format}", file=sys.stderr)
-            data = export_bytes(rows, args.format, f"mdacentre {title}")
+            data = _export(h, settings, args, root, t0, t1)
             if args.out:
                 Path(args.out).write_bytes(data)
             else:
@@ -122,14 +153,21 @@ def cmd_backtest(args: argparse.Namespace, settings_fn: SettingsFn) -> int:
     t0 = parse_time(args.time_from)
     t1 = parse_time(args.time_to, end=True)
 
+    bar = JobProgress("backtest", enabled=forced(args))
+
     def progress(label: str) -> Callable[[str, int, int], None]:
         def show(day: str, done: int, total: int) -> None:
-            print(f"backtest {label}: day {day} ({done}/{total})", file=sys.stderr)
+            if not bar.shown:
+                print(f"backtest {label}: day {day} ({done}/{total})", file=sys.stderr)
+                return
+            bar.set_total(2 * total)  # two passes over the days: baseline, then candidate
+            bar.step(f"{label} {day}")
 
         return show
 
-    base = run_backtest(settings, baseline, root, t0, t1, progress=progress("baseline"))
-    cand = run_backtest(settings, candidate, root, t0, t1, progress=progress("candidate"))
+    with bar:
+        base = run_backtest(settings, baseline, root, t0, t1, progress=progress("baseline"))
+        cand = run_backtest(settings, candidate, root, t0, t1, progress=progress("candidate"))
     added, removed = diff_alerts(base, cand)
     for sign, alerts in (("+", added), ("-", removed)):
         for a in alerts:
@@ -196,6 +234,7 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None], settin
     g.add_argument("--bbox", help="W,S,E,N in degrees")
     q.add_argument("--format", choices=FORMATS, default="geojson")
     q.add_argument("--out", help="write here instead of stdout")
+    q.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
     sp.set_defaults(func=lambda a: cmd_history(a, settings_fn))
 
     sp = sub.add_parser(
@@ -211,6 +250,7 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None], settin
     sp.add_argument("--from", dest="time_from", help="start, ISO 8601")
     sp.add_argument("--to", dest="time_to", help="end, ISO 8601")
     sp.add_argument("--json", action="store_true", help="one JSON line per added/removed alert")
+    sp.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
     sp.set_defaults(func=lambda a: cmd_backtest(a, _backtest_settings(settings_fn)))
 
 
