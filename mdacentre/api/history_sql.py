@@ -127,14 +127,18 @@ def history_sql_router(run: SqlRunner, max_rows: int) -> APIRouter:
             details["outcome"], answer = "error", _error(422, str(exc))
         else:
             details.update(outcome="ok", rows=table.num_rows, truncated=truncated)
-            if body.format == "csv":
-                answer = Response(
-                    to_csv(table),
-                    media_type="text/csv; charset=utf-8",
-                    headers={"X-Mda-Truncated": "true" if truncated else "false"},
-                )
-            else:
-                answer = Response(to_json(table, truncated, elapsed), media_type="application/json")
+            try:
+                if body.format == "csv":
+                    answer = Response(
+                        to_csv(table),
+                        media_type="text/csv; charset=utf-8",
+                        headers={"X-Mda-Truncated": "true" if truncated else "false"},
+                    )
+                else:
+                    answer = Response(to_json(table, truncated, elapsed), media_type="application/json")
+            except (TypeError, ValueError, OverflowError, pa.ArrowException) as exc:
+                details["outcome"] = "error"
+                answer = _error(422, f"the result has a column that cannot be sent as {body.format}: {exc}")
         details["elapsed_ms"] = round((time.monotonic() - t0) * 1000, 1)
         details["status"] = answer.status_code
         sec = getattr(request.app.state, "security", None)
