@@ -284,6 +284,11 @@ class ArchiveWriter:
         self.flush()
         if compact:
             self.compact_all()
+        if self.duplicates_dropped:
+            log.info(
+                "archive: %d rows were already archived (a replay recorded again): kept once",
+                self.duplicates_dropped,
+            )
 
     def stats(self) -> dict[str, object]:
         return {
