@@ -62,8 +62,9 @@ def _int_key(text: str) -> int:
     return (int(k) << 32) | int(ident, 16 if k == TrackKind.AIRCRAFT else 10)
 
 
-def history_lookup(key: int, t0: float | None, t1: float | None) -> dict[str, Any]:
-    """The archive lookup the service's history route calls, over ``HISTORY`` (timed GeoJSON points)."""
+def history_lookup(key: int, t0: float | None, t1: float | None, within: Any = None) -> dict[str, Any]:
+    """The archive lookup the service's history route calls, over ``HISTORY`` (timed GeoJSON points);
+    the test's users see the whole picture (``within`` is None)."""
     pts = next((v for k, v in HISTORY.items() if _int_key(k) == key), [])
     feats = [
         {

@@ -25,6 +25,7 @@ from mdacentre.alerting.jurisdiction import Jurisdiction, Jurisdictions
 from mdacentre.api.auth.scope import FULL_PICTURE
 from mdacentre.api.auth.users import Role
 from mdacentre.model.batch import TrackKind
+from mdacentre.model.errors import MdaError
 
 # (track key, from, to, jurisdiction or None for everything) -> GeoJSON FeatureCollection
 HistoryLookup = Callable[[int, float | None, float | None, Jurisdiction | None], dict[str, Any]]
@@ -60,7 +61,7 @@ def _window(t_from: str | None, t_to: str | None) -> tuple[float | None, float |
     return t0, t1
 
 
-class _Refused(Exception):
+class _Refused(MdaError):
     def __init__(self, status: int, msg: str) -> None:
         super().__init__(msg)
         self.status = status
