@@ -275,14 +275,33 @@ def test_liaison_alert_history_is_what_routing_sends_it(
     assert c.get("/api/history/alerts").status_code == 401
 
 
+def _fuzz(op: Any, url: str, headers: dict[str, str], who: str, failures: list[str]) -> int:
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+
+    count = 0
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(case=op.as_strategy())
+    def run(case: Any) -> None:
+        nonlocal count
+        count += 1
+        resp = case.call(base_url=url, headers=headers)
+        try:
+            case.validate_response(resp, checks=[not_a_server_error])
+        except Exception as exc:  # collect every failing operation, not only the first
+            failures.append(f"{who} {case.method} {case.path}: {str(exc)[:300]}")
+
+    run()
+    return count
+
+
 def test_no_generated_history_request_causes_a_server_error(
     tmp_path: Path, archive: Path, router: Router
 ) -> None:
     """Schemathesis requests to the history routes, signed in as an analyst and as a liaison."""
     schemathesis = pytest.importorskip("schemathesis")
     import httpx
-    from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import not_a_server_error
 
     from tests.authkit import LiveServer
 
@@ -298,23 +317,8 @@ def test_no_generated_history_request_causes_a_server_error(
                 headers = {"Cookie": f"mda_session={hc.cookies['mda_session']}", "X-CSRF-Token": csrf}
             for op_result in schemathesis.openapi.from_dict(spec).get_all_operations():
                 op = op_result.ok()
-                if "history" not in op.path:
-                    continue
-
-                @settings(
-                    max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
-                )
-                @given(case=op.as_strategy())
-                def run(case: Any) -> None:
-                    nonlocal count
-                    count += 1
-                    resp = case.call(base_url=server.url, headers=headers)
-                    try:
-                        case.validate_response(resp, checks=[not_a_server_error])
-                    except Exception as exc:
-                        failures.append(f"{name} {case.method} {case.path}: {str(exc)[:300]}")
-
-                run()
+                if "history" in op.path:
+                    count += _fuzz(op, server.url, headers, name, failures)
     finally:
         server.stop()
     assert count > 50
