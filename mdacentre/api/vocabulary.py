@@ -37,8 +37,9 @@ KIND_ORDER = (
 )
 
 
-def vocabulary(categories: Iterable[str] = ()) -> dict[str, Any]:
-    """The vocabulary document; ``categories`` are the alert categories the service knows (routing)."""
+def vocabulary(categories: Iterable[str] = (), features: Iterable[str] = ()) -> dict[str, Any]:
+    """The vocabulary document; ``categories`` are the alert categories the service knows (routing),
+    ``features`` the optional parts this server offers (``replay_clock``, ``past_picture``, ``notes``)."""
     return {
         "version": VOCABULARY_VERSION,
         "levels": [lv.label for lv in sorted(Level)],
@@ -52,4 +53,5 @@ def vocabulary(categories: Iterable[str] = ()) -> dict[str, Any]:
             "hex_id_kinds": sorted(k.label for k in HEX_KINDS),
         },
         "ship_types": ship_type_names(),
+        "features": sorted(set(features)),
     }

@@ -69,6 +69,11 @@ def _require(settings: Settings, *names: str) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from mdacentre.cli.replay import replay_args
 
+    if getattr(args, "serve", False):
+        from mdacentre.cli.replayserve import serve_replay
+
+        return serve_replay(args, _settings(args))
+
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles")
     if args.no_archive:
@@ -419,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-archive", action="store_true", help="do not record into the history archive (data-dir/history)"
     )
     sp.add_argument("--progress", action="store_true", help="print progress to stderr every 5 s")
+    sp.add_argument(
+        "--serve", action="store_true", help="show the replay on the map, with pause, speed and seek"
+    )
     sp.set_defaults(func=cmd_replay)
 
     sp = sub.add_parser(

@@ -117,7 +117,9 @@ class Pacer:
             self.sleep(delay)
 
 
-def _feed_chunks(core: Core, i: int, feed: ReplayFeed) -> Iterator[tuple[int, list[StepResult]]]:
+def _feed_chunks(
+    core: Core, i: int, feed: ReplayFeed, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[int, list[StepResult]]]:
     """(bytes read, step results) per chunk of one feed; the feed is finished at the end."""
     if feed.fmt in WHOLE_FILE_FORMATS:
         batches = (
@@ -133,7 +135,7 @@ def _feed_chunks(core: Core, i: int, feed: ReplayFeed) -> Iterator[tuple[int, li
         for p in feed.paths:
             # One receive time for the whole feed: a line without a time of its own gets the
             # recording's start (and is then placed by the lateness rule), whatever the cut.
-            for ch in read_chunks(p, i, clock0, size=CHUNK_BYTES):
+            for ch in read_chunks(p, i, clock0, size=chunk_bytes):
                 yield len(ch.data), core.ingest([ch])
     yield 0, core.finish_feed(i)
 
@@ -157,22 +159,31 @@ def run_replay(
     speed: float = 0.0,
     progress: Progress | None = None,
     archive: bool = False,
+    pacer: Any = None,
+    on_step: Callable[[Core, StepResult], None] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> tuple[Core, Metrics, Counter[str], float]:
     """Replay ``paths``; every alert version goes to ``sink``.
 
-    Returns the core, the metrics, the new alerts by category and the wall time of the replay."""
+    ``pacer`` (default :class:`Pacer` at ``speed``) has ``wait_for(event_time)``, called before each
+    step's results leave; ``on_step(core, result)`` is called after the sink got them (a served
+    replay feeds its map from it, reading small ``chunk_bytes`` so that the track table is never
+    far ahead of the step shown; the alerts do not depend on the cut). Returns the core, the metrics, the new alerts by category and
+    the wall time of the replay."""
     feeds = group_feeds(paths, fmt)
     metrics = Metrics()
     core = Core(settings, [f.spec for f in feeds], metrics, archive=archive)
     by_cat: Counter[str] = Counter()
-    pacer = Pacer(speed)
+    pacer = Pacer(speed) if pacer is None else pacer
     wall0 = time.monotonic()
-    readers = {i: _feed_chunks(core, i, f) for i, f in enumerate(feeds)}
+    readers = {i: _feed_chunks(core, i, f, chunk_bytes) for i, f in enumerate(feeds)}
 
     def emit(results: list[StepResult]) -> None:
         for res in results:
             pacer.wait_for(res.watermark)
             sink.write(res.alerts)
+            if on_step is not None:
+                on_step(core, res)
             by_cat.update(a.category for a in res.alerts if a.version == 1)
 
     while readers:

@@ -49,6 +49,9 @@ class AuditEvent(StrEnum):
     CONFIG_CHANGED = "config_changed"
     AUDIT_READ = "audit_read"
     HISTORY_QUERY = "history_query"  # an analyst's SQL over the archive (POST /api/history/sql)
+    REPLAY_CONTROL = "replay_control"
+    NOTE = "note"
+    HANDOVER = "handover"
 
 
 def _canonical(rec: Mapping[str, Any]) -> bytes:

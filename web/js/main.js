@@ -12,6 +12,7 @@ import { initInbox, urgentCount, getFilters, setFilter } from './inbox.js';
 import { initTrackPanel } from './track.js';
 import { initSearch } from './search.js';
 import { initAids } from './aids.js';
+import { initTimeControls } from './timectl.js';
 import { renderFreshness, renderFeeds } from './status.js';
 import { link, connect, watchdog } from './link.js';
 import { $, showBanner } from './util.js';
@@ -89,6 +90,7 @@ async function start() {
   initTrackPanel();
   initSearch();
   initAids();
+  initTimeControls();
   bus.on('tracks', scheduleCounts);
   expose();
   connect();

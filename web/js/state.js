@@ -14,6 +14,8 @@ export const store = {
   health: null,
   badMessages: 0,
   snapshotDone: false,
+  timeMode: 'live', // 'live', 'replay' (a served replay: timectl.js) or 'history' (a past picture: pastview.js)
+  timeWord: '', // what the header adds to REPLAY / HISTORY, e.g. 'PAUSED' or the picture's time
 };
 
 export function noteDataTime(ms) {

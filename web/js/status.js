@@ -47,6 +47,15 @@ export function renderFreshness() {
   box.className = f.age <= FRESH_S ? 'fresh-ok' : f.stale ? 'fresh-stale' : 'fresh-warn';
   // the header says LIVE only for a live picture: a replay or a stale picture says so there too
   const conn = $('conn');
+  if (store.timeMode !== 'live' && (conn.classList.contains('conn-ok') || store.timeMode === 'history')) {
+    // a past picture or a served replay says so whatever the pace (a paused replay is not STALE)
+    conn.textContent = store.timeMode.toUpperCase() + (store.timeWord ? ' · ' + store.timeWord : '');
+    conn.classList.toggle('conn-stale', false);
+    conn.classList.toggle('conn-history', store.timeMode === 'history');
+    box.className = 'fresh-warn';
+    return;
+  }
+  conn.classList.toggle('conn-history', false);
   if (conn.classList.contains('conn-ok')) {
     conn.textContent = f.replay ? 'REPLAY' : f.stale ? 'STALE' : 'LIVE';
     conn.classList.toggle('conn-stale', f.stale);

@@ -11,6 +11,7 @@ export const vocab = {
   categories: [],
   keyTemplate: '',
   shipTypes: {}, // AIS type code -> '70 cargo'
+  features: [], // optional parts of this server: replay_clock, past_picture, notes
 };
 
 function stringList(v, what) {
@@ -38,6 +39,11 @@ export function setVocabulary(v) {
   vocab.kindName = Object.fromEntries(kinds.map((k) => [k.id, k.name]));
   vocab.keyTemplate = tpl;
   vocab.shipTypes = v.ship_types && typeof v.ship_types === 'object' ? v.ship_types : {};
+  vocab.features = stringList(v.features || [], 'features');
+}
+
+export function hasFeature(name) {
+  return vocab.features.includes(name);
 }
 
 export async function loadVocabulary() {

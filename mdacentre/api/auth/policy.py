@@ -47,6 +47,8 @@ RULES: tuple[Rule, ...] = (
     _r("GET HEAD", r"^/api/history/alerts$", PICTURE),
     _r("POST", r"^/api/history/sql$", frozenset({Role.ANALYST})),
     _r("POST", r"^/api/alerts/[^/]+/ack$", frozenset({Role.WATCH, Role.LIAISON})),
+    _r("POST", r"^/api/alerts/[^/]+/(note|handover)$", frozenset({Role.WATCH})),
+    _r("POST", r"^/api/replay/clock$", frozenset({Role.WATCH, Role.ANALYST})),
     _r("GET HEAD", r"^/metrics$", frozenset({Role.WATCH, Role.ANALYST, Role.ADMIN})),
     _r("GET HEAD", r"^/api/(audit|users)$", frozenset({Role.ADMIN})),
 )
