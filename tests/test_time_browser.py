@@ -1,0 +1,136 @@
+"""Time controls in real headless Chromium, signed in: a served replay paused, sped up and scrubbed from
+the page (issue 17, "Time"). Browser set-up: tests/test_map_browser.py."""
+
+from __future__ import annotations
+
+# ruff: noqa: F811  (the fixtures imported from test_map_browser are named as test arguments)
+import io
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mdacentre.api.replayctl import replay_router
+from mdacentre.api.vocabulary import vocabulary
+from mdacentre.api.web import create_app
+from mdacentre.cli.replayserve import (
+    REPLAY_FEATURES,
+    OncePerStep,
+    ReplayMapState,
+    ServedReplay,
+    recording_span,
+)
+from mdacentre.runtime.settings import Settings
+from mdacentre.service.core import JsonlSink
+from mdacentre.service.replayclock import ClockState, ReplayClock
+from tests.authkit import LiveServer
+from tests.test_map_browser import (  # noqa: F401  (fixtures)
+    WEB,
+    Watch,
+    browser_ctx,
+    browser_security,
+    page,
+    sign_in_page,
+)
+from tests.test_replay_clock import DEMO, recording, wait_until
+
+pytestmark = [pytest.mark.browser]
+
+
+@dataclass
+class ReplayServed:
+    clock: ReplayClock
+    state: ReplayMapState
+    replay: ServedReplay
+    server: LiveServer
+    start: float
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/"
+
+
+@pytest.fixture
+def replay_served(tmp_path: Path) -> Iterator[ReplayServed]:
+    if not DEMO.is_file():
+        pytest.skip("the demo recording is missing")
+    part = recording(str(tmp_path))
+    start, end = recording_span([part])
+    clock = ReplayClock(60.0, start=start, end=end)
+    clock.pause()
+    clock.seek(start + 1800)  # half an hour in, paused there
+    state = ReplayMapState()
+    sec = browser_security()
+    replay = ServedReplay(Settings(data_dir=tmp_path), [part], clock, state, OncePerStep(JsonlSink(io.BytesIO())))
+    app = create_app(state, WEB, vocabulary=vocabulary(features=REPLAY_FEATURES), security=sec)
+    app.include_router(replay_router(clock, sec))
+    server = LiveServer(app)
+    replay.start()
+    wait_until(lambda: clock.status().state == ClockState.PAUSED and bool(state.tracks()), "the picture at 30 min")
+    yield ReplayServed(clock, state, replay, server, start)
+    replay.stop()
+    server.stop()
+
+
+def open_replay(pg: Any, s: ReplayServed) -> None:
+    sign_in_page(pg, s.url)
+    pg.wait_for_function("() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() > 0", timeout=15000)
+
+
+def header(pg: Any) -> str:
+    return str(pg.text_content("#conn") or "")
+
+
+def test_pause_speed_and_scrub_a_served_replay_from_the_page(
+    replay_served: ReplayServed, page: tuple[Any, Watch]
+) -> None:
+    pg, watch = page
+    s = replay_served
+    open_replay(pg, s)
+    controls = pg.get_by_role("group", name="Replay controls")
+    assert controls.is_visible()
+    pg.wait_for_function("() => document.getElementById('conn').textContent === 'REPLAY · PAUSED'")
+    assert "paused" in (pg.text_content("#time-status") or "")
+    # resume: the server's clock plays, the header says at which speed
+    controls.get_by_role("button", name="Resume").click()
+    wait_until(lambda: s.clock.status().state == ClockState.PLAYING, "the clock to play", 15)
+    pg.wait_for_function("() => document.getElementById('conn').textContent === 'REPLAY · 60×'")
+    # speed
+    pg.select_option("#time-speed", "900")
+    wait_until(lambda: s.clock.status().speed == 900, "speed 900", 15)
+    pg.wait_for_function("() => document.getElementById('conn').textContent === 'REPLAY · 900×'")
+    # pause again, then scrub back to 10 min in: the replay is rebuilt and stops there
+    controls.get_by_role("button", name="Pause").click()
+    wait_until(lambda: s.clock.status().state == ClockState.PAUSED, "the pause", 15)
+    before = s.clock.status().event_time
+    time.sleep(0.3)
+    assert s.clock.status().event_time == before
+    target_ms = (s.start + 600) * 1000
+    pg.eval_on_selector(
+        "#time-scrub",
+        "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('change')); }",
+        target_ms,
+    )
+    wait_until(
+        lambda: s.clock.status().passes == 2 and s.clock.status().state == ClockState.PAUSED, "the rewind", 60
+    )
+    now = s.clock.status().event_time
+    assert math.isfinite(now) and s.start + 600 - 61 <= now <= s.start + 600
+    # the page follows: its newest data is from about 10 min in, and it still says REPLAY, never STALE
+    pg.wait_for_function(
+        "(t) => { const st = document.getElementById('time-status').textContent;"
+        " return st.startsWith('paused') && st.includes(t); }",
+        arg=time.strftime("%H:%M", time.gmtime(now)),
+        timeout=15000,
+    )
+    assert header(pg) == "REPLAY · PAUSED"
+    assert watch.errors == [] and watch.foreign() == []
+    # the control was audited under the signed-in name
+    sec = browser_security()
+    assert sec.audit is not None
+    acts = [r["details"]["action"] for r in sec.audit.tail(50) if r["event"] == "replay_control"]
+    assert {"resume", "speed", "pause", "seek"} <= set(acts)
