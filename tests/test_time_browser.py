@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from mdacentre.api.pastpicture import picture_router
 from mdacentre.api.replayctl import replay_router
 from mdacentre.api.vocabulary import vocabulary
-from mdacentre.api.web import create_app
+from mdacentre.api.web import MemoryMapState, create_app
 from mdacentre.cli.replayserve import (
     REPLAY_FEATURES,
     OncePerStep,
@@ -26,7 +27,9 @@ from mdacentre.cli.replayserve import (
 )
 from mdacentre.runtime.settings import Settings
 from mdacentre.service.core import JsonlSink
+from mdacentre.service.flags import track_flags
 from mdacentre.service.replayclock import ClockState, ReplayClock
+from mdacentre.sinks.archive.picture import past_picture
 from tests.authkit import LiveServer
 from tests.test_map_browser import (  # noqa: F401  (fixtures)
     WEB,
@@ -34,8 +37,10 @@ from tests.test_map_browser import (  # noqa: F401  (fixtures)
     browser_ctx,
     browser_security,
     page,
+    real_vessels,
     sign_in_page,
 )
+from tests.test_past_picture import START, archive_root
 from tests.test_replay_clock import DEMO, recording, wait_until
 
 pytestmark = [pytest.mark.browser]
@@ -65,12 +70,16 @@ def replay_served(tmp_path: Path) -> Iterator[ReplayServed]:
     clock.seek(start + 1800)  # half an hour in, paused there
     state = ReplayMapState()
     sec = browser_security()
-    replay = ServedReplay(Settings(data_dir=tmp_path), [part], clock, state, OncePerStep(JsonlSink(io.BytesIO())))
+    replay = ServedReplay(
+        Settings(data_dir=tmp_path), [part], clock, state, OncePerStep(JsonlSink(io.BytesIO()))
+    )
     app = create_app(state, WEB, vocabulary=vocabulary(features=REPLAY_FEATURES), security=sec)
     app.include_router(replay_router(clock, sec))
     server = LiveServer(app)
     replay.start()
-    wait_until(lambda: clock.status().state == ClockState.PAUSED and bool(state.tracks()), "the picture at 30 min")
+    wait_until(
+        lambda: clock.status().state == ClockState.PAUSED and bool(state.tracks()), "the picture at 30 min"
+    )
     yield ReplayServed(clock, state, replay, server, start)
     replay.stop()
     server.stop()
@@ -78,7 +87,9 @@ def replay_served(tmp_path: Path) -> Iterator[ReplayServed]:
 
 def open_replay(pg: Any, s: ReplayServed) -> None:
     sign_in_page(pg, s.url)
-    pg.wait_for_function("() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() > 0", timeout=15000)
+    pg.wait_for_function(
+        "() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() > 0", timeout=15000
+    )
 
 
 def header(pg: Any) -> str:
@@ -134,3 +145,64 @@ def test_pause_speed_and_scrub_a_served_replay_from_the_page(
     assert sec.audit is not None
     acts = [r["details"]["action"] for r in sec.audit.tail(50) if r["event"] == "replay_control"]
     assert {"resume", "speed", "pause", "seek"} <= set(acts)
+
+
+@pytest.fixture
+def history_served() -> Iterator[tuple[LiveServer, MemoryMapState, list[dict[str, Any]], Path]]:
+    if not DEMO.is_file():
+        pytest.skip("the demo recording is missing")
+    root = archive_root()
+    state = MemoryMapState()
+    live = real_vessels(3, time.time() - 20)
+    state.upsert_tracks(live)
+    sec = browser_security()
+    app = create_app(state, WEB, vocabulary=vocabulary(features=("past_picture",)), security=sec)
+    app.include_router(picture_router(lambda at, lb: past_picture(root, at, lb, flags=track_flags)))
+    server = LiveServer(app)
+    yield server, state, live, root
+    server.stop()
+
+
+def test_past_picture_shown_as_history_and_played_forward(
+    history_served: tuple[LiveServer, MemoryMapState, list[dict[str, Any]], Path], page: tuple[Any, Watch]
+) -> None:
+    pg, watch = page
+    server, state, live, root = history_served
+    sign_in_page(pg, server.url + "/")
+    pg.wait_for_function(f"() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() === {len(live)}")
+    assert not header(pg).startswith("HISTORY")
+    expected = len(past_picture(root, START + 3600, 1800)["tracks"])
+    pg.fill("#hist-at", "2026-01-15T01:00")
+    pg.get_by_role("button", name="Show the picture at that time").click()
+    pg.wait_for_function(f"() => mdaMap.trackCount() === {expected}")
+    pg.wait_for_function("() => document.getElementById('conn').textContent.startsWith('HISTORY')")
+    assert header(pg) == "HISTORY · 2026-01-15 01:00:00Z"
+    assert "history-mode" in (pg.get_attribute("body", "class") or "")
+    assert "HISTORY picture at 2026-01-15 01:00:00Z" in (pg.text_content("#hist-status") or "")
+    pg.wait_for_function(f"() => mdaMap.drawnCount() === {expected}")
+    # a live update meanwhile is set aside: the past picture stays as it was
+    moved = dict(live[0], lat=live[0]["lat"] + 0.01)
+    state.upsert_tracks([moved, dict(live[1], key="vessel:999999991", id="999999991")])
+    time.sleep(0.5)
+    assert pg.evaluate("() => mdaMap.trackCount()") == expected
+    # step forward, then play forward
+    controls = pg.get_by_role("group", name="History controls")
+    controls.get_by_role("button", name="Step forward").click()
+    pg.wait_for_function("() => document.getElementById('hist-at').value === '2026-01-15T01:05'")
+    assert header(pg) == "HISTORY · 2026-01-15 01:05:00Z"
+    controls.get_by_role("button", name="Play").click()
+    pg.wait_for_function(
+        "() => document.getElementById('hist-at').value >= '2026-01-15T01:15'", timeout=30000
+    )
+    controls.get_by_role("button", name="Stop").click()
+    at = str(pg.input_value("#hist-at"))
+    time.sleep(1.5)
+    assert pg.input_value("#hist-at") == at  # stopped
+    # back to live: the live picture with what arrived meanwhile
+    controls.get_by_role("button", name="Back to live").click()
+    pg.wait_for_function(
+        f"() => mdaMap.connected() && mdaMap.trackCount() === {len(live) + 1}", timeout=20000
+    )
+    pg.wait_for_function("() => !document.getElementById('conn').textContent.startsWith('HISTORY')")
+    assert "history-mode" not in (pg.get_attribute("body", "class") or "")
+    assert watch.errors == [] and watch.foreign() == []

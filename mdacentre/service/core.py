@@ -24,12 +24,12 @@ from mdacentre.ingest.sources import Chunk
 from mdacentre.model.batch import Batch, TrackKind, split_key
 from mdacentre.model.errors import ConfigError, MdaError
 from mdacentre.model.findings import Level, iso
-from mdacentre.model.mid import flag_states
 from mdacentre.model.trackid import format_track_key, key_text, track_id
 from mdacentre.risk.profiles import load_profiles
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
 from mdacentre.service.eventtime import Slice
+from mdacentre.service.flags import track_flags
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
 from mdacentre.service.timeline import Timeline
 from mdacentre.service.trackdoc import detail_fields
@@ -56,10 +56,6 @@ def load_detectors(path: Path, zones: list[Zone]) -> list[Detector]:
         ) from exc
     log.info("detectors from %s: %s", path, ", ".join(type(d).__name__ for d in detectors) or "none")
     return list(detectors)
-
-
-def _flags(idents: np.ndarray) -> np.ndarray:
-    return np.asarray(flag_states(np.asarray(idents, dtype=np.int64)))
 
 
 @dataclass
@@ -100,6 +96,7 @@ class Core:
         self.lines_in = 0
         # serve and replay record the history archive (settings.archive); analyses (evaluate) do not
         self.archive = open_recorder(settings.data_dir, settings, self.zones) if archive else None
+        self._zone_names: dict[str, str] | None = None  # zone id -> name (last port of call)
         self.timeline = Timeline(len(feeds), settings.time, live=live)
 
     def ingest(self, chunks: Iterable[Chunk], wall: float | None = None) -> list[StepResult]:
@@ -201,7 +198,7 @@ class Core:
         t = self.pipeline.table
         c = t.cols
         rows = rows[np.isfinite(c["lat"][rows])]
-        flags = _flags(c["ident"][rows])
+        flags = track_flags(c["kind"][rows], c["ident"][rows])
         out: list[dict[str, Any]] = []
         for i, r in enumerate(rows.tolist()):
             kind = TrackKind(int(c["kind"][r]))
@@ -233,9 +230,22 @@ class Core:
                     "level": g.level.label,
                     "reasons": g.reasons,
                     **detail_fields(c, r, kind),
+                    **self._last_port(key, kind),
                 }
             )
         return out
+
+    def _last_port(self, key: int, kind: TrackKind) -> dict[str, Any]:
+        """The vessel's last port of call (the timeline's latest port arrival), when it has one."""
+        if kind != TrackKind.VESSEL or self.archive is None:
+            return {}
+        call = self.archive.timeline.last_port_of_call.get(key)
+        if call is None:
+            return {}
+        if self._zone_names is None:
+            self._zone_names = {z.id: z.name for z in self.zones}
+        zone, t = call
+        return {"last_port": self._zone_names.get(zone, zone), "last_port_t": iso(t)}
 
     def status_messages(self, prefix: str, keys: set[int], qos: int) -> list[tuple[str, bytes, int, bool]]:
         """Retained per-track status (current level and reasons); an empty retained message clears it."""

@@ -57,6 +57,8 @@ from mdacentre.sinks.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
+LIVE_FEATURES = ("past_picture", "notes")  # optional parts of the page this service offers
+
 
 def feed_health_json(
     sources: list[FeedSource],
@@ -232,12 +234,13 @@ async def run_service(
         state,
         settings.web_dir,
         extra_routers=[health_router(monitor.report)],
-        vocabulary=vocabulary(router.categories if router else ()),
+        vocabulary=vocabulary(router.categories if router else (), features=LIVE_FEATURES),
         security=security,
     )
     app.include_router(ack_routes(apply_ack, security, store.get))
     app.include_router(history_api(settings, router, core.zones))
     app.include_router(brief_api(settings))
+    app.include_router(picture_api(settings))
     server = uvicorn.Server(server_config(settings, app))
     rates = FeedRates(sources, metrics, state)
 
@@ -321,6 +324,16 @@ def history_api(settings: Settings, router: Any = None, zones: Any = ()) -> Any:
     from mdacentre.service.history_api import history_routes
 
     return history_routes(settings, router, zones)
+
+
+def picture_api(settings: Settings) -> Any:
+    """The track picture at a past time over this service's archive (GET /api/picture)."""
+    from mdacentre.api.pastpicture import picture_router
+    from mdacentre.service.flags import track_flags
+    from mdacentre.sinks.archive.picture import past_picture
+
+    root = settings.data_dir / settings.archive.dir
+    return picture_router(lambda at, lookback: past_picture(root, at, lookback, flags=track_flags))
 
 
 def brief_api(settings: Settings) -> Any:

@@ -34,12 +34,15 @@ function takeAlert(a) {
 }
 
 function onSnapshot(msg) {
-  store.tracks.clear();
+  if (store.timeMode !== 'history') {
+    store.tracks.clear();
+    store.lastDataMs = NaN;
+    store.pace = [];
+  }
   store.alerts.clear();
-  store.lastDataMs = NaN;
-  store.pace = [];
   store.snapshotDone = false;
-  for (const tr of msg.tracks || []) acceptTrack(tr);
+  // a past picture (pastview.js) is shown: the live tracks wait for "Back to live" (a new snapshot)
+  if (store.timeMode !== 'history') for (const tr of msg.tracks || []) acceptTrack(tr);
   for (const a of msg.alerts || []) takeAlert(a);
   store.snapshotDone = true;
   if (msg.feeds) acceptFeeds(msg.feeds);
@@ -49,6 +52,7 @@ function onSnapshot(msg) {
 }
 
 function onTracks(msg) {
+  if (store.timeMode === 'history') return; // set aside while a past picture is shown
   for (const tr of msg.tracks || []) acceptTrack(tr);
   for (const key of msg.removed || []) {
     store.tracks.delete(key);
@@ -64,6 +68,7 @@ function onMessage(msg) {
     case 'alert': takeAlert(msg.alert); bus.emit('alerts'); break;
     case 'feeds': acceptFeeds(msg.feeds); break;
     case 'health': acceptHealth(msg.health); break;
+    case 'note': bus.emit('note', msg.note); break;
     case 'heartbeat': break;
     default: store.badMessages += 1;
   }

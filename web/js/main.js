@@ -13,6 +13,7 @@ import { initTrackPanel } from './track.js';
 import { initSearch } from './search.js';
 import { initAids } from './aids.js';
 import { initTimeControls } from './timectl.js';
+import { initPastView } from './pastview.js';
 import { renderFreshness, renderFeeds } from './status.js';
 import { link, connect, watchdog } from './link.js';
 import { $, showBanner } from './util.js';
@@ -91,6 +92,7 @@ async function start() {
   initSearch();
   initAids();
   initTimeControls();
+  initPastView();
   bus.on('tracks', scheduleCounts);
   expose();
   connect();

@@ -19,6 +19,7 @@ export const store = {
 };
 
 export function noteDataTime(ms) {
+  if (store.timeMode === 'history') return; // the picture's time stands while a past picture is shown
   if (Number.isFinite(ms) && !(ms <= store.lastDataMs)) store.lastDataMs = ms;
 }
 

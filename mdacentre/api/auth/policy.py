@@ -74,6 +74,7 @@ AUDITED_READS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^/api/history/alerts$"),
     re.compile(r"^/api/(export|exports|report|reports)(/|$)"),
     re.compile(r"^/api/alerts/[^/]+/brief$"),  # the incident briefing download
+    re.compile(r"^/api/picture$"),  # the track picture at a past time
 )
 
 
