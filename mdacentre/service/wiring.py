@@ -22,6 +22,7 @@ import uvicorn
 
 from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, parse_mqtt_command
 from mdacentre.alerting.alerts import Alert
+from mdacentre.alerting.notes import NoteBook
 from mdacentre.alerting.routing import load_rules
 from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
 from mdacentre.api.auth import Security
@@ -31,6 +32,7 @@ from mdacentre.api.auth.oidc import OidcConfig, OidcProvider
 from mdacentre.api.auth.routes import ack_routes
 from mdacentre.api.brief import brief_router
 from mdacentre.api.health import health_router
+from mdacentre.api.notes import notes_router
 from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MemoryMapState, create_app
 from mdacentre.core.zones import Zone
@@ -238,6 +240,7 @@ async def run_service(
         security=security,
     )
     app.include_router(ack_routes(apply_ack, security, store.get))
+    app.include_router(notes_router(NoteBook(db), security, store.get, state.publish))
     app.include_router(history_api(settings, router, core.zones))
     app.include_router(brief_api(settings))
     app.include_router(picture_api(settings))

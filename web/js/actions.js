@@ -1,8 +1,9 @@
 // What a person does to an alert: Acknowledge, Retract (with a reason), Add note, Hand over to an
-// agency. All go to POST /api/alerts/{id}/ack; a note and a hand-over are recorded as an
-// acknowledgement with that note (whoever writes one has seen the alert), so every note is kept in
-// the alert's acknowledgement history and the alert stops asking for attention.
+// agency. Acknowledge and Retract go to POST /api/alerts/{id}/ack. A note and a hand-over are their own
+// actions on a server with the "notes" feature (notes.js: /note, /handover; they do not acknowledge);
+// on a server without it they are recorded as an acknowledgement carrying that note.
 import { ackAlert, signedIn } from './api.js';
+import { notesOn, notesOf, addNote, handOver } from './notes.js';
 import { el, fmtTime, eventMs } from './util.js';
 
 const AGENCY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -20,18 +21,32 @@ export function ackHistory(a) {
   return a.ack && typeof a.ack === 'object' ? [a.ack] : [];
 }
 
+// Acknowledgements, retractions, notes and hand-overs of one alert, oldest first, each with who and when.
 export function historyList(a) {
   const ol = el('ol', 'ack-history');
   ol.setAttribute('aria-label', 'Actions on this alert');
-  for (const h of ackHistory(a)) {
-    const li = el('li', 'ack-entry');
-    const what = h.action === 'retract' ? 'retracted' : 'acknowledged';
+  const items = ackHistory(a).map((h) => ({
+    ms: eventMs(h.at), cls: 'ack-entry', by: h.by, what: h.action === 'retract' ? 'retracted' : 'acknowledged', text: h.note,
+  }));
+  for (const n of notesOf(a.id)) {
+    items.push({
+      ms: eventMs(n.at), cls: 'ack-entry note-entry note-' + n.kind, by: n.by,
+      what: n.kind === 'handover' ? 'handed over to ' + String(n.agency || '?') : 'added a note', text: n.text,
+    });
+  }
+  items.sort((x, y) => (x.ms || 0) - (y.ms || 0));
+  for (const h of items) {
+    const li = el('li', h.cls);
     li.appendChild(el('span', 'ack-who', String(h.by || '?')));
-    li.appendChild(el('span', 'muted', ' ' + what + ' · ' + fmtTime(eventMs(h.at), true)));
-    if (h.note) li.appendChild(el('div', 'ack-note', String(h.note)));
+    li.appendChild(el('span', 'muted', ' ' + h.what + ' · ' + fmtTime(h.ms, true)));
+    if (h.text) li.appendChild(el('div', 'ack-note', String(h.text)));
     ol.appendChild(li);
   }
   return ol;
+}
+
+export function hasHistory(a) {
+  return ackHistory(a).length > 0 || notesOf(a.id).length > 0;
 }
 
 function field(form, label, cls, multiline) {
@@ -132,14 +147,16 @@ export function actionBar(a, onDone) {
   bar.appendChild(button('Add note', () => openForm(box, 'Add note', [['Note', 'act-note', true]], 'Save note',
     async ([note], by) => {
       if (!note) return 'The note is empty.';
-      await send('acknowledge', note, by);
+      if (notesOn()) await addNote(a.id, note);
+      else await send('acknowledge', note, by);
       return '';
     })));
   bar.appendChild(button('Hand over', () => openForm(box, 'Hand over to an agency',
     [['Agency (id, e.g. jdf-coastguard)', 'act-agency', false], ['Note', 'act-note', false]], 'Hand over',
     async ([agency, note], by) => {
       if (!AGENCY.test(agency)) return 'The agency id is lower-case letters, digits, - or _.';
-      await send('acknowledge', 'Handed over to ' + agency + (note ? ': ' + note : ''), by);
+      if (notesOn()) await handOver(a.id, agency, note);
+      else await send('acknowledge', 'Handed over to ' + agency + (note ? ': ' + note : ''), by);
       return '';
     })));
   box.appendChild(bar);

@@ -6,7 +6,7 @@
 // and stay out of the inbox (the "routine" filter shows them).
 import { store, bus } from './state.js';
 import { vocab, knownLevel, levelRank, isUrgent, isActive, kindName } from './vocab.js';
-import { actionBar, ackHistory, historyList } from './actions.js';
+import { actionBar, ackHistory, hasHistory, historyList } from './actions.js';
 import { flyToAlert } from './popup.js';
 import { editing, $, el, num, fmtTime, words } from './util.js';
 
@@ -123,7 +123,7 @@ function alertItem(a) {
     brief.addEventListener('click', (ev) => ev.stopPropagation());
     li.appendChild(brief);
   }
-  if (ackHistory(a).length) li.appendChild(historyList(a));
+  if (hasHistory(a)) li.appendChild(historyList(a));
   li.appendChild(actionBar(a, onActed));
   const go = () => {
     fresh.delete(String(a.id));

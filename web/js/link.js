@@ -49,6 +49,7 @@ function onSnapshot(msg) {
   if (msg.health) acceptHealth(msg.health);
   bus.emit('tracks');
   bus.emit('alerts');
+  bus.emit('snapshot');
 }
 
 function onTracks(msg) {

@@ -14,6 +14,7 @@ import { initSearch } from './search.js';
 import { initAids } from './aids.js';
 import { initTimeControls } from './timectl.js';
 import { initPastView } from './pastview.js';
+import { initNotes } from './notes.js';
 import { renderFreshness, renderFeeds } from './status.js';
 import { link, connect, watchdog } from './link.js';
 import { $, showBanner } from './util.js';
@@ -93,6 +94,7 @@ async function start() {
   initAids();
   initTimeControls();
   initPastView();
+  initNotes();
   bus.on('tracks', scheduleCounts);
   expose();
   connect();

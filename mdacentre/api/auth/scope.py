@@ -113,6 +113,8 @@ class ScopedQueue:
             return {**msg, "tracks": tracks, "removed": removed} if tracks or removed else None
         if kind == "feeds" and self.scope.principal is None:
             return None
+        if kind == "note":  # notes and hand-overs are the watch floor's (GET /api/notes is not theirs)
+            return None
         return msg  # heartbeat, resync, feeds
 
 
