@@ -15,6 +15,7 @@ import { initAids } from './aids.js';
 import { initTimeControls } from './timectl.js';
 import { initPastView } from './pastview.js';
 import { initNotes } from './notes.js';
+import { initPlaces, shownPlaces } from './places.js';
 import { renderFreshness, renderFeeds } from './status.js';
 import { link, connect, watchdog } from './link.js';
 import { $, showBanner } from './util.js';
@@ -69,6 +70,7 @@ function expose() {
     trackKey,
     filters: getFilters,
     setFilter,
+    shownPlaces,
   };
 }
 
@@ -92,6 +94,7 @@ async function start() {
   initTrackPanel();
   initSearch();
   initAids();
+  initPlaces();
   initTimeControls();
   initPastView();
   initNotes();

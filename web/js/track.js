@@ -132,7 +132,7 @@ function render() {
   const dl = el('dl', 'popup-grid');
   row(dl, 'Kind', kindName(tr.kind));
   row(dl, air ? 'ICAO address' : 'MMSI', tr.id);
-  row(dl, 'Flag', tr.flag || '—');
+  row(dl, air ? 'Flag (ICAO address block)' : 'Flag (MID)', tr.flag || '—');
   if (air) {
     row(dl, 'Call sign', tr.callsign || tr.name || '—');
     row(dl, 'Squawk', tr.squawk || '—');
@@ -147,7 +147,9 @@ function render() {
     row(dl, 'Destination', tr.destination || '—');
     row(dl, 'ETA', tr.eta || '—');
     row(dl, 'Draught', fmtNum(tr.draught_m, 1, ' m'));
-    row(dl, 'Last port', tr.last_port || '—');
+    // the server's last port of call: the latest port arrival of the track's timeline
+    row(dl, 'Last port', tr.last_port
+      ? tr.last_port + (tr.last_port_t ? ' (arrived ' + fmtTime(eventMs(tr.last_port_t), true) + ')' : '') : '—');
   }
   row(dl, 'Speed', fmtNum(tr.sog, 1, ' kn'));
   row(dl, 'Course', fmtNum(tr.cog, 0, '°'));
