@@ -72,7 +72,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if getattr(args, "serve", False):
         from mdacentre.cli.replayserve import serve_replay
 
-        return serve_replay(args, _settings(args))
+        rc = serve_replay(args, _settings(args))
+        if args.out:
+            _audit(
+                args, "export", {"command": "replay --serve", "out": str(args.out), "files": list(args.files)}
+            )
+        return rc
 
     settings = _settings(args)
     _require(settings, "zones_dir", "profiles")

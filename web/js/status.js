@@ -50,6 +50,9 @@ export function renderFreshness() {
   if (store.timeMode !== 'live' && (conn.classList.contains('conn-ok') || store.timeMode === 'history')) {
     // a past picture or a served replay says so whatever the pace (a paused replay is not STALE)
     conn.textContent = store.timeMode.toUpperCase() + (store.timeWord ? ' · ' + store.timeWord : '');
+    $('last-data-age').textContent = store.timeMode === 'history'
+      ? 'HISTORY: the picture at this time, from the archive (not live)'
+      : 'REPLAY of a recording, paced by the server (' + (store.timeWord || '…') + ')';
     conn.classList.toggle('conn-stale', false);
     conn.classList.toggle('conn-history', store.timeMode === 'history');
     box.className = 'fresh-warn';

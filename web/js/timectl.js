@@ -92,7 +92,12 @@ function render() {
   pause.textContent = c.state === 'paused' ? 'Resume' : 'Pause';
   pause.setAttribute('aria-pressed', String(c.state === 'paused'));
   const speed = $('time-speed');
-  if (document.activeElement !== speed) speed.value = String(SPEEDS.includes(c.speed) ? c.speed : speed.value);
+  if (![...speed.options].some((o) => Number(o.value) === c.speed)) {
+    const o = el('option', null, c.speed + '×'); // the speed the replay was started with
+    o.value = String(c.speed);
+    speed.appendChild(o);
+  }
+  if (document.activeElement !== speed) speed.value = String(c.speed);
   const now = eventMs(c.event_time);
   const start = eventMs(c.start);
   const end = Math.max(eventMs(c.end) || 0, now || 0);
