@@ -1,0 +1,94 @@
+"""The live service (run_service, as `mdacentre serve`) offers the new watch-floor routes: notes and
+hand-overs on a real stored alert (the alert stays open), and the picture at a past time from its own
+archive, with the features listed in its vocabulary."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+from conftest import position, static
+
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
+from mdacentre.service.wiring import run_service
+from mdacentre.sinks.broker import free_port
+from tests.authkit import make_security, sign_in
+
+
+def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> None:
+    t0, tanker = 1_768_435_200.0, 538009001
+    lines = static(tanker, "HAZMAT CARRIER", 82, t0)
+    for i in range(20):
+        lines += position(tanker, 15.05, -58.5 - 0.1 * i, t0 + 60 * i)
+    feed = tmp_path / "small.nmea"
+    feed.write_text("\n".join(lines) + "\n")
+    http_port = free_port()
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        mqtt=MqttSettings(embedded_port=free_port(), client_id="mda-floor-api-test"),
+        http=HttpSettings(port=http_port),
+        archive=ArchiveSettings(flush_s=0.5),
+    )
+    feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))]
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        task = asyncio.create_task(run_service(settings, feeds, stop, started=ready))
+        await ready.wait()
+        started.set()
+        await task
+
+    make_security(settings.data_dir)
+    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    th.start()
+    client = httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5)
+    try:
+        assert started.wait(30)
+        csrf = ""
+        deadline = time.monotonic() + 30
+        while not csrf and time.monotonic() < deadline:
+            try:
+                csrf = sign_in(client)
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert set(client.get("/api/vocabulary").json()["features"]) == {"notes", "past_picture"}
+        alert = None
+        deadline = time.monotonic() + 30
+        while alert is None and time.monotonic() < deadline:
+            got = client.get("/api/alerts").json()
+            alert = next((a for a in got if a["category"] == "hazardous_cargo"), None)
+            time.sleep(0.3)
+        assert alert is not None
+        h = {"X-CSRF-Token": csrf}
+        r = client.post(f"/api/alerts/{alert['id']}/note", json={"text": "tracking it"}, headers=h)
+        assert r.status_code == 200, r.text
+        r = client.post(
+            f"/api/alerts/{alert['id']}/handover", json={"agency": "tt-cg", "note": "in their EEZ"}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        notes = client.get(f"/api/notes?alert={alert['id']}").json()
+        assert [(n["kind"], n["by"]) for n in notes] == [("note", "watch"), ("handover", "watch")]
+        now = {a["id"]: a for a in client.get("/api/alerts").json()}[alert["id"]]
+        assert now["status"] == alert["status"] and now["version"] == alert["version"]
+        # the past picture from the service's own archive: the tanker where it was 10 min in
+        pic: list = []
+        deadline = time.monotonic() + 30
+        while not pic and time.monotonic() < deadline:
+            time.sleep(0.5)
+            doc = client.get("/api/picture", params={"at": "2026-01-15T00:10:30Z", "lookback_s": 600}).json()
+            pic = [t for t in doc["tracks"] if t["id"] == str(tanker)]
+        assert pic and pic[0]["name"] == "HAZMAT CARRIER" and pic[0]["t"] == "2026-01-15T00:10:00Z"
+        assert abs(pic[0]["lon"] - (-58.5 - 0.1 * 10)) < 1e-4 and pic[0]["level"] != "info"
+    finally:
+        client.close()
+        loop.call_soon_threadsafe(stop.set)
+        th.join(30)
