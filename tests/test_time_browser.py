@@ -139,6 +139,9 @@ def test_pause_speed_and_scrub_a_served_replay_from_the_page(
         timeout=15000,
     )
     assert header(pg) == "REPLAY · PAUSED"
+    # a recording's alerts are not acknowledged from a replay: no action buttons
+    pg.wait_for_function("() => document.querySelectorAll('#alert-list > li').length > 0", timeout=15000)
+    assert pg.locator("#alert-list button", has_text="Acknowledge").count() == 0
     assert watch.errors == [] and watch.foreign() == []
     # the control was audited under the signed-in name
     sec = browser_security()

@@ -4,6 +4,7 @@
 // on a server without it they are recorded as an acknowledgement carrying that note.
 import { ackAlert, signedIn } from './api.js';
 import { notesOn, notesOf, addNote, handOver } from './notes.js';
+import { hasFeature } from './vocab.js';
 import { el, fmtTime, eventMs } from './util.js';
 
 const AGENCY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -127,7 +128,8 @@ function button(text, onClick) {
 // and `onDone(doc)` is called with the server's answer at once.
 export function actionBar(a, onDone) {
   const box = el('div', 'actions');
-  if (a.status === 'retracted') return box;
+  // a retracted alert takes no more actions; a served replay's alerts are a recording's, not a watch's
+  if (a.status === 'retracted' || hasFeature('replay_clock')) return box;
   const bar = el('div', 'act-bar');
   const send = async (action, note, by) => onDone(await ackAlert(a.id, action, note, by));
   bar.appendChild(button('Acknowledge', () => {
