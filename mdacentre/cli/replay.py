@@ -168,8 +168,8 @@ def run_replay(
     ``pacer`` (default :class:`Pacer` at ``speed``) has ``wait_for(event_time)``, called before each
     step's results leave; ``on_step(core, result)`` is called after the sink got them (a served
     replay feeds its map from it, reading small ``chunk_bytes`` so that the track table is never
-    far ahead of the step shown; the alerts do not depend on the cut). Returns the core, the metrics, the new alerts by category and
-    the wall time of the replay."""
+    far ahead of the step shown; the alerts do not depend on the cut). Returns the core, the
+    metrics, the new alerts by category and the wall time of the replay."""
     feeds = group_feeds(paths, fmt)
     metrics = Metrics()
     core = Core(settings, [f.spec for f in feeds], metrics, archive=archive)
