@@ -30,6 +30,7 @@ from mdacentre.alerting.store import AlertStore
 from mdacentre.api.auth import Security
 from mdacentre.api.auth.routes import ack_routes
 from mdacentre.api.auth.users import Role, UserError, UserStore
+from mdacentre.api.mapwire import WireReader
 from mdacentre.api.web import MemoryMapState, create_app
 from mdacentre.model.findings import Level, TrackRef, ZoneRef
 from mdacentre.runtime.audit import verify
@@ -322,6 +323,9 @@ def test_liaison_socket_never_receives_another_states_alerts(site: Site) -> None
         url = f"ws://127.0.0.1:{site.server.port}/ws"
         async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin=site.url) as ws:  # type: ignore[arg-type]
             snap = orjson.loads(await ws.recv())
+            snap["tracks"] = []  # the snapshot's tracks follow in columnar frames, then "synced"
+            while (frame := orjson.loads(await ws.recv()))["type"] != "synced":
+                snap["tracks"].extend(WireReader().apply(frame))
             # another state's alert and track changes, then one of its own: only its own arrive
             site.state.add_alert({**tt.to_json(), "version": 2, "status": "updated"})
             site.state.upsert_tracks([track_json(site.tracks[1]), track_json(site.tracks[2])])

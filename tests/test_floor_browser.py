@@ -198,7 +198,7 @@ def test_track_panel_trail_timeline_and_action(floor: Served, page: tuple[Any, W
     plane["t"] = iso(datetime.fromisoformat(floor.aircraft["t"]).timestamp() - 7200)
     floor.state.upsert_tracks([plane])
     pg.evaluate("(k) => mdaMap.openTrack(k)", plane["key"])
-    pg.wait_for_function("() => document.getElementById('track-panel').textContent.includes('Vertical rate')")
+    pg.wait_for_function("() => document.getElementById('track-panel').textContent.includes('-640 ft/min')")
     text = panel.text_content()
     assert "-640 ft/min" in text and "aged out" in text and "ft" in text
     assert pg.evaluate(PIXEL_RED, plane["key"]) is False

@@ -17,7 +17,8 @@ from shapely.geometry import Point, shape
 from starlette.websockets import WebSocketDisconnect
 
 from mdacentre.alerting.alerts import AlertStatus
-from mdacentre.api import web
+from mdacentre.api import mapwire, web
+from mdacentre.api.mapwire import TrackWire, WireError, WireReader
 from mdacentre.api.vocabulary import vocabulary
 from mdacentre.api.web import MapStateError, MemoryMapState, create_app, safe_file
 from mdacentre.model.batch import TrackKind
@@ -382,11 +383,27 @@ def test_queue_overflow_becomes_one_resync() -> None:
 # ---------------------------------------------------------------- WebSocket
 
 
+def read_snapshot(ws: Any, reader: WireReader) -> dict[str, Any]:
+    """The snapshot head, then its columnar track frames until ``synced``."""
+    head = ws.receive_json()
+    assert head["type"] == "snapshot" and "tracks" not in head
+    while (msg := ws.receive_json())["type"] != "synced":
+        reader.apply(msg)
+    return head
+
+
+def with_columns(track: dict[str, Any]) -> dict[str, Any]:
+    """A track document as the reader rebuilds it: every column field present (None when missing)."""
+    return {**track, **{name: track.get(name) for name in mapwire.DYNAMIC}}
+
+
 def test_websocket_snapshot_then_pushes(state: MemoryMapState, client: TestClient) -> None:
     with client.websocket_connect("/ws") as ws:
-        snap = ws.receive_json()
-        assert snap["type"] == "snapshot"
-        assert len(snap["tracks"]) == 3 and [a["id"] for a in snap["alerts"]] == ["a-new", "a-old"]
+        reader = WireReader()
+        snap = read_snapshot(ws, reader)
+        assert snap["total"] == 3 and sorted(reader.tracks) == sorted(t["key"] for t in state.tracks())
+        assert reader.tracks == {t["key"]: with_columns(t) for t in state.tracks()}
+        assert [a["id"] for a in snap["alerts"]] == ["a-new", "a-old"]
         assert snap["feeds"] == FEEDS
         assert state.subscriber_count() == 1
         new = make_alert(state.tracks()[2], "a-3", "2012-01-27T11:45:00Z", "medium")
@@ -396,24 +413,70 @@ def test_websocket_snapshot_then_pushes(state: MemoryMapState, client: TestClien
         moved = dict(state.tracks()[0], lat=18.5, lon=-76.5)
         state.upsert_tracks([moved])
         msg = ws.receive_json()
-        assert msg["type"] == "tracks" and msg["tracks"] == [moved] and msg["removed"] == []
+        # a move sends the columns only: the client already has the name, kind, voyage ...
+        assert msg["type"] == "tracks" and msg["keys"] == [moved["key"]] and msg["detail"] == []
+        assert msg["lat"] == [18.5] and msg["lon"] == [-76.5] and msg["removed"] == []
+        assert reader.apply(msg) == [with_columns(moved)]
+        renamed = dict(moved, name="RENAMED")
+        state.upsert_tracks([renamed])
+        msg = ws.receive_json()  # a changed field that is not a column comes with the whole detail
+        assert msg["detail"] and msg["detail"][0][0] == 0 and msg["detail"][0][1]["name"] == "RENAMED"
+        assert reader.apply(msg) == [with_columns(renamed)]
         state.remove_tracks([moved["key"]])
-        assert ws.receive_json() == {"type": "tracks", "tracks": [], "removed": [moved["key"]]}
+        msg = ws.receive_json()
+        assert msg["type"] == "tracks" and msg["keys"] == [] and msg["removed"] == [moved["key"]]
         state.set_feeds([])
         assert ws.receive_json() == {"type": "feeds", "feeds": []}
         state.publish({"type": web.RESYNC_TYPE})  # an overflowed client is resent the whole picture
-        again = ws.receive_json()
-        assert again["type"] == "snapshot" and len(again["tracks"]) == 2
+        again = read_snapshot(ws, WireReader())
+        assert again["total"] == 2
     deadline = time.monotonic() + 5
     while state.subscriber_count() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert state.subscriber_count() == 0
 
 
+def test_track_wire_sends_details_only_when_they_change() -> None:
+    wire = TrackWire()
+    a = {"key": "vessel:1", "kind": "vessel", "id": "1", "name": "A", "lat": 1.0, "lon": 2.0, "level": "info"}
+    b = {"key": "vessel:2", "kind": "vessel", "id": "2", "name": "B", "lat": 3.0, "lon": 4.0, "level": "high"}
+    first = wire.frame([a, b], [])
+    assert (
+        first["keys"] == ["vessel:1", "vessel:2"]
+        and first["lat"] == [1.0, 3.0]
+        and first["cog"] == [None, None]
+    )
+    assert [i for i, _ in first["detail"]] == [0, 1] and "lat" not in first["detail"][0][1]
+    assert "key" not in first["detail"][0][1]
+    moved = wire.frame([dict(a, lat=1.5), dict(b, level="critical")], [])
+    assert moved["detail"] == [] and moved["lat"] == [1.5, 3.0] and moved["level"] == ["info", "critical"]
+    assert wire.frame([dict(a, name="A2")], [])["detail"] == [
+        [0, {"kind": "vessel", "id": "1", "name": "A2"}]
+    ]
+    wire.frame([], ["vessel:2"])  # a removed track is forgotten: it comes back with its details
+    assert [i for i, _ in wire.frame([b], [])["detail"]] == [0]
+    many = [dict(a, key=f"vessel:{i}", id=str(i)) for i in range(mapwire.SNAPSHOT_CHUNK + 1)]
+    frames = list(wire.snapshot_frames(many))
+    assert [len(f["keys"]) for f in frames] == [mapwire.SNAPSHOT_CHUNK, 1]
+    assert all(len(f["detail"]) == len(f["keys"]) for f in frames)  # a snapshot resets what the client has
+
+
+def test_wire_reader_refuses_malformed_frames() -> None:
+    reader = WireReader()
+    with pytest.raises(WireError, match="columnar"):
+        reader.apply({"type": "tracks", "tracks": []})
+    frame = TrackWire().frame([{"key": "vessel:1", "kind": "vessel", "lat": 1.0, "lon": 2.0}], [])
+    with pytest.raises(WireError, match="'lat'"):
+        reader.apply(dict(frame, lat=[]))
+    with pytest.raises(WireError, match="not a string"):
+        reader.apply(dict(frame, keys=[7]))
+    assert reader.apply(frame)[0]["lat"] == 1.0
+
+
 def test_websocket_heartbeat_when_idle(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(web, "HEARTBEAT_S", 0.1)
     with client.websocket_connect("/ws") as ws:
-        assert ws.receive_json()["type"] == "snapshot"
+        read_snapshot(ws, WireReader())
         beat = ws.receive_json()
         assert beat["type"] == "heartbeat" and abs(beat["server_time"] - time.time()) < 60
 

@@ -16,7 +16,8 @@ Routes (all same-origin, no CORS, strict security headers)::
     GET /metrics             Prometheus text
     GET /healthz             {"status": "ok", "leaflet": bool}; the service's liveness report instead
                              when it passes its health router (api/health.py), which adds GET /readyz
-    WS  /ws                  snapshot, then tracks / alert / feeds / heartbeat messages
+    WS  /ws                  snapshot, its tracks in columnar frames, synced; then tracks / alert /
+                             feeds / heartbeat messages (api/mapwire.py, docs/map.md)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mdacentre.alerting.alerts import AlertStatus
 from mdacentre.api.auth import Security, protect
 from mdacentre.api.mapstate import MapState
+from mdacentre.api.mapwire import TrackWire
 from mdacentre.api.vocabulary import vocabulary as default_vocabulary
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import MdaError
@@ -97,6 +99,7 @@ class MessageType(StrEnum):
     FEEDS = "feeds"
     HEARTBEAT = "heartbeat"
     HEALTH = "health"
+    SYNCED = "synced"  # the snapshot's last tracks frame was sent
 
 
 TRACK_KINDS = frozenset(k.label for k in TrackKind)
@@ -403,6 +406,28 @@ def snapshot(state: MapState) -> dict[str, Any]:
     return out
 
 
+async def _send_snapshot(ws: WebSocket, state: MapState, wire: TrackWire) -> None:
+    """The snapshot head (alerts, feeds, health, track count), its tracks in frames, then ``synced``."""
+    head = snapshot(state)
+    tracks = head.pop("tracks")
+    head["total"] = len(tracks)
+    await _send(ws, head)
+    for frame in wire.snapshot_frames(tracks):
+        await _send(ws, frame)
+    await _send(ws, {"type": MessageType.SYNCED.value})
+
+
+async def _forward(ws: WebSocket, state: MapState, wire: TrackWire, msg: dict[str, Any]) -> None:
+    """One hub message to the client: tracks as a columnar frame, a resync as a fresh snapshot."""
+    kind = msg.get("type")
+    if kind == RESYNC_TYPE:
+        await _send_snapshot(ws, state, wire)
+    elif kind == MessageType.TRACKS.value:
+        await _send(ws, wire.frame(list(msg.get("tracks", [])), list(msg.get("removed", []))))
+    else:
+        await _send(ws, msg)
+
+
 async def _until_disconnect(ws: WebSocket) -> None:
     """Read (and ignore) client messages until the client goes away."""
     while True:
@@ -411,7 +436,7 @@ async def _until_disconnect(ws: WebSocket) -> None:
             return
 
 
-async def _pump(ws: WebSocket, state: MapState, q: asyncio.Queue[dict[str, Any]]) -> None:
+async def _pump(ws: WebSocket, state: MapState, q: asyncio.Queue[dict[str, Any]], wire: TrackWire) -> None:
     """Forward hub messages to one client; heartbeat when idle; stop when the client leaves."""
     closed = asyncio.create_task(_until_disconnect(ws))
     getter: asyncio.Task[dict[str, Any]] = asyncio.create_task(q.get())
@@ -427,7 +452,7 @@ async def _pump(ws: WebSocket, state: MapState, q: asyncio.Queue[dict[str, Any]]
                 continue
             msg = getter.result()
             getter = asyncio.create_task(q.get())
-            await _send(ws, snapshot(state) if msg.get("type") == RESYNC_TYPE else msg)
+            await _forward(ws, state, wire, msg)
     finally:
         for task in (closed, getter):
             task.cancel()
@@ -542,8 +567,9 @@ def _add_ws_route(app: FastAPI, state: MapState) -> None:
         await ws.accept()
         q = state.subscribe()
         try:
-            await _send(ws, snapshot(state))
-            await _pump(ws, state, q)
+            wire = TrackWire()
+            await _send_snapshot(ws, state, wire)
+            await _pump(ws, state, q, wire)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:  # client vanished mid-send
             log.debug("map websocket closed: %r", exc)
         finally:

@@ -1,10 +1,10 @@
-// The Leaflet map: land, zones, one canvas for every track, the selected track's trail.
-import { store, bus } from './state.js';
-import { vocab, levelRank, knownLevel } from './vocab.js';
-import { LEVEL_COLOR, AGED_COLOR, BASE_SCALE, drawSymbol, symbolAngle } from './symbols.js';
-import { FADE_S, isAged } from './ageout.js';
+// The Leaflet map: land, zones, the track canvas (trackcanvas.js), the selected track's trail.
+import { bus } from './state.js';
+import { vocab, knownLevel } from './vocab.js';
+import { LEVEL_COLOR, BASE_SCALE, drawSymbol, symbolAngle } from './symbols.js';
+import { defineTrackLayers } from './trackcanvas.js';
 import { fetchJson } from './api.js';
-import { $, el, num, showBanner } from './util.js';
+import { $, el, showBanner } from './util.js';
 
 const ZONE_STYLE = {
   territorial_sea: { label: 'Territorial seas', color: '#5ec8ff', weight: 1.6, dashArray: '7 5', fillOpacity: 0.04 },
@@ -19,179 +19,8 @@ const ZONE_STYLE = {
   custom: { label: 'Other zones', color: '#cfd8e0', weight: 1.2, fillOpacity: 0.03 },
 };
 export const CARIBBEAN = [[5, -90], [30, -55]];
-const LABEL_ZOOM = 9;
 
 export const mapView = { map: null, tracks: null, trail: null, layersControl: null, zoneGroups: {} };
-
-// One canvas for every track, redrawn in one animation frame when the view or the data change;
-// only tracks inside the view are drawn.
-function defineTrackLayers() {
-  const Renderer = L.Layer.extend({
-    initialize: function () {
-      this.visible = new Set();
-      this._hits = [];
-      this._drawn = 0;
-      this._frame = 0;
-      this.lastDrawMs = 0;
-    },
-    onAdd: function (map) {
-      this._map = map;
-      this._canvas = L.DomUtil.create('canvas', 'mda-track-canvas', map.getPane('tracks'));
-      map.on('move zoom resize viewreset zoomend', this.redraw, this);
-      map.on('zoomanim', this._hide, this);
-      this.redraw();
-    },
-    onRemove: function (map) {
-      map.off('move zoom resize viewreset zoomend', this.redraw, this);
-      map.off('zoomanim', this._hide, this);
-      if (this._frame) L.Util.cancelAnimFrame(this._frame);
-      this._frame = 0;
-      L.DomUtil.remove(this._canvas);
-      this._canvas = null;
-    },
-    setKinds: function (kinds, on) {
-      for (const k of kinds) {
-        if (on) this.visible.add(k);
-        else this.visible.delete(k);
-      }
-      return this.redraw();
-    },
-    _hide: function () {
-      if (this._canvas) this._canvas.classList.add('zooming');
-    },
-    redraw: function () {
-      if (this._map && !this._frame) this._frame = L.Util.requestAnimFrame(this._draw, this);
-      return this;
-    },
-    drawnCount: function () {
-      return this._drawn;
-    },
-    hit: function (pt, radius) {
-      let best = null;
-      let bestD = radius * radius;
-      const h = this._hits;
-      for (let i = h.length - 3; i >= 0; i -= 3) {
-        const dx = h[i + 1] - pt.x;
-        const dy = h[i + 2] - pt.y;
-        const d = dx * dx + dy * dy;
-        if (d < bestD) {
-          bestD = d;
-          best = h[i];
-        }
-      }
-      return best;
-    },
-    _project: function (size) {
-      const map = this._map;
-      const buckets = [[]]; // 0: aged-out tracks, then one per level
-      for (let i = 0; i < vocab.levels.length; i++) buckets.push([]);
-      const m = 24;
-      const last = store.lastDataMs;
-      for (const tr of store.tracks.values()) {
-        if (!this.visible.has(tr.kind)) continue;
-        const lat = num(tr.lat);
-        const lon = num(tr.lon);
-        if (lat === null || lon === null) continue;
-        const p = map.latLngToContainerPoint([lat, lon]);
-        if (p.x < -m || p.y < -m || p.x > size.x + m || p.y > size.y + m) continue;
-        buckets[isAged(tr, last) ? 0 : 1 + levelRank(tr.level)].push(tr, p.x, p.y);
-      }
-      return buckets;
-    },
-    _draw: function () {
-      this._frame = 0;
-      const map = this._map;
-      const canvas = this._canvas;
-      if (!map || !canvas) return;
-      const t0 = performance.now();
-      canvas.classList.remove('zooming');
-      const size = map.getSize();
-      const dpr = window.devicePixelRatio || 1;
-      const w = Math.round(size.x * dpr);
-      const h = Math.round(size.y * dpr);
-      if (canvas.width !== w || canvas.height !== h) {
-        canvas.width = w;
-        canvas.height = h;
-        canvas.style.width = size.x + 'px';
-        canvas.style.height = size.y + 'px';
-      }
-      L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
-      const ctx = canvas.getContext('2d');
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.clearRect(0, 0, size.x, size.y);
-      const buckets = this._project(size);
-      const fadeBefore = store.lastDataMs - FADE_S * 1000;
-      const top = vocab.levels.length; // bucket of the highest level
-      const hits = [];
-      ctx.lineWidth = 1.3;
-      for (let b = 0; b < buckets.length; b++) {
-        const list = buckets[b];
-        const aged = b === 0;
-        const scale = BASE_SCALE * (!aged && b >= top - 1 ? 1.25 : 1);
-        const color = aged ? AGED_COLOR : LEVEL_COLOR[vocab.levels[b - 1]] || LEVEL_COLOR.info;
-        for (let i = 0; i < list.length; i += 3) {
-          const tr = list[i];
-          const x = list[i + 1];
-          const y = list[i + 2];
-          ctx.globalAlpha = aged ? 0.5 : tr._ms < fadeBefore ? 0.45 : 1;
-          if (!aged && b === top) { // the highest level: a halo under the symbol
-            ctx.fillStyle = 'rgba(255, 59, 79, 0.3)';
-            ctx.beginPath();
-            ctx.arc(x, y, 15, 0, 2 * Math.PI);
-            ctx.fill();
-          }
-          ctx.fillStyle = color;
-          ctx.strokeStyle = '#081018';
-          drawSymbol(ctx, tr.kind, symbolAngle(tr), x, y, scale);
-          hits.push(tr.key, x, y);
-        }
-      }
-      ctx.globalAlpha = 1;
-      if (map.getZoom() >= LABEL_ZOOM) this._labels(ctx, buckets);
-      this._ring(ctx);
-      this._hits = hits;
-      this._drawn = hits.length / 3;
-      this.lastDrawMs = performance.now() - t0;
-      $('map').dataset.drawnCount = String(this._drawn);
-    },
-    _labels: function (ctx, buckets) {
-      ctx.font = '12px system-ui, sans-serif';
-      ctx.fillStyle = '#dce6ef';
-      let n = 0;
-      for (let b = buckets.length - 1; b >= 0 && n < 500; b--) {
-        const list = buckets[b];
-        for (let i = 0; i < list.length && n < 500; i += 3) {
-          if (!list[i].name) continue;
-          ctx.fillText(String(list[i].name), list[i + 1] + 11, list[i + 2] + 4);
-          n++;
-        }
-      }
-    },
-    _ring: function (ctx) {
-      const sel = store.selected ? store.tracks.get(store.selected) : null;
-      if (!sel || !this.visible.has(sel.kind) || num(sel.lat) === null || num(sel.lon) === null) return;
-      const p = this._map.latLngToContainerPoint([sel.lat, sel.lon]);
-      ctx.strokeStyle = '#ffffff';
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.arc(p.x, p.y, 16, 0, 2 * Math.PI);
-      ctx.stroke();
-    },
-  });
-  const KindToggle = L.Layer.extend({
-    initialize: function (renderer, kinds) {
-      this._renderer = renderer;
-      this._kinds = kinds;
-    },
-    onAdd: function () {
-      this._renderer.setKinds(this._kinds, true);
-    },
-    onRemove: function () {
-      this._renderer.setKinds(this._kinds, false);
-    },
-  });
-  return { Renderer, KindToggle };
-}
 
 export function redrawTracks() {
   if (mapView.tracks) mapView.tracks.redraw();

@@ -2,7 +2,7 @@
 // A close with code 4401 means no session: the page goes to the sign-in page.
 import { store, bus, noteDataTime } from './state.js';
 import { acceptAlert } from './inbox.js';
-import { notePosition } from './track.js';
+import { applySlice } from './trackstore.js';
 import { acceptFeeds, acceptHealth, setConn } from './status.js';
 import { eventMs } from './util.js';
 
@@ -11,17 +11,6 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
 export const link = { lastHandleMs: 0, ws: null, attempt: 0, lastMsgAt: 0, retryAt: 0, timer: 0, connected: false };
-
-function acceptTrack(tr) {
-  if (!tr || typeof tr.key !== 'string') {
-    store.badMessages += 1;
-    return;
-  }
-  tr._ms = eventMs(tr.t);
-  noteDataTime(tr._ms);
-  store.tracks.set(tr.key, tr);
-  notePosition(tr);
-}
 
 function takeAlert(a) {
   if (!a || a.id === undefined || a.id === null) {
@@ -33,6 +22,7 @@ function takeAlert(a) {
   acceptAlert(a);
 }
 
+// A snapshot clears the picture; its tracks follow in `tracks` frames, then `synced`.
 function onSnapshot(msg) {
   if (store.timeMode !== 'history') {
     store.tracks.clear();
@@ -41,10 +31,9 @@ function onSnapshot(msg) {
   }
   store.alerts.clear();
   store.snapshotDone = false;
-  // a past picture (pastview.js) is shown: the live tracks wait for "Back to live" (a new snapshot)
-  if (store.timeMode !== 'history') for (const tr of msg.tracks || []) acceptTrack(tr);
+  store.synced = false;
   for (const a of msg.alerts || []) takeAlert(a);
-  store.snapshotDone = true;
+  store.snapshotDone = true; // alerts from here on arrived after the page loaded
   if (msg.feeds) acceptFeeds(msg.feeds);
   if (msg.health) acceptHealth(msg.health);
   bus.emit('tracks');
@@ -52,20 +41,18 @@ function onSnapshot(msg) {
   bus.emit('snapshot');
 }
 
-function onTracks(msg) {
-  if (store.timeMode === 'history') return; // set aside while a past picture is shown
-  for (const tr of msg.tracks || []) acceptTrack(tr);
-  for (const key of msg.removed || []) {
-    store.tracks.delete(key);
-    store.seen.delete(key);
-  }
-  bus.emit('tracks');
+// A past picture (pastview.js) is shown: the live tracks are set aside; "Back to live" reconnects,
+// which brings a fresh snapshot (the server's record of what this client has starts again with it).
+function onSlice(slice) {
+  if (store.timeMode === 'history') return;
+  applySlice(slice);
+  if (slice.last) bus.emit('tracks');
 }
 
 function onMessage(msg) {
   switch (msg && msg.type) {
     case 'snapshot': onSnapshot(msg); break;
-    case 'tracks': onTracks(msg); break;
+    case 'synced': store.synced = true; bus.emit('tracks'); break;
     case 'alert': takeAlert(msg.alert); bus.emit('alerts'); break;
     case 'feeds': acceptFeeds(msg.feeds); break;
     case 'health': acceptHealth(msg.health); break;
@@ -88,7 +75,8 @@ function theWorker() {
     const s = current;
     const d = e.data;
     if (!s) return;
-    if (d.ev === 'msg' && s.onmessage) s.onmessage(d.msg);
+    if (d.ev === 'tracks' && s.onslice) s.onslice(d);
+    else if (d.ev === 'msg' && s.onmessage) s.onmessage(d.msg);
     else if (d.ev === 'open' && s.onopen) s.onopen();
     else if (d.ev === 'bad' && s.onbad) s.onbad();
     else if (d.ev === 'close') {
@@ -105,6 +93,7 @@ class Sock {
     this.onmessage = null;
     this.onclose = null;
     this.onbad = null;
+    this.onslice = null;
     current = this;
     theWorker().postMessage({ cmd: 'connect', url });
   }
@@ -142,6 +131,12 @@ export function connect() {
     link.lastMsgAt = Date.now();
     const t0 = performance.now();
     onMessage(msg);
+    link.lastHandleMs = performance.now() - t0;
+  };
+  ws.onslice = (slice) => {
+    link.lastMsgAt = Date.now();
+    const t0 = performance.now();
+    onSlice(slice);
     link.lastHandleMs = performance.now() - t0;
   };
   ws.onclose = (ev) => {

@@ -2,7 +2,7 @@
 // ask for a redraw through `bus`; nothing else is shared between them.
 
 export const store = {
-  tracks: new Map(), // key -> track
+  tracks: new Map(), // key -> track; `_ms` is its event time in ms (the wire's `t`)
   alerts: new Map(), // id -> alert
   seen: new Map(), // key -> [[ms, lat, lon], ...] positions this page has received (trails)
   feeds: [],
@@ -13,7 +13,8 @@ export const store = {
   selected: null, // key of the selected track
   health: null,
   badMessages: 0,
-  snapshotDone: false,
+  snapshotDone: false, // the snapshot's alerts are in (later alerts are new to this page)
+  synced: false, // the snapshot's tracks are in
   timeMode: 'live', // 'live', 'replay' (a served replay: timectl.js) or 'history' (a past picture: pastview.js)
   timeWord: '', // what the header adds to REPLAY / HISTORY, e.g. 'PAUSED' or the picture's time
 };

@@ -11,6 +11,7 @@ import { editing, $, el, num, row, fmtNum, fmtTime, fmtAge, words, eventMs } fro
 
 export const TRAIL_HOURS = 6;
 const SEEN_MAX = 720; // positions kept per track for the page's own trail
+const SEEN_STEP_MS = 30000; // at most one kept position per 30 s of event time (720 of them: 6 h)
 
 // Positions this page has received, for a trail when the server has no history.
 export function notePosition(tr) {
@@ -21,7 +22,7 @@ export function notePosition(tr) {
     store.seen.set(tr.key, list);
   }
   const last = list[list.length - 1];
-  if (last && last[0] >= tr._ms) return;
+  if (last && tr._ms - last[0] < SEEN_STEP_MS) return;
   list.push([tr._ms, tr.lat, tr.lon]);
   if (list.length > SEEN_MAX) list.splice(0, list.length - SEEN_MAX);
 }
