@@ -186,6 +186,20 @@ function beep(level) {
   }
 }
 
+// A long list is built a part per task (the first FIRST_ITEMS at once), so that building and laying
+// out some hundred alerts never holds the page; a newer render stops an older one's appending.
+const FIRST_ITEMS = 40;
+let generation = 0;
+function appendRest(ol, items, from, gen) {
+  if (from >= items.length) return;
+  window.setTimeout(() => {
+    if (gen !== generation) return;
+    const to = Math.min(items.length, from + FIRST_ITEMS);
+    ol.append(...items.slice(from, to).map(alertItem));
+    appendRest(ol, items, to, gen);
+  }, 0);
+}
+
 let dirty = false;
 export function schedule() {
   if (dirty) return;
@@ -202,7 +216,9 @@ function render() {
   const all = Array.from(store.alerts.values());
   const shown = all.filter((a) => passes(a)).sort(inboxOrder);
   const ol = $('alert-list');
-  ol.replaceChildren(...shown.slice(0, MAX_SHOWN).map(alertItem));
+  const items = shown.slice(0, MAX_SHOWN);
+  ol.replaceChildren(...items.slice(0, FIRST_ITEMS).map(alertItem));
+  appendRest(ol, items, FIRST_ITEMS, ++generation);
   const attention = all.filter(needsAttention);
   const urgent = attention.filter((a) => isUrgent(a.level)).length;
   $('alert-count').textContent = shown.length + ' shown · ' + attention.length + ' need attention';

@@ -20,6 +20,10 @@ import { renderFreshness, renderFeeds } from './status.js';
 import { link, connect, watchdog } from './link.js';
 import { $, showBanner } from './util.js';
 
+function setText(node, text) {
+  if (node && node.textContent !== text) node.textContent = text;
+}
+
 let countsDirty = false;
 function scheduleCounts() {
   if (countsDirty) return;
@@ -29,12 +33,10 @@ function scheduleCounts() {
     const counts = {};
     for (const k of vocab.kinds) counts[k] = 0;
     for (const tr of store.tracks.values()) counts[tr.kind] = (counts[tr.kind] || 0) + 1;
-    for (const k of vocab.kinds) {
-      const cell = $('count-' + k);
-      if (cell) cell.textContent = String(counts[k]);
-    }
-    $('count-total').textContent = String(store.tracks.size);
-    $('map').dataset.trackCount = String(store.tracks.size);
+    // only what changed is written: an unchanged text still costs the page a layout
+    for (const k of vocab.kinds) setText($('count-' + k), String(counts[k]));
+    setText($('count-total'), String(store.tracks.size));
+    if ($('map').dataset.trackCount !== String(store.tracks.size)) $('map').dataset.trackCount = String(store.tracks.size);
     renderFreshness();
   });
 }

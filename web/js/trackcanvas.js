@@ -115,7 +115,7 @@ export function defineTrackLayers() {
     },
     redraw: function () {
       if (this._job) this._again = true; // one more job when this one is done
-      else if (this._map && !this._frame) this._frame = L.Util.requestAnimFrame(this._start, this);
+      else if (this._map && !this._frame) this._frame = L.Util.requestAnimFrame(this._kick, this);
       return this;
     },
     drawnCount: function () {
@@ -138,6 +138,10 @@ export function defineTrackLayers() {
         }
       }
       return best;
+    },
+    // The frame's callbacks (counts, panels) run first; the job starts in a task of its own.
+    _kick: function () {
+      yieldThen(() => this._start());
     },
     _start: function () {
       this._frame = 0;
@@ -240,7 +244,8 @@ export function defineTrackLayers() {
       this._hits = job.hits;
       this._drawn = job.hits.length / 3;
       this.lastDrawMs = job.work + performance.now() - t0;
-      $('map').dataset.drawnCount = String(this._drawn);
+      const box = $('map');
+      if (box.dataset.drawnCount !== String(this._drawn)) box.dataset.drawnCount = String(this._drawn);
       if (this._again) {
         this._again = false;
         this.redraw();
