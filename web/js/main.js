@@ -52,6 +52,8 @@ function expose() {
   window.mdaMap = {
     map: () => map,
     trackCount: () => store.tracks.size,
+    track: (key) => store.tracks.get(key) || null,
+    synced: () => store.synced,
     drawnCount: () => (mapView.tracks ? mapView.tracks.drawnCount() : 0),
     alertCount: () => store.alerts.size,
     urgentCount,
@@ -76,6 +78,10 @@ function expose() {
   };
 }
 
+function nextTask() {
+  return new Promise((resolve) => window.setTimeout(resolve, 0));
+}
+
 async function start() {
   if (typeof L === 'undefined') {
     showBanner('Map library missing: run "npm ci --prefix web" on the server, then reload.');
@@ -90,9 +96,12 @@ async function start() {
   }
   showBanner('');
   await loadSession();
+  // one part per task, so that setting up the page never holds it long (the data comes after connect)
   initMap();
+  await nextTask();
   initPopups();
   initInbox();
+  await nextTask();
   initTrackPanel();
   initSearch();
   initAids();
@@ -102,6 +111,7 @@ async function start() {
   initNotes();
   bus.on('tracks', scheduleCounts);
   expose();
+  await nextTask();
   connect();
   window.setInterval(tick, 1000);
   tick();
