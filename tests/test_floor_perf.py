@@ -94,3 +94,24 @@ def test_10000_tracks_at_1hz_longest_task(page: tuple[Any, Watch]) -> None:
         assert watch.errors == []
     finally:
         s.stop()
+
+
+def test_update_frame_is_compact() -> None:
+    """The columnar frame of a move of every track, against the whole documents it replaced."""
+    from mdacentre.api.mapwire import TrackWire
+    from mdacentre.api.web import dumps
+
+    t = datetime.fromisoformat(real_aircraft()["t"]).timestamp()
+    base = real_vessels(1, t)[0]
+    wire = TrackWire()
+    wire.frame(fleet(base, t, 0), [])  # what the client got at connect
+    moved = fleet(base, t, 1)
+    docs = dumps({"type": "tracks", "tracks": moved, "removed": []})
+    c0 = time.process_time()
+    frame = dumps(wire.frame(moved, []))
+    cpu_ms = 1000 * (time.process_time() - c0)
+    print(
+        f"\nupdate of {N} tracks: whole documents {len(docs) / 1e6:.2f} MB, columnar frame"
+        f" {len(frame) / 1e6:.2f} MB ({len(frame) / len(docs):.0%}); encoding it {cpu_ms:.0f} ms CPU"
+    )
+    assert len(frame) < 0.5 * len(docs)  # no names, kinds or voyage data when only positions moved

@@ -16,6 +16,8 @@ const COLUMNS = [
   ['age', 'Age', (t) => (Number.isFinite(store.lastDataMs) && Number.isFinite(t._ms) ? store.lastDataMs - t._ms : 0)],
 ];
 const table = { sort: 'level', desc: true, kind: '', query: '' };
+const COLLATOR = new Intl.Collator(); // the same order as localeCompare
+const REFRESH_MS = 1000; // the open table follows the data at most once a second
 
 // Does track `t` match the query? Every word must be found in one of the searchable fields.
 export function matches(t, q) {
@@ -34,13 +36,15 @@ function rows() {
     if (!matches(t, table.query)) continue;
     list.push(t);
   }
-  list.sort((a, b) => {
-    const x = get(a);
-    const y = get(b);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-    return table.desc ? -c : c;
+  // each sort key read once, strings compared with one collator (localeCompare per pair is slow)
+  const keyed = list.map((t) => [get(t), t]);
+  const sign = table.desc ? -1 : 1;
+  keyed.sort((a, b) => {
+    const x = a[0];
+    const y = b[0];
+    return sign * (typeof x === 'number' && typeof y === 'number' ? x - y : COLLATOR.compare(String(x), String(y)));
   });
-  return list;
+  return keyed.map((k) => k[1]);
 }
 
 let dirty = false;
@@ -50,7 +54,7 @@ function schedule() {
   window.setTimeout(() => {
     dirty = false;
     render();
-  }, 250);
+  }, REFRESH_MS);
 }
 
 function render() {
