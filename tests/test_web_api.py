@@ -453,6 +453,8 @@ def test_track_wire_sends_details_only_when_they_change() -> None:
     assert wire.frame([dict(a, name="A2")], [])["detail"] == [
         [0, {"kind": "vessel", "id": "1", "name": "A2"}]
     ]
+    stray = wire.frame([{"kind": "vessel"}, dict(a, lat=1.6)], [])  # no key: left out and counted
+    assert stray["keys"] == ["vessel:1"] and stray["lat"] == [1.6] and wire.skipped == 1
     wire.frame([], ["vessel:2"])  # a removed track is forgotten: it comes back with its details
     assert [i for i, _ in wire.frame([b], [])["detail"]] == [0]
     many = [dict(a, key=f"vessel:{i}", id=str(i)) for i in range(mapwire.SNAPSHOT_CHUNK + 1)]

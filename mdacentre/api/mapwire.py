@@ -38,6 +38,7 @@ class TrackWire:
 
     def __init__(self) -> None:
         self._sent: dict[str, dict[str, Any]] = {}
+        self.skipped = 0  # track documents without a string key, left out of the frames
 
     def reset(self) -> None:
         """Forget what the client has (it clears its picture on a snapshot)."""
@@ -49,8 +50,12 @@ class TrackWire:
         keys: list[str] = []
         detail: list[list[Any]] = []
         sent = self._sent
-        for i, tr in enumerate(tracks):
-            key = tr["key"]
+        for tr in tracks:
+            key = tr.get("key") if isinstance(tr, dict) else None
+            if not isinstance(key, str):  # the hub checks tracks; a stray one is counted, not sent
+                self.skipped += 1
+                continue
+            i = len(keys)
             keys.append(key)
             for name in DYNAMIC:
                 cols[name].append(tr.get(name))
