@@ -219,11 +219,12 @@ export function defineTrackLayers() {
       ctx.getImageData(0, 0, 1, 1);
       job.work += performance.now() - t0;
       if (i < list.length) yieldThen(() => this._slice());
-      else this._finish(job);
+      else yieldThen(() => this._finish(job)); // showing the frame is a task of its own
     },
     _finish: function (job) {
       const t0 = performance.now();
       const canvas = this._canvas;
+      if (this._job !== job) return; // removed from the map meanwhile
       this._job = null;
       if (!canvas || !this._map) return;
       canvas.classList.remove('zooming');
