@@ -27,7 +27,7 @@ from mdacentre.core.context import (
 from mdacentre.core.learn import learn_area
 from mdacentre.core.shore import load_shore
 from mdacentre.detect.encounter import EncounterConfig, EncounterDetector
-from mdacentre.detect.gap import AisGapDetector
+from mdacentre.detect.gap import AisGapConfig, AisGapDetector
 from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect.registry import load_detectors
 from mdacentre.model.batch import TrackKind, empty_positions, make_key
@@ -251,7 +251,7 @@ def _gap(
 
 
 def _dark(ctx: LearnedContext, steps: list) -> tuple[list, list]:  # type: ignore[type-arg]
-    alerts = run([], [AisGapDetector([], None, ctx)], steps)
+    alerts = run([], [AisGapDetector([], AisGapConfig(online_coverage=False), ctx)], steps)
     return opened(alerts, "ais_gap"), opened(alerts, "ais_silence")
 
 
@@ -276,7 +276,7 @@ def test_silence_in_inland_waters_is_an_event() -> None:
     mmsi = 366000001
     rows = [vpos(mmsi, T0 + k * 600, 29.95, -90.06, sog=6.0) for k in range(7)]  # Mississippi, New Orleans
     rows += [vpos(366000002, T0 + k * 600, 28.0, -90.0, sog=10.0) for k in range(50)]
-    alerts = run([], [AisGapDetector([], None, shore_only())], by_time(rows))
+    alerts = run([], [AisGapDetector([], AisGapConfig(online_coverage=False), shore_only())], by_time(rows))
     assert opened(alerts, "ais_gap") == []
     assert "inland waters" in opened(alerts, "ais_silence")[0].reasons[0]
 
@@ -297,7 +297,11 @@ def test_gap_at_the_edge_of_coverage_is_an_event_in_good_coverage_an_alert() -> 
 
 def test_routine_silence_that_ends_far_away_becomes_an_alert() -> None:
     ctx = shore_only()
-    alerts = run([], [AisGapDetector([], None, ctx)], _gap(NEAR, 7 * 3600, sog=0.1, back_nm=60.0))
+    alerts = run(
+        [],
+        [AisGapDetector([], AisGapConfig(online_coverage=False), ctx)],
+        _gap(NEAR, 7 * 3600, sog=0.1, back_nm=60.0),
+    )
     far = opened(alerts, "ais_gap")
     assert len(far) == 1 and "reappeared far away" in far[0].reasons[-1]
 

@@ -23,7 +23,7 @@ from mdacentre.detect.air import AircraftConfig, AircraftDetector
 from mdacentre.detect.context import Detector
 from mdacentre.detect.crossdomain import CrossDomainDetector
 from mdacentre.detect.encounter import EncounterDetector, close_pairs
-from mdacentre.detect.gap import AisGapDetector
+from mdacentre.detect.gap import AisGapConfig, AisGapDetector
 from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect.registry import TransitDetector, build_detectors, load_detectors
 from mdacentre.detect.spoof import SpoofDetector, invalid_ship_mmsi
@@ -160,6 +160,9 @@ def test_invalid_mmsi() -> None:
 
 # --- ais_gap -----------------------------------------------------------------------------------
 
+# one vessel alone on a synthetic sea: no reception to learn from the feed (tests/test_reception.py)
+OFFLINE = AisGapConfig(online_coverage=False)
+
 
 def _gap_rows(silence_s: float, lat: float = LAT, lon: float = LON) -> list[np.ndarray]:
     rows = [vpos(366000001, T0 + k * 600, lat, lon, sog=8.0) for k in range(7)]  # 1 h of reports
@@ -175,7 +178,7 @@ def _gap_rows(silence_s: float, lat: float = LAT, lon: float = LON) -> list[np.n
 
 
 def test_ais_gap_opens_at_threshold_and_closes_on_reappearance() -> None:
-    alerts = run([], [AisGapDetector([])], by_time(_gap_rows(7 * 3600)))
+    alerts = run([], [AisGapDetector([], OFFLINE)], by_time(_gap_rows(7 * 3600)))
     op = opened(alerts, "ais_gap")
     assert len(op) == 1
     assert op[0].time == pytest.approx(T0 + 3600 + 6 * 3600)
@@ -186,7 +189,7 @@ def test_ais_gap_opens_at_threshold_and_closes_on_reappearance() -> None:
 
 def test_ais_gap_inside_territorial_sea_uses_two_hours_and_reports_distance() -> None:
     ts = zone("jm_ts", ZoneKind.TERRITORIAL_SEA, circle(LAT, LON, 40_000))
-    alerts = run([ts], [AisGapDetector([ts])], by_time(_gap_rows(3 * 3600)))
+    alerts = run([ts], [AisGapDetector([ts], OFFLINE)], by_time(_gap_rows(3 * 3600)))
     op = opened(alerts, "ais_gap")
     assert len(op) == 1 and op[0].zone is not None and op[0].zone.id == "jm_ts"
     assert op[0].time == pytest.approx(T0 + 3600 + 2 * 3600)
@@ -196,7 +199,7 @@ def test_ais_gap_inside_territorial_sea_uses_two_hours_and_reports_distance() ->
 
 def test_ais_gap_seen_after_the_fact_in_one_batch_has_distance_and_speed() -> None:
     rows = _gap_rows(7 * 3600)
-    alerts = run([], [AisGapDetector([])], [(rows, [])])  # one big batch: gap found on reappearance
+    alerts = run([], [AisGapDetector([], OFFLINE)], [(rows, [])])  # one big batch: gap found on reappearance
     op = opened(alerts, "ais_gap")
     assert len(op) == 1 and op[0].time == pytest.approx(T0 + 7 * 3600)
     assert op[0].extra["distance_nm"] == pytest.approx(40.0, abs=0.2)
@@ -206,7 +209,7 @@ def test_ais_gap_seen_after_the_fact_in_one_batch_has_distance_and_speed() -> No
 
 
 def test_ais_gap_near_miss_5h50() -> None:
-    alerts = run([], [AisGapDetector([])], by_time(_gap_rows(5 * 3600 + 50 * 60)))
+    alerts = run([], [AisGapDetector([], OFFLINE)], by_time(_gap_rows(5 * 3600 + 50 * 60)))
     assert opened(alerts, "ais_gap") == []
 
 
@@ -529,7 +532,9 @@ def test_bad_detector_config_is_explained(tmp_path: Path) -> None:
 
 
 def test_config_changes_thresholds() -> None:
-    dets = build_detectors({"ais_gap": {"threshold_h": 3.0}, "aircraft": {"enabled": False}}, [])
+    dets = build_detectors(
+        {"ais_gap": {"threshold_h": 3.0, "online_coverage": False}, "aircraft": {"enabled": False}}, []
+    )
     gap = next(d for d in dets if isinstance(d, AisGapDetector))
     assert gap.cfg.threshold_h == 3.0 and not any(isinstance(d, AircraftDetector) for d in dets)
     alerts = run([], [gap], by_time(_gap_rows(4 * 3600)))

@@ -15,7 +15,7 @@ import pytest
 from conftest import SHARED, position
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from timecuts import fresh_core, marinecadastre_nmea, replay_cut
+from timecuts import fresh_core, marinecadastre_nmea, replay_cut, without_online_reception
 
 from mdacentre.decode.recordings import first_event_time
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
@@ -207,7 +207,7 @@ def duration_scenario() -> bytes:
 def test_duration_detectors_fire_when_the_condition_is_met_inside_one_chunk(
     category: str, condition_met: float
 ) -> None:
-    core = fresh_core(1)
+    core = without_online_reception(fresh_core(1))
     results = core.ingest([Chunk(0, duration_scenario(), T0)])
     results += core.finish_feed(0) + core.flush()
     hits = [(r.watermark, a) for r in results for a in r.alerts if a.category == category and a.version == 1]

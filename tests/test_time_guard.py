@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 from conftest import position
-from timecuts import fresh_core
+from timecuts import fresh_core, without_online_reception
 
 from mdacentre.alerting.alerts import AlertStatus
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
@@ -40,7 +40,7 @@ def busy_until(t_end: float, every: float = 300.0, mmsi: int = MMSI_BUSY) -> lis
 
 
 def test_one_line_dated_2100_expires_nothing_evicts_nothing() -> None:
-    core = fresh_core(1)
+    core = without_online_reception(fresh_core(1))
     lat, lon = SEA
     quiet = [position(MMSI_QUIET, lat, lon + 0.001 * i, T0 + 60 * i, 8.0, 90.0) for i in range(10)]
     traffic = busy_until(T0 + 7 * 3600)  # the quiet vessel's 6 h gap opens
@@ -95,7 +95,7 @@ def test_live_wall_check_refuses_times_ahead_of_the_wall_clock() -> None:
 def test_late_reports_filling_a_gap_retract_its_alert() -> None:
     """A gap opened while the vessel seemed silent is retracted when its late reports arrive
     (as a satellite provider's delayed AIS withdraws a 'dark' event)."""
-    core = fresh_core(1)
+    core = without_online_reception(fresh_core(1))
     lat, lon = SEA
     quiet = [position(MMSI_QUIET, lat, lon + 0.001 * i, T0 + 60 * i, 8.0, 90.0) for i in range(10)]
     traffic = busy_until(T0 + 8 * 3600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import functools
 import math
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from conftest import encode, tag_block
 
+from mdacentre.detect.gap import AisGapDetector
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.ingest.sources import Chunk
 from mdacentre.runtime.metrics import Metrics
@@ -82,6 +84,14 @@ def fresh_core(n_feeds: int = 1) -> Core:
     """A new core on the repository's zones and profiles (copied from a template: building takes seconds)."""
     core = copy.deepcopy(_template(n_feeds))
     core.metrics = Metrics()
+    return core
+
+
+def without_online_reception(core: Core) -> Core:
+    """Synthetic seas hold a vessel or two: no reception for the gap detector to learn from the feed."""
+    for d in core.pipeline.detectors:
+        if isinstance(d, AisGapDetector):
+            d.cfg = dataclasses.replace(d.cfg, online_coverage=False)
     return core
 
 

@@ -30,6 +30,7 @@ from mdacentre.detect.common import (
     zone_ref,
 )
 from mdacentre.detect.context import StepContext
+from mdacentre.detect.reception import OnlineReception, ReceptionConfig, good_runs
 from mdacentre.detect.vessels import VesselClass, in_classes, vessel_class
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding, iso
@@ -61,12 +62,22 @@ class AisGapConfig:
     wait_min_vessels: int = 3  # learned waiting area (offshore anchorage, lightering area)
     moored_speed_kn: float = 0.5  # last report slower than this ...
     moored_shore_nm: float = 3.0  # ... this close to land: at anchor or moored
+    berth_shore_nm: float = 0.5  # at any speed this close to the coastline: at a berth, in a harbour
     coverage_lookahead_min: float = 30.0  # a moving vessel whose course leaves good coverage this soon
     coverage_min_quality: float = 0.8  # share of a cell's report intervals that were normal
     coverage_min_neighbours: int = 6  # of the 8 neighbouring coverage cells, heard at all
     inland_shore_nm: float = 0.0  # on the 1:10m land: inside a river, waterway, bayou or harbour
     pleasure_shore_nm: float = 12.0  # pleasure craft (no AIS carriage duty) switching off this close to land
     event_score: float = 10.0
+    # reception learned online from the feed itself (detect/reception.py): a gap is dark only where
+    # this feed's receivers steadily heard ships before, the vessel itself reported steadily up to
+    # the silence, and others were still heard nearby during it
+    online_coverage: bool = True
+    reception_window_h: int = 24  # hours before the silence that say whether the place is heard
+    reception_min_visits: int = 3  # vessel visits to the cell and its 8 neighbours in that window
+    reception_min_neighbours: int = 4  # of the 8 neighbouring cells, heard in that window
+    dense_run: int = 5  # consecutive reports at normal intervals (<= good_interval_s) before the silence
+    good_interval_s: float = 600.0
 
 
 @dataclass
@@ -89,10 +100,21 @@ class AisGapDetector:
         self.cfg = config or AisGapConfig()
         self.zones = zones
         self.context = context or LearnedContext()
-        self.motion = RowState({"sog": ("f8", np.nan), "cog": ("f8", np.nan)})
+        self.motion = RowState({"sog": ("f8", np.nan), "cog": ("f8", np.nan), "run": ("i8", 0)})
+        c = self.cfg
+        self.reception = OnlineReception(
+            ReceptionConfig(
+                good_interval_s=c.good_interval_s,
+                window_h=c.reception_window_h,
+                min_visits=c.reception_min_visits,
+                min_quality=c.coverage_min_quality,
+                min_neighbours=c.reception_min_neighbours,
+            )
+        )
         self.territorial = ZoneLocator(zones, [ZoneKind.TERRITORIAL_SEA])
         self.ports = ZoneLocator(zones, [ZoneKind.PORT_APPROACH])
         self.fixes = FixMemory()
+        self._runs: np.ndarray = np.empty(0, np.int64)
         self.open: dict[int, _Open] = {}
         self._last_scan = float("-inf")
         self.retracted: list[Cleared] = []  # open gaps that late reports filled (taken by the pipeline)
@@ -130,8 +152,14 @@ class AisGapDetector:
         sog: np.ndarray,
         cog: np.ndarray,
         ship_type: np.ndarray,
+        run: np.ndarray | None = None,
+        t_end: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Why a silence starting at each last position is routine ("" where it is not), vectorised."""
+        """Why a silence starting at each last position is routine ("" where it is not), vectorised.
+
+        ``run``: consecutive normal report intervals up to the silence; ``t_end``: when the silence
+        became a gap (last report + threshold). Both feed the online reception rules.
+        """
         c = self.cfg
         n = len(lon)
         out = np.full(n, "", dtype=object)
@@ -153,6 +181,7 @@ class AisGapDetector:
             rules.append(
                 (stopped & (shore < c.moored_shore_nm), "stopped near the coast (at anchor or moored)")
             )
+            rules.append((shore < c.berth_shore_nm, "alongside the coast (at a berth or in a harbour)"))
             inland = shore <= c.inland_shore_nm
             rules.append((inland, "in inland waters (river, waterway, bayou or harbour)"))
             pleasure = in_classes(vessel_class(ship_type), (VesselClass.PLEASURE,))
@@ -172,9 +201,44 @@ class AisGapDetector:
                 la, lo = destination(lat[moving], lon[moving], cog[moving], dist)
                 ahead[moving] = ~ctxt.coverage(lo, la, t[moving], min_quality=q, min_neighbours=nb).good
                 rules.append((ahead, "heading out of receiver coverage"))
+        if c.online_coverage and run is not None and t_end is not None:
+            rules.extend(self._online_rules(lon, lat, t, sog, cog, run, t_end))
         for mask, why in reversed(rules):
             out[mask] = why
         return out
+
+    def _online_rules(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        t: np.ndarray,
+        sog: np.ndarray,
+        cog: np.ndarray,
+        run: np.ndarray,
+        t_end: np.ndarray,
+    ) -> list[tuple[np.ndarray, str]]:
+        """Reception learned from the feed: the silence means something only where ships are heard."""
+        c = self.cfg
+        rec = self.reception
+        rules: list[tuple[np.ndarray, str]] = [
+            (run < c.dense_run, "after irregular reports (reception fading)"),
+        ]
+        steady = rec.steady(lon, lat, t)
+        rules.append((~steady.good, "where this feed's receivers do not steadily hear ships"))
+        moving = np.isfinite(sog) & np.isfinite(cog) & (sog >= c.moored_speed_kn) & steady.good
+        if moving.any():
+            ahead = np.zeros(len(lon), dtype=bool)
+            dist = np.nan_to_num(sog[moving]) * MS_PER_KN * c.coverage_lookahead_min * 60.0
+            la, lo = destination(lat[moving], lon[moving], cog[moving], dist)
+            ahead[moving] = ~rec.steady(lo, la, t[moving]).good
+            rules.append((ahead, "heading out of this feed's steady reception"))
+        # others heard nearby during the silence: the receiver still heard the place
+        during = rec.heard_during(lon, lat, t, t_end)
+        whole_hours = np.floor(t_end / HOUR) - np.floor(t / HOUR) >= 2
+        rules.append(
+            (whole_hours & (during == 0), "while no other vessel was heard nearby (receiver outage?)")
+        )
+        return rules
 
     # -- step ----------------------------------------------------------------------------------
     def step(self, ctx: StepContext) -> StepOut:
@@ -187,12 +251,17 @@ class AisGapDetector:
         return findings, cleared
 
     def _previous_motion(
-        self, table: TrackTable, rows: np.ndarray, pos: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """SOG and COG of the report before each batch position (NaN for a track's first report)."""
+        self, table: TrackTable, rows: np.ndarray, pos: np.ndarray, pt: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """SOG, COG and run of normal intervals at the report before each batch position.
+
+        NaN (run 0) for a track's first report. The runs of this batch's reports are kept for
+        :meth:`_commit_motion`.
+        """
         n = len(rows)
         sog = np.full(n, np.nan)
         cog = np.full(n, np.nan)
+        prun = np.zeros(n, np.int64)
         first, _last = group_bounds(rows)
         inner = np.flatnonzero(~first)
         sog[inner] = pos["sog"][inner - 1]
@@ -202,7 +271,14 @@ class AisGapDetector:
         r = rows[fi[ok]]
         sog[fi[ok]] = self.motion.cols["sog"][r]
         cog[fi[ok]] = self.motion.cols["cog"][r]
-        return sog, cog
+        carry = np.zeros(n, np.int64)
+        carry[fi[ok]] = self.motion.cols["run"][r]
+        dt = pos["t"] - pt
+        good = np.isfinite(dt) & (dt <= self.cfg.good_interval_s)
+        self._runs = good_runs(good, first, carry)
+        prun[inner] = self._runs[inner - 1]
+        prun[fi] = carry[fi]
+        return sog, cog, prun
 
     def _commit_motion(self, table: TrackTable, rows: np.ndarray, pos: np.ndarray) -> None:
         _first, last = group_bounds(rows)
@@ -210,6 +286,7 @@ class AisGapDetector:
         self.motion.claim(table, r)
         self.motion.cols["sog"][r] = pos["sog"][last]
         self.motion.cols["cog"][r] = pos["cog"][last]
+        self.motion.cols["run"][r] = self._runs[last]
 
     def _reappearances(self, ctx: StepContext, findings: list[Finding], cleared: list[Cleared]) -> None:
         pos, rows = vessel_positions(ctx.update)
@@ -217,9 +294,10 @@ class AisGapDetector:
             return
         table = ctx.table
         pt, plat, plon = self.fixes.previous(table, rows, pos)
-        psog, pcog = self._previous_motion(table, rows, pos)
+        psog, pcog, prun = self._previous_motion(table, rows, pos, pt)
         self.fixes.commit(table, rows, pos)
         self._commit_motion(table, rows, pos)
+        self.reception.observe(pos["lon"], pos["lat"], pos["t"], plon, plat, pt)
         # Positions the track had sent before each batch position.
         _first, last = group_bounds(rows)
         last_idx = _next_true_index(last)
@@ -229,7 +307,8 @@ class AisGapDetector:
         gap = np.isfinite(dt) & (dt > self._threshold_s(zone)) & (before >= self.cfg.min_reports)
         gi = np.flatnonzero(gap)
         st = table.cols["ship_type"][rows[gi]]
-        why = self.routine(plon[gi], plat[gi], pt[gi], psog[gi], pcog[gi], st)
+        t_end = pt[gi] + self._threshold_s(zone[gi])
+        why = self.routine(plon[gi], plat[gi], pt[gi], psog[gi], pcog[gi], st, prun[gi], t_end)
         touched_open = {int(k) for k in np.unique(pos["key"]).tolist()} & set(self.open)
         far_m = self.cfg.far_reappear_nm * M_PER_NM
         for j, i in enumerate(gi.tolist()):
@@ -352,8 +431,11 @@ class AisGapDetector:
         why = np.full(len(hit), "", dtype=object)
         if new.any():
             r = cand[hit[new]]
+            ok = self.motion.valid(table, r)
+            run = np.where(ok, self.motion.cols["run"][r], 0)
+            t_end = c["t"][r] + self._threshold_s(zone[hit[new]])
             why[new] = self.routine(
-                c["lon"][r], c["lat"][r], c["t"][r], c["sog"][r], c["cog"][r], c["ship_type"][r]
+                c["lon"][r], c["lat"][r], c["t"][r], c["sog"][r], c["cog"][r], c["ship_type"][r], run, t_end
             )
         for k, j in enumerate(hit.tolist()):
             row = int(cand[j])
