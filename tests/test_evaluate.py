@@ -21,7 +21,7 @@ from mdacentre.service.evaluate.report import reason_pattern
 from mdacentre.service.evaluate.scenarios import load_scenarios
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = REPO / "feeds" / "scenarios"
+SCENARIOS = REPO / "feeds" / "scenarios" / "puerto_rico.toml"
 
 
 def test_puerto_rico_day_with_planted_threats(
