@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mdacentre.core.context import LearnedContext
+from mdacentre.core.tracks import TrackTable
 from mdacentre.core.zones import Zone, ZoneKind
 from mdacentre.detect.common import (
     Cleared,
@@ -27,6 +28,7 @@ from mdacentre.detect.common import (
 )
 from mdacentre.detect.context import StepContext
 from mdacentre.detect.vessels import CARRIERS, VesselClass, in_classes, is_large, is_small, vessel_class
+from mdacentre.detect.watchlist import ShipWatchList
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding
 from mdacentre.model.geodesy import HOUR, M_PER_DEG_LAT, haversine_m, is_night
@@ -68,6 +70,9 @@ class EncounterConfig:
     offshore_nm: float = 12.0  # a small craft meeting a large ship this far out is suspicious
     small_large_score: float = 15.0
     watch_mmsi: tuple[str, ...] = ()  # watch-listed ships: any meeting of theirs is an alert
+    watch_lists: tuple[
+        str, ...
+    ] = ()  # watch-list CSV files (mmsi,imo,name,reason), relative to the profiles file
     watch_score: float = 25.0
 
     def rules(self) -> tuple[PairRule, ...]:
@@ -145,7 +150,7 @@ class EncounterDetector:
         self.context = context or LearnedContext()
         known = {c.label for c in VesselClass}
         self.routine_classes = tuple(VesselClass[c.upper()] for c in self.cfg.routine_classes if c in known)
-        self.watch = {int(m) for m in self.cfg.watch_mmsi if m.strip().isdigit()}
+        self.watch = ShipWatchList.of([], self.cfg.watch_mmsi)  # the files are added by use_watchlist
         self.routine: dict[str, int] = {}  # reasons pairs were judged routine, counted (for measurement)
         self.ports = ZoneProximity(zones, [ZoneKind.PORT_APPROACH], self.cfg.port_distance_km * 1000.0)
         self.rules = [_RuleState(r) for r in self.cfg.rules()]
@@ -260,11 +265,26 @@ class EncounterDetector:
         else:
             rs.active[low] = left
 
+    def use_watchlist(self, watch: ShipWatchList) -> None:
+        """Watch-listed ships (from the files of ``watch_lists`` and ``watch_mmsi``)."""
+        self.watch = watch
+
+    def _watched(self, table: TrackTable, ra: int, rb: int) -> str | None:
+        """The reason either vessel is watch-listed (by MMSI, IMO number or name), or None."""
+        if not len(self.watch):
+            return None
+        c = table.cols
+        for r in (ra, rb):
+            why = self.watch.reason(int(c["ident"][r]), int(c["imo"][r]), str(c["name"][r]))
+            if why is not None:
+                return f"{why} ({track_label(table, r)})"
+        return None
+
     def _routine(self, ctx: StepContext, ra: int, rb: int) -> str:
         """Why two vessels side by side are ordinary work or company ("" when they are not)."""
         c = ctx.table.cols
         rows = np.asarray([ra, rb], dtype=np.int64)
-        if self.watch and {int(c["ident"][ra]), int(c["ident"][rb])} & self.watch:
+        if self._watched(ctx.table, ra, rb):
             return ""
         cls = vessel_class(c["ship_type"][rows])
         if in_classes(cls, self.routine_classes).any():
@@ -306,7 +326,8 @@ class EncounterDetector:
         shore = float(self.context.shore_nm([lon], [lat])[0])
         offshore = np.isfinite(shore) and shore >= cfg.offshore_nm
         small_large = bool(offshore and ((small[0] and large[1]) or (small[1] and large[0])))
-        watched = bool(self.watch and {int(c["ident"][ra]), int(c["ident"][rb])} & self.watch)
+        watch_reason = self._watched(table, ra, rb)
+        watched = watch_reason is not None
         score = rule.base_score + (cfg.fishing_carrier_score if fishing else 0)
         score += (cfg.anonymous_score if anonymous else 0) + (cfg.night_score if night else 0)
         score += (cfg.small_large_score if small_large else 0) + (cfg.watch_score if watched else 0)
@@ -323,7 +344,7 @@ class EncounterDetector:
         if small_large:
             reasons.append(f"a small craft meeting a large ship {shore:.0f} nm offshore")
         if watched:
-            reasons.append("a watch-listed ship")
+            reasons.append(f"a watch-listed ship: {watch_reason}")
         if night:
             reasons.append("at night")
         extra = {

@@ -181,9 +181,9 @@ class AisGapDetector:
             rules.append(
                 (stopped & (shore < c.moored_shore_nm), "stopped near the coast (at anchor or moored)")
             )
-            rules.append((shore < c.berth_shore_nm, "alongside the coast (at a berth or in a harbour)"))
             inland = shore <= c.inland_shore_nm
             rules.append((inland, "in inland waters (river, waterway, bayou or harbour)"))
+            rules.append((shore < c.berth_shore_nm, "alongside the coast (at a berth or in a harbour)"))
             pleasure = in_classes(vessel_class(ship_type), (VesselClass.PLEASURE,))
             rules.append(
                 (

@@ -37,6 +37,7 @@ from mdacentre.detect.gap import AisGapDetector
 from mdacentre.detect.identity import IdentityDetector
 from mdacentre.detect.motion import GoFastDetector, LoiteringDetector
 from mdacentre.detect.spoof import SpoofConfig, SpoofDetector
+from mdacentre.detect.watchlist import load_ship_watchlists
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding
 
@@ -101,6 +102,7 @@ def build_detectors(
     zones: list[Zone],
     where: str = "detectors",
     context: LearnedContext | None = None,
+    base_dir: Path | None = None,
 ) -> list[Detector]:
     """Detectors from a parsed ``detectors`` table (missing tables take the defaults).
 
@@ -126,6 +128,10 @@ def build_detectors(
         if enabled:
             made[name] = factory(zones, cfg, context) if name in CONTEXT_AWARE else factory(zones, cfg)
             out.append(made[name])
+    if "encounter" in made:
+        ecfg = made["encounter"].cfg
+        watch = load_ship_watchlists(ecfg.watch_lists, base_dir or Path.cwd(), ecfg.watch_mmsi)
+        made["encounter"].use_watchlist(watch)
     enabled, cfg = cfgs["cross_domain"]
     if enabled and "aircraft" in made and ("encounter" in made or "go_fast" in made):
         sources = [made[n] for n in ("encounter", "go_fast") if n in made]
@@ -147,7 +153,7 @@ def load_detectors(path: Path, zones: list[Zone], context: LearnedContext | None
     land_file = spoof.get("land_file")
     if isinstance(land_file, str) and land_file and not Path(land_file).is_absolute():
         section = {**section, "position_jump": {**spoof, "land_file": str(path.parent / land_file)}}
-    return build_detectors(section, zones, str(path), context)
+    return build_detectors(section, zones, str(path), context, path.parent)
 
 
 __all__ = [
