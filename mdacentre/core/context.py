@@ -43,6 +43,7 @@ BoolArray = npt.NDArray[np.bool_]
 STOP_CELL_DEG = 0.005
 WAIT_CELL_DEG = 0.05
 COVERAGE_CELL_DEG = 0.1
+ROUTE_CELL_DEG = 0.02
 FORMAT = "mdacentre-context/1"
 
 
@@ -54,6 +55,14 @@ def cell_codes(lon: npt.ArrayLike, lat: npt.ArrayLike, cell_deg: float) -> IntAr
     ix = np.floor((np.where(ok, x, 0.0) + 180.0) / cell_deg).astype(np.int64)
     iy = np.floor((np.where(ok, y, 0.0) + 90.0) / cell_deg).astype(np.int64)
     return np.where(ok, (ix << 32) | iy, -1)
+
+
+def route_codes(lon: npt.ArrayLike, lat: npt.ArrayLike, mmsi: npt.ArrayLike, ring: int = 0) -> IntArray:
+    """(n, (2 ring + 1)^2) codes of (route cell, vessel) pairs: ``ix << 44 | iy << 30 | mmsi`` (-1: none)."""
+    c = neighbour_codes(cell_codes(lon, lat, ROUTE_CELL_DEG), ring)
+    m = np.asarray(mmsi, dtype=np.int64)[:, None]
+    ok = (c >= 0) & (m > 0) & (m < 1 << 30)
+    return np.where(ok, ((c >> 32) << 44) | ((c & 0xFFFFFFFF) << 30) | np.where(ok, m, 0), -1)
 
 
 def neighbour_codes(codes: IntArray, ring: int = 1) -> IntArray:
@@ -93,6 +102,8 @@ class ContextArea:
     cov_vessels: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     cov_good: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     cov_poor: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    route_codes: IntArray = field(default_factory=lambda: np.empty(0, np.int64))  # route_codes(), sorted
+    route_passes: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
 
     def contains(self, lon: FloatArray, lat: FloatArray) -> BoolArray:
         x0, y0, x1, y1 = self.bbox
@@ -124,6 +135,12 @@ class ContextArea:
                 "vessels": self.cov_vessels.tolist(),
                 "good": self.cov_good.tolist(),
                 "poor": self.cov_poor.tolist(),
+            },
+            "routes": {
+                "cell_deg": ROUTE_CELL_DEG,
+                "cells": [[int(c >> 44), int((c >> 30) & 0x3FFF)] for c in self.route_codes.tolist()],
+                "mmsi": [int(c & 0x3FFFFFFF) for c in self.route_codes.tolist()],
+                "passes": self.route_passes.tolist(),
             },
         }
 
@@ -158,6 +175,16 @@ class ContextArea:
                 cov_good=np.asarray(cv["good"], dtype=np.int64),
                 cov_poor=np.asarray(cv["poor"], dtype=np.int64),
             )
+            rt = doc.get("routes")  # older files have none
+            if rt is not None:
+                if float(rt["cell_deg"]) != ROUTE_CELL_DEG:
+                    raise ConfigError(f"{where}: route cell size differs from this version; relearn")
+                rc = np.asarray(rt["cells"], dtype=np.int64).reshape(-1, 2)
+                mm = np.asarray(rt["mmsi"], dtype=np.int64)
+                if len(mm) != len(rc) or ((mm <= 0) | (mm >= 1 << 30)).any():
+                    raise ConfigError(f"{where}: route cells and vessels differ in length or are invalid")
+                area.route_codes = (rc[:, 0] << 44) | (rc[:, 1] << 30) | mm
+                area.route_passes = np.asarray(rt["passes"], dtype=np.int64)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: malformed learned-context file ({exc!r})") from None
         lengths = (
@@ -167,10 +194,11 @@ class ContextArea:
             (area.cov_codes, area.cov_vessels),
             (area.cov_codes, area.cov_good),
             (area.cov_codes, area.cov_poor),
+            (area.route_codes, area.route_passes),
         )
         if any(len(a) != len(b) for a, b in lengths):
             raise ConfigError(f"{where}: cell and value lists differ in length")
-        for name in ("stop", "wait", "cov"):
+        for name in ("stop", "wait", "cov", "route"):
             c = getattr(area, f"{name}_codes")
             if len(c) > 1 and not (np.diff(c) > 0).all():
                 raise ConfigError(f"{where}: {name} cells must be sorted and unique")
@@ -235,6 +263,23 @@ class LearnedContext:
                 codes, values = getattr(a, f"{layer}_codes"), getattr(a, f"{layer}_vessels")
                 v = _lookup(codes, values, nb[inside], 0).max(axis=1)
                 out[inside] = np.maximum(out[inside], v)
+        return out
+
+    def on_route(
+        self, lon: npt.ArrayLike, lat: npt.ArrayLike, mmsi: npt.ArrayLike, min_passes: int = 3
+    ) -> BoolArray:
+        """Is each vessel in (or next to) a cell of its own regular route (``min_passes`` passes learned)?"""
+        x = np.asarray(lon, dtype=np.float64)
+        y = np.asarray(lat, dtype=np.float64)
+        out = np.zeros(len(x), dtype=bool)
+        if len(x) == 0:
+            return out
+        codes = route_codes(x, y, mmsi, ring=1)
+        for a in self.areas:
+            inside = a.contains(x, y)
+            if inside.any() and len(a.route_codes):
+                passes = _lookup(a.route_codes, a.route_passes, codes[inside], 0)
+                out[inside] |= (passes >= min_passes).any(axis=1)
         return out
 
     def coverage(

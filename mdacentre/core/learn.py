@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mdacentre.core.context import COVERAGE_CELL_DEG, STOP_CELL_DEG, WAIT_CELL_DEG, ContextArea, cell_codes
+from mdacentre.core.context import (
+    COVERAGE_CELL_DEG,
+    STOP_CELL_DEG,
+    WAIT_CELL_DEG,
+    ContextArea,
+    cell_codes,
+    route_codes,
+)
 
 IntArray = npt.NDArray[np.int64]
 
@@ -31,6 +38,8 @@ class LearnConfig:
     good_interval_s: float = 600.0
     max_silence_s: float = 6 * 3600.0
     margin_deg: float = 0.0  # grow the learned box by this much (0: the box of the reports)
+    route_pass_gap_s: float = 3600.0  # back in a route cell after this long away: a new pass
+    route_min_passes: int = 2  # (cell, vessel) pairs with fewer passes are not kept
 
 
 def _distinct_per_cell(cells: IntArray, keys: IntArray) -> tuple[IntArray, IntArray]:
@@ -55,6 +64,34 @@ def _stops(
     total = np.bincount(inv.ravel(), weights=dwell[sel])
     long_enough = total >= min_dwell_s
     return _distinct_per_cell(uniq[0][long_enough], uniq[1][long_enough])
+
+
+def _routes(
+    key: IntArray, mmsi: IntArray, t: np.ndarray, lon: np.ndarray, lat: np.ndarray, c: LearnConfig
+) -> tuple[IntArray, IntArray]:
+    """Route cells of each vessel: (cell, vessel) codes and the passes it made through the cell.
+
+    Positions are sorted by (key, t). A pass is a run of consecutive reports in one cell; two runs
+    in the same cell less than ``route_pass_gap_s`` apart (jitter on a cell border) are one pass.
+    """
+    rc = route_codes(lon, lat, mmsi)[:, 0]
+    n = len(rc)
+    start = np.ones(n, dtype=bool)
+    start[1:] = (key[1:] != key[:-1]) | (rc[1:] != rc[:-1])
+    first = np.flatnonzero(start)
+    last = np.append(first[1:] - 1, n - 1)
+    rk, rcell, t0, t1 = key[first], rc[first], t[first], t[last]
+    ok = rcell >= 0
+    rk, rcell, t0, t1 = rk[ok], rcell[ok], t0[ok], t1[ok]
+    o = np.lexsort((t0, rcell, rk))
+    rk, rcell, t0, t1 = rk[o], rcell[o], t0[o], t1[o]
+    new = np.ones(len(rk), dtype=bool)
+    same = (rk[1:] == rk[:-1]) & (rcell[1:] == rcell[:-1])
+    new[1:] = ~same | (t0[1:] - t1[:-1] >= c.route_pass_gap_s)
+    codes, inv = np.unique(rcell, return_inverse=True)
+    passes = np.bincount(inv.ravel(), weights=new).astype(np.int64)
+    keep = passes >= c.route_min_passes
+    return codes[keep].astype(np.int64), passes[keep]
 
 
 def learn_area(
@@ -98,6 +135,7 @@ def learn_area(
     counted = np.isfinite(dt_next) & (dt_next <= c.max_silence_s)
     good = np.bincount(inv[counted & (dt_next <= c.good_interval_s)], minlength=len(cov_codes))
     poor = np.bincount(inv[counted & (dt_next > c.good_interval_s)], minlength=len(cov_codes))
+    rcodes, rpasses = _routes(key, p["ident"].astype(np.int64), t, lon, lat, c)
     m = c.margin_deg
     bbox = (float(lon.min()) - m, float(lat.min()) - m, float(lon.max()) + m, float(lat.max()) + m)
     return ContextArea(
@@ -113,4 +151,6 @@ def learn_area(
         cov_vessels=ves,
         cov_good=good.astype(np.int64),
         cov_poor=poor.astype(np.int64),
+        route_codes=rcodes,
+        route_passes=rpasses,
     )

@@ -74,6 +74,7 @@ class EncounterConfig:
         str, ...
     ] = ()  # watch-list CSV files (mmsi,imo,name,reason), relative to the profiles file
     watch_score: float = 25.0
+    route_min_passes: int = 2  # a vessel on its own learned regular route (ferry, pilot or tug run)
 
     def rules(self) -> tuple[PairRule, ...]:
         return (
@@ -298,6 +299,9 @@ class EncounterDetector:
                 return "at a stopping place (anchorage, berth or platform)"
             if int(ctxt.wait_vessels([lon], [lat])[0]) >= self.cfg.wait_min_vessels:
                 return "in a waiting area (offshore anchorage, lightering area)"
+            mm = c["ident"][rows]
+            if ctxt.on_route(c["lon"][rows], c["lat"][rows], mm, self.cfg.route_min_passes).any():
+                return "on its usual route (regular ferry, pilot or tug run)"
             shore = float(ctxt.shore_nm([lon], [lat])[0])
             if np.isfinite(shore):
                 if shore < self.cfg.berth_shore_nm:

@@ -230,6 +230,7 @@ class LoiteringConfig:
     routine_classes: tuple[str, ...] = ("towing", "service", "authority")  # slow by trade
     anchored_speed_kn: float = 0.5  # a ship (not small craft) averaging under this is at anchor or on station
     small_length_m: float = 20.0  # small craft (shorter, or pleasure/fishing/unknown) stay suspicious
+    route_min_passes: int = 2  # on its own learned regular route (ferry, pilot or tug run): routine
 
 
 class LoiteringDetector:
@@ -276,6 +277,7 @@ class LoiteringDetector:
         if self.context.areas:
             far &= self.context.stop_vessels(lon, lat) < self.cfg.stop_min_vessels
             far &= self.context.wait_vessels(lon, lat) < self.cfg.wait_min_vessels
+            far &= ~self.context.on_route(lon, lat, pos["ident"], self.cfg.route_min_passes)
         return np.asarray(far)
 
     def step(self, ctx: StepContext) -> StepOut:
