@@ -24,7 +24,7 @@ def _csv(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 
 
 def test_shipped_example_list_loads_and_matches_by_mmsi_imo_or_name() -> None:
-    entries = read_watch_csv(REPO / "geofences" / "watchlists" / "ships_of_interest.csv")
+    entries = read_watch_csv(REPO / "geofences" / "watchlists" / "ships" / "ships_of_interest.csv")
     wl = ShipWatchList.of(entries)
     assert len(entries) == 3 and all("fictitious" in e.reason for e in entries)
     assert (

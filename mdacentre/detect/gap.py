@@ -76,6 +76,7 @@ class AisGapConfig:
     reception_window_h: int = 24  # hours before the silence that say whether the place is heard
     reception_min_visits: int = 3  # vessel visits to the cell and its 8 neighbours in that window
     reception_min_neighbours: int = 4  # of the 8 neighbouring cells, heard in that window
+    reception_min_history_h: int = 2  # before the feed has run this many hours, the online rules wait
     dense_run: int = 5  # consecutive reports at normal intervals (<= good_interval_s) before the silence
     good_interval_s: float = 600.0
 
@@ -238,7 +239,9 @@ class AisGapDetector:
         rules.append(
             (whole_hours & (during == 0), "while no other vessel was heard nearby (receiver outage?)")
         )
-        return rules
+        # a feed that has just started has shown nothing yet: its first silences are judged as before
+        known = rec.established(t, c.reception_min_history_h)
+        return [(m & known, why) for m, why in rules]
 
     # -- step ----------------------------------------------------------------------------------
     def step(self, ctx: StepContext) -> StepOut:

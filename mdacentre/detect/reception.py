@@ -63,6 +63,7 @@ class OnlineReception:
         self.good: IntArray = np.zeros((0, r), np.int64)
         self.poor: IntArray = np.zeros((0, r), np.int64)
         self.visits: IntArray = np.zeros((0, r), np.int64)
+        self.first_hour: int | None = None  # the earliest hour of event time observed
 
     @property
     def cells(self) -> int:
@@ -134,6 +135,9 @@ class OnlineReception:
         counted = np.isfinite(dt) & (dt >= 0) & (dt <= c.max_silence_s)
         good = counted & (dt <= c.good_interval_s)
         poor = counted & (dt > c.good_interval_s)
+        if ok_t.any():
+            h_min = int(h[ok_t].min())
+            self.first_hour = h_min if self.first_hour is None else min(self.first_hour, h_min)
         rows_cur = self._rows(cur[visit], create=True)
         self._add("visits", rows_cur, h[visit])
         for name, mask in (("good", good), ("poor", poor)):
@@ -161,6 +165,13 @@ class OnlineReception:
             held = self.hour[r, s] == hh[:, None]
             out += np.where(ok & held, arr[r, s], 0)
         return out.reshape(shape)
+
+    def established(self, t0: FloatArray, min_history_h: int) -> BoolArray:
+        """Had the stream run ``min_history_h`` whole hours before the hour of each ``t0``?"""
+        h0 = np.floor(np.nan_to_num(t0) / HOUR_S).astype(np.int64)
+        if self.first_hour is None:
+            return np.zeros(len(h0), dtype=bool)
+        return np.asarray(h0 - self.first_hour >= min_history_h)
 
     def steady(self, lon: FloatArray, lat: FloatArray, t0: FloatArray) -> Steady:
         """Was each place steadily heard in the ``window_h`` whole hours before the hour of ``t0``?"""
