@@ -143,7 +143,9 @@ class CoreSettings:
     dwell_s: float = Field(default=180.0, ge=0)
     hysteresis_m: float = Field(default=300.0, ge=0)
     grid_deg: Positive = 0.1
-    batch_interval_s: Positive = 0.25  # how long ingested chunks are gathered before one pipeline step
+    # live: while lines flow, pipeline steps start at least this far apart (chunks arriving meanwhile
+    # are gathered into the next step); a chunk after a quiet spell is stepped at once; 0: every chunk
+    batch_interval_s: float = Field(default=0.01, ge=0, le=1.0)
 
 
 class ClockCheckName(StrEnum):

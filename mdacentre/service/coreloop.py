@@ -10,6 +10,10 @@ answering). A transient store error (locked, busy, read-only, full) is retried w
 step's result is kept: nothing accepted is lost. Meanwhile no further chunk is taken, so the queue
 fills and the TCP feeds are slowed down by back-pressure rather than dropped.
 
+After a step that admitted alerts the loop waits (briefly, ``handed``) until the publisher has
+written them to the broker's socket: asyncio runs tasks in turn, so otherwise the next step (tens of
+milliseconds under load) would run between an alert's commit and its publication.
+
 Track updates for the map are not on the alert path: the rows a step touched are collected and
 sent to the map at most every ``map_interval_s`` (a track moving ten times meanwhile is serialised
 once); alerts go to the map as soon as they are admitted.
@@ -19,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -47,6 +52,8 @@ class CoreLoop:
         messages: Callable[[list[Alert]], list[OutItem]],
         notify: Callable[[], None],
         *,
+        handed: Callable[[], Awaitable[None]] | None = None,
+        min_step_s: float = 0.0,
         max_chunks: int = 2000,
         map_interval_s: float = 0.5,
         map_rows: int = 128,
@@ -57,7 +64,10 @@ class CoreLoop:
         self.store = store
         self.messages = messages
         self.notify = notify
+        self.handed = handed  # waits (bounded) until the notified alerts are written to the broker
         self.max_chunks = max_chunks
+        self.min_step_s = min_step_s  # while input flows, steps start at least this far apart
+        self._step_started = -math.inf
         self.pending: StepResult | None = None  # stepped, not yet admitted to the store
         self.busy_since: float | None = None  # monotonic time the current step's chunks were taken
         self.last_done = time.monotonic()
@@ -103,6 +113,10 @@ class CoreLoop:
                         self.pending = None
                     continue
                 self.busy_since = time.monotonic()
+                gather_s = self._step_started + self.min_step_s - self.busy_since
+                if gather_s > 0:  # input flows: what comes until the interval is over joins this step
+                    await asyncio.sleep(gather_s)
+                self._step_started = time.monotonic()
                 chunks = [first]
                 while len(chunks) < self.max_chunks:
                     try:
@@ -183,6 +197,9 @@ class CoreLoop:
             self.notify()
             for a in published:
                 self.state.add_alert(a.to_json())
+            if self.handed is not None:
+                # the publisher's turn comes before the next step: the alert leaves now, not after it
+                await self.handed()
 
     def _collect_tracks(self, res: StepResult) -> None:
         table = self.core.pipeline.table

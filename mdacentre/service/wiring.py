@@ -216,7 +216,16 @@ async def run_service(
 
     queue: asyncio.Queue[Chunk] = asyncio.Queue(maxsize=10000)
     sources = [FeedSource(i, f, queue, metrics) for i, f in enumerate(feeds)]
-    loop = CoreLoop(core, queue, state, store, messages, publisher.notify)
+    loop = CoreLoop(
+        core,
+        queue,
+        state,
+        store,
+        messages,
+        publisher.notify,
+        handed=publisher.handed,
+        min_step_s=settings.core.batch_interval_s,
+    )
     h = settings.health
     supervisor = Supervisor(metrics, stop, max_restarts=h.stage_restarts, window_s=h.restart_window_s)
     monitor = HealthMonitor(
