@@ -229,6 +229,100 @@ def test_full_disk_mid_stream(rig: LiveRig) -> None:
         asyncio.run(main())
 
 
+def test_full_disk_at_start(rig: LiveRig) -> None:
+    """Alerts wait in the store (broker away); the service is killed; the file system is full when it
+    starts again: one clear line and a non-zero exit; once space is freed every queued alert goes out."""
+    with _tmpfs(rig.data, "24m"):
+
+        async def main() -> None:
+            await _start(rig)
+            k = await rig.send(500, 1.0)
+            rig.broker.stop()  # from here alerts can only wait in the store
+            await rig.send(500, 1.0, first_probe=k)
+            await asyncio.sleep(1.0)
+            _versions, waiting = await asyncio.to_thread(rig.outbox_versions)
+            assert waiting > 0
+            rig.stop_service(signal.SIGKILL)
+            ballast = rig.data / "ballast"
+            with open(ballast, "wb") as fh, contextlib.suppress(OSError):
+                while True:
+                    fh.write(b"\0" * (1 << 16))
+                    fh.flush()
+            res = subprocess.run(
+                rig.command(), env=rig.env, capture_output=True, text=True, timeout=60, check=False
+            )
+            assert res.returncode != 0 and "Traceback" not in res.stderr
+            errors = [ln for ln in res.stderr.splitlines() if ln.startswith("mdacentre: error:")]
+            assert len(errors) == 1 and "full file system" in errors[0], res.stderr
+            ballast.unlink()
+            rig.broker.start()
+            rig.start_service()
+            await rig.wait_ready()
+            await _finish(rig)
+
+        asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _immutable(paths: list[Path], probe_dir: Path) -> Iterator[None]:
+    """Make files read-only for everyone, root too, while they are open (the immutable attribute).
+
+    A file system remounted read-only is refused while the service holds its store open for writing
+    (the mount is busy), and root ignores file modes; the immutable attribute is what makes writes
+    through the service's open descriptors fail. Only files the kernel checks on each write (ext4,
+    not tmpfs) fault this way, so the fault is probed first.
+    """
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr(1) to make open files read-only")
+    probe = probe_dir / ".immutable-probe"
+    fd = os.open(probe, os.O_RDWR | os.O_CREAT)
+    try:
+        if subprocess.run(["chattr", "+i", str(probe)], capture_output=True, check=False).returncode:
+            pytest.skip("the file system of the data directory has no immutable attribute")
+        try:
+            os.write(fd, b"x")
+            enforced = False
+        except PermissionError:
+            enforced = True
+        subprocess.run(["chattr", "-i", str(probe)], check=True)
+    finally:
+        os.close(fd)
+        probe.unlink()
+    if not enforced:
+        pytest.skip("this file system does not refuse writes to open immutable files")
+    subprocess.run(["chattr", "+i", *map(str, paths)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+
+
+def test_read_only_store_mid_stream(rig: LiveRig) -> None:
+    """The store's files turn read-only while the service runs: not ready (store not writable),
+    input held and retried; once writable again every line's alert is delivered, none lost."""
+    db = rig.data / "mdacentre.sqlite"
+
+    async def main() -> None:
+        await _start(rig)
+        k = await rig.send(500, 1.0)
+        # the database, its write-ahead log and the directory (no new file); the shared-memory
+        # index stays writable (it is mapped in memory: a refused write there is a crash, not an error)
+        with _immutable([db, db.with_name(db.name + "-wal"), rig.data], rig.data):
+            sender = asyncio.create_task(rig.send(500, 3.0, first_probe=k))
+            body = await rig.wait_reason("store_not_writable", timeout=10)
+            assert body["checks"]["store"]["ok"] is False and body["checks"]["store"]["detail"]
+            k = await sender
+            code, live = await rig.ahealth("/healthz")
+            assert code == 200, live  # not ready, but alive: no restart would help
+        k = await rig.send(500, 1.0, first_probe=k)
+        await rig.wait_ready(30)
+        assert rig.proc is not None and rig.proc.poll() is None  # never died, never stuck
+        await _finish(rig, range(0, k))
+
+    asyncio.run(main())
+    assert "Traceback" not in rig.log.read_text()
+
+
 def test_embedded_broker_killed_is_started_again(tmp_path: Path) -> None:
     import urllib.request
 

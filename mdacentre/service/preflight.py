@@ -1,8 +1,9 @@
 """Checks of the environment before the service starts: each failure is one line saying what to fix.
 
-A data directory that is missing and cannot be created, or is read-only; a port some other
-process already listens on; a CA certificate that is missing or not a certificate. Each raises
-:class:`ConfigError`; the command line prints its message and exits non-zero.
+A data directory that is missing and cannot be created, is read-only or on a full file system;
+a port some other process already listens on; a CA certificate that is missing or not a
+certificate. Each raises :class:`ConfigError`; the command line prints its message and exits
+non-zero.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from mdacentre.ingest.feeds import FeedSpec, Transport
 from mdacentre.model.errors import ConfigError
 from mdacentre.runtime.settings import Settings
+
+WRITE_TEST_BYTES = 256 * 1024  # written and synced in the data directory before the service starts
 
 
 def check_data_dir(path: Path, store_file: str) -> None:
@@ -34,9 +37,15 @@ def check_data_dir(path: Path, store_file: str) -> None:
                 f"create it, writable by the service user, or {hint}"
             ) from None
     try:
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-", buffering=0) as fh:
+            # a few blocks, synced: a full file system fails here, not in the store's first write
+            fh.write(b"\0" * WRITE_TEST_BYTES)
+            os.fsync(fh.fileno())
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise ConfigError(
+                f"data directory {path} is on a full file system ({exc.strerror}); free space on it or {hint}"
+            ) from None
         what = (
             "is on a read-only file system"
             if exc.errno == errno.EROFS
