@@ -32,7 +32,7 @@ from mdacentre.service.eventtime import Slice
 from mdacentre.service.flags import track_flags
 from mdacentre.service.pipeline import Pipeline, PipelineConfig, StepResult
 from mdacentre.service.timeline import Timeline
-from mdacentre.service.trackdoc import detail_fields
+from mdacentre.service.trackrows import tracks_json as rows_json
 from mdacentre.sinks.archive.recorder import open_recorder
 from mdacentre.sinks.mqtt import alert_topic
 
@@ -195,45 +195,9 @@ class Core:
             self.gravity[key] = Gravity(score, level, reasons)
 
     def tracks_json(self, rows: np.ndarray) -> list[dict[str, Any]]:
-        t = self.pipeline.table
-        c = t.cols
-        rows = rows[np.isfinite(c["lat"][rows])]
-        flags = track_flags(c["kind"][rows], c["ident"][rows])
-        out: list[dict[str, Any]] = []
-        for i, r in enumerate(rows.tolist()):
-            kind = TrackKind(int(c["kind"][r]))
-            ident = int(c["ident"][r])
-            key = int(c["key"][r])
-            g = self.gravity.get(key, Gravity())
-
-            def f(name: str, r: int = r) -> float | None:
-                v = float(c[name][r])
-                return round(v, 6) if np.isfinite(v) else None
-
-            st = int(c["ship_type"][r])
-            out.append(
-                {
-                    "key": format_track_key(kind, ident),
-                    "kind": kind.label,
-                    "id": track_id(kind, ident),
-                    "name": str(c["name"][r]) or None,
-                    "lat": f("lat"),
-                    "lon": f("lon"),
-                    "sog": f("sog"),
-                    "cog": f("cog"),
-                    "heading": f("heading"),
-                    "alt_ft": f("alt_ft"),
-                    "t": iso(float(c["t"][r])),
-                    "flag": str(flags[i]) or None,
-                    "ship_type": st if st >= 0 else None,
-                    "score": g.score,
-                    "level": g.level.label,
-                    "reasons": g.reasons,
-                    **detail_fields(c, r, kind),
-                    **self._last_port(key, kind),
-                }
-            )
-        return out
+        return rows_json(
+            self.pipeline.table.cols, rows, self.gravity, Gravity(), track_flags, self._last_port
+        )
 
     def _last_port(self, key: int, kind: TrackKind) -> dict[str, Any]:
         """The vessel's last port of call (the timeline's latest port arrival), when it has one."""

@@ -261,6 +261,10 @@ class MqttPublisher:
         """Mark acknowledged rows delivered; a locked store is waited out (else they would be sent twice)."""
         while True:
             seqs, retried = await marks.get()
+            taken = 1
+            while not marks.empty():  # every batch acknowledged meanwhile: one transaction
+                more, more_retried = marks.get_nowait()
+                seqs, retried, taken = seqs + more, retried + more_retried, taken + 1
             backoff = Backoff(0.05, 2.0)
             while True:
                 try:
@@ -269,7 +273,8 @@ class MqttPublisher:
                 except sqlite3.OperationalError as exc:
                     self.last_error = f"store: {exc}"
                     await asyncio.sleep(backoff.next_delay())
-            marks.task_done()
+            for _ in range(taken):
+                marks.task_done()
 
     async def _sleep_or_wake(self, stop: asyncio.Event, delay: float) -> None:
         if stop.is_set():
