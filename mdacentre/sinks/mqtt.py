@@ -160,9 +160,9 @@ class MqttPublisher:
         Reading the outbox never waits for a writer, so a row goes out in the loop turn after it was
         committed. Batches are pipelined: a new row is published while earlier ones still wait for
         their PUBACK (up to ``PUBLISH_BATCH`` rows in flight), and :meth:`handed` tells the core
-        loop when the packets are on the socket. Rows are marked
-        delivered by a second task once the broker acknowledged them; the cursor keeps a row from
-        being sent twice on one connection while its mark is pending.
+        loop when the packets are on the socket. Rows are marked delivered by a second task once the
+        broker acknowledged them; the cursor keeps a row from being sent twice on one connection
+        while its mark is pending.
         """
         cursor = 0
         inflight: deque[tuple[list[OutMessage], asyncio.Future[list[BaseException | None]]]] = deque()
