@@ -256,12 +256,13 @@ class LearnedContext:
         out = np.zeros(len(x), dtype=np.int64)
         if len(x) == 0:
             return out
-        nb = neighbour_codes(cell_codes(x, y, cell_deg), ring)
         for a in self.areas:
-            inside = a.contains(x, y)
-            if inside.any():
+            inside = np.flatnonzero(a.contains(x, y))
+            if len(inside):
+                # neighbour cells only of the points inside the area (most points of a wide feed are not)
+                nb = neighbour_codes(cell_codes(x[inside], y[inside], cell_deg), ring)
                 codes, values = getattr(a, f"{layer}_codes"), getattr(a, f"{layer}_vessels")
-                v = _lookup(codes, values, nb[inside], 0).max(axis=1)
+                v = _lookup(codes, values, nb, 0).max(axis=1)
                 out[inside] = np.maximum(out[inside], v)
         return out
 
@@ -306,7 +307,6 @@ class LearnedContext:
         if len(x) == 0:
             return Coverage(known, good, known.copy())
         codes = cell_codes(x, y, COVERAGE_CELL_DEG)
-        nb = neighbour_codes(codes, 1)
         hour = (np.floor(np.nan_to_num(tt) / 3600.0).astype(np.int64)) % 24
         want = (1 << hour) | (1 << ((hour + 1) % 24)) | (1 << ((hour + 23) % 24))
         for a in self.areas:
@@ -319,7 +319,8 @@ class LearnedContext:
             ves = _lookup(a.cov_codes, a.cov_vessels, c, 0)
             g = _lookup(a.cov_codes, a.cov_good, c, 0)
             p = _lookup(a.cov_codes, a.cov_poor, c, 0)
-            heard_nb = (_lookup(a.cov_codes, a.cov_vessels, nb[inside], 0) > 0).sum(axis=1) - (ves > 0)
+            nb = neighbour_codes(c, 1)
+            heard_nb = (_lookup(a.cov_codes, a.cov_vessels, nb, 0) > 0).sum(axis=1) - (ves > 0)
             quality = g / np.maximum(g + p, 1)
             ok = (hours & want[inside]) > 0
             ok &= (ves >= min_vessels) & (quality >= min_quality) & (heard_nb >= min_neighbours)

@@ -140,16 +140,9 @@ class FenceIndex:
         keep = full.copy()
         need = np.flatnonzero(~full)
         if len(need):
-            zn = z[need]
-            order = np.argsort(zn, kind="stable")
-            need = need[order]
-            zn = zn[order]
-            bounds = np.flatnonzero(np.diff(zn)) + 1
-            for grp in np.split(np.arange(len(need)), bounds):
-                idx = need[grp]
-                zi = int(z[idx[0]])
-                p = p_rep[idx]
-                keep[idx] = shapely.intersects_xy(self.geoms[zi], lon[p], lat[p])
+            # one exact test per (point, boundary zone) candidate, in one call (prepared geometries)
+            p = p_rep[need]
+            keep[need] = shapely.intersects_xy(self.geoms[z[need]], lon[p], lat[p])
         pi = p_rep[keep]
         zi_out = z[keep]
         order = np.lexsort((zi_out, pi))
@@ -239,11 +232,12 @@ class FenceTracker:
         touched_rows = np.unique(rows)
         lo = np.searchsorted(self._inside, touched_rows * nz)
         hi = np.searchsorted(self._inside, (touched_rows + 1) * nz)
-        prev_codes = (
-            np.concatenate([self._inside[a:b] for a, b in zip(lo, hi, strict=True)])
-            if len(lo)
-            else np.empty(0, np.int64)
-        )
+        # the inside codes of the touched rows: the ranges [lo, hi) of the sorted codes, without a loop
+        span = hi - lo
+        total = int(span.sum())
+        prev_codes = self._inside[
+            np.repeat(lo - np.cumsum(span) + span, span) + np.arange(total, dtype=np.int64)
+        ]
         cand = np.union1d(raw_codes, prev_codes)
         if len(cand) == 0:
             return np.empty(0, dtype=FENCE_EVENT_DTYPE)

@@ -184,14 +184,14 @@ class TrackTable:
     def update(self, positions: PositionArray, statics: StaticArray) -> UpdateResult:
         """Apply a batch. Positions are applied in event-time order per track."""
         valid = np.isfinite(positions["lat"]) & np.isfinite(positions["lon"]) & np.isfinite(positions["t"])
-        pos = take_rows(positions, valid)
+        pos = positions if valid.all() else take_rows(positions, valid)
         pos = take_rows(pos, np.lexsort((pos["t"], pos["key"])))
         prow, new_p = self.lookup_or_insert(pos["key"])
         c = self.cols
         # Late reports: older than what the track already shows.
         not_late = ~(pos["t"] < np.nan_to_num(c["t"][prow], nan=-np.inf))
         late = int((~not_late).sum())
-        pos_ok, prow_ok = take_rows(pos, not_late), prow[not_late]
+        pos_ok, prow_ok = (pos, prow) if late == 0 else (take_rows(pos, not_late), prow[not_late])
         if len(pos_ok):
             # Each track's reports of this batch, together (pos is sorted by key, then t).
             starts, lr = _groups(prow_ok)

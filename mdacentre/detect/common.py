@@ -62,8 +62,11 @@ class ZoneProximity:
         self.zone_ids = zone_indices(zones, kinds)
         geoms = [_buffer_deg(zones[i], dist_m) for i in self.zone_ids.tolist()]
         self.geometry: BaseGeometry | None = shapely.union_all(geoms) if geoms else None
+        self.bounds = (math.inf, math.inf, -math.inf, -math.inf)
         if self.geometry is not None:
             shapely.prepare(self.geometry)
+            b = self.geometry.bounds
+            self.bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
     @property
     def empty(self) -> bool:
@@ -74,9 +77,12 @@ class ZoneProximity:
         y = np.asarray(lat, dtype=np.float64)
         if self.geometry is None or len(x) == 0:
             return np.zeros(len(x), dtype=bool)
-        ok = np.isfinite(x) & np.isfinite(y)
+        # only points inside the geometry's bounding box can touch it (NaN fails every comparison)
+        x0, y0, x1, y1 = self.bounds
+        ok = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
         out = np.zeros(len(x), dtype=bool)
-        out[ok] = shapely.intersects_xy(self.geometry, x[ok], y[ok])
+        if ok.any():
+            out[ok] = shapely.intersects_xy(self.geometry, x[ok], y[ok])
         return out
 
 

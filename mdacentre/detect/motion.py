@@ -129,9 +129,14 @@ class GoFastDetector:
             tc["ship_type"][rows], tc["length_m"][rows], pos["msg_type"], c.max_length_m, waited
         )
         dt = pos["t"] - pt
-        implied = haversine_m(plat, plon, pos["lat"], pos["lon"]) / np.maximum(dt, 1.0) / MS_PER_KN
-        consistent = ~(np.isfinite(implied) & (dt <= HOUR)) | (implied >= c.implied_ratio * c.min_speed_kn)
-        fast = small & (sog > c.min_speed_kn) & (sog <= c.max_speed_kn) & consistent
+        fast = small & (sog > c.min_speed_kn) & (sog <= c.max_speed_kn)
+        # the speed implied by the track, only where the reported speed would call it fast
+        i = np.flatnonzero(fast)
+        implied = (
+            haversine_m(plat[i], plon[i], pos["lat"][i], pos["lon"][i]) / np.maximum(dt[i], 1.0) / MS_PER_KN
+        )
+        consistent = ~(np.isfinite(implied) & (dt[i] <= HOUR)) | (implied >= c.implied_ratio * c.min_speed_kn)
+        fast[i] = consistent
         slow = np.isfinite(sog) & (sog < c.clear_speed_kn)
         keys = pos["key"]
         closing = slow & ~fast
@@ -260,25 +265,38 @@ class LoiteringDetector:
         )
 
     def _speed(self, pos: np.ndarray, pt: FloatArray, plat: FloatArray, plon: FloatArray) -> FloatArray:
-        sog = pos["sog"].astype(np.float64)
-        implied = haversine_m(plat, plon, pos["lat"], pos["lon"]) / np.maximum(pos["t"] - pt, 1.0) / MS_PER_KN
-        return np.where(np.isfinite(sog), sog, implied)
+        speed = pos["sog"].astype(np.float64)
+        # without a reported speed, the speed implied by the track
+        i = np.flatnonzero(~np.isfinite(speed))
+        if len(i):
+            d = haversine_m(plat[i], plon[i], pos["lat"][i], pos["lon"][i])
+            speed[i] = d / np.maximum(pos["t"][i] - pt[i], 1.0) / MS_PER_KN
+        return speed
 
     def _far(self, pos: np.ndarray) -> BoolArray:
         """Far from shore and ports and not at a learned stopping place.
 
         With the shore grid the distance comes from the coastline; outside it (or without it), from
         the territorial-sea zones grown to the shore distance."""
-        lon, lat = pos["lon"], pos["lat"]
+        lon = pos["lon"].astype(np.float64, copy=False)
+        lat = pos["lat"].astype(np.float64, copy=False)
         far = ~self.near_port.near(lon, lat)
-        shore = self.context.shore_nm(lon, lat)
+        # each further test only on the points still called far (the answer is the same, the work less)
+        i = np.flatnonzero(far)
+        shore = self.context.shore_nm(lon[i], lat[i])
         graded = np.isfinite(shore)
-        far &= np.where(graded, shore >= self.cfg.shore_distance_nm, ~self.near_ts.near(lon, lat))
+        ok = np.empty(len(i), dtype=bool)
+        ok[graded] = shore[graded] >= self.cfg.shore_distance_nm
+        g = np.flatnonzero(~graded)
+        ok[g] = ~self.near_ts.near(lon[i[g]], lat[i[g]])
+        i = i[ok]
         if self.context.areas:
-            far &= self.context.stop_vessels(lon, lat) < self.cfg.stop_min_vessels
-            far &= self.context.wait_vessels(lon, lat) < self.cfg.wait_min_vessels
-            far &= ~self.context.on_route(lon, lat, pos["ident"], self.cfg.route_min_passes)
-        return np.asarray(far)
+            i = i[self.context.stop_vessels(lon[i], lat[i]) < self.cfg.stop_min_vessels]
+            i = i[self.context.wait_vessels(lon[i], lat[i]) < self.cfg.wait_min_vessels]
+            i = i[~self.context.on_route(lon[i], lat[i], pos["ident"][i], self.cfg.route_min_passes)]
+        out = np.zeros(len(pos), dtype=bool)
+        out[i] = True
+        return out
 
     def step(self, ctx: StepContext) -> StepOut:
         findings: list[Finding] = []

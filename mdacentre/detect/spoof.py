@@ -272,16 +272,18 @@ class SpoofDetector:
         valid_pair = same & np.isfinite(d) & np.isfinite(dt)
         jump = valid_pair & (d > cfg.distance_tolerance_m) & (d / np.maximum(dt, cfg.time_tolerance_s) > vmax)
         # Back-and-forth: jump now, jump before, and the fix two back is plausible from here.
-        d2 = np.full(len(e_row), np.nan)
-        dt2 = np.full(len(e_row), np.nan)
-        d2[2:] = haversine_m(e_lat[:-2], e_lon[:-2], e_lat[2:], e_lon[2:])
-        dt2[2:] = e_t[2:] - e_t[:-2]
         same2 = np.zeros(len(e_row), dtype=bool)
         same2[2:] = e_row[2:] == e_row[:-2]
         prev_jump = np.zeros(len(e_row), dtype=bool)
         prev_jump[1:] = jump[:-1]
-        plausible2 = (d2 <= cfg.distance_tolerance_m) | (d2 / np.maximum(dt2, cfg.time_tolerance_s) <= vmax)
-        conflict = jump & prev_jump & same2 & np.isfinite(d2) & plausible2
+        conflict = jump & prev_jump & same2
+        k = np.flatnonzero(conflict)  # the distance two fixes back only where it can matter
+        d2 = haversine_m(e_lat[k - 2], e_lon[k - 2], e_lat[k], e_lon[k])
+        dt2 = e_t[k] - e_t[k - 2]
+        plausible2 = (d2 <= cfg.distance_tolerance_m) | (
+            d2 / np.maximum(dt2, cfg.time_tolerance_s) <= vmax[k]
+        )
+        conflict[k] = np.isfinite(d2) & plausible2
         self._report(
             ctx, e_row, e_t, e_lat, e_lon, d, dt, jump & real, conflict & real, real, findings, cleared
         )
