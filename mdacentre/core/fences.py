@@ -26,6 +26,7 @@ import shapely
 
 from mdacentre.core.zones import Zone
 from mdacentre.model.geodesy import M_PER_DEG_LAT
+from mdacentre.model.sets import isin
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -198,7 +199,7 @@ class FenceTracker:
         """Forget every state of evicted rows (rows may be reused by new tracks)."""
         if len(rows) == 0:
             return
-        self._inside = self._inside[~np.isin(self._inside // self.nz, rows)]
+        self._inside = self._inside[~isin(self._inside // self.nz, rows)]
         gone = set(int(r) for r in rows)
         self._pending = {k: v for k, v in self._pending.items() if k // self.nz not in gone}
 
@@ -259,7 +260,7 @@ class FenceTracker:
         pos_c = np.minimum(pos, max(0, len(uniq) - 1))
         hit = (len(uniq) > 0) & (uniq[pos_c] == cand) if len(uniq) else np.zeros(len(cand), bool)
         cnt_in[hit] = c[pos_c[hit]]
-        was_inside = np.isin(cand, prev_codes)
+        was_inside = isin(cand, prev_codes)
         all_in = cnt_in == npts
         none_in = cnt_in == 0
         steady = (was_inside & all_in) | (~was_inside & none_in)
@@ -309,7 +310,7 @@ class FenceTracker:
             elif state == ZoneState.OUTSIDE and was_inside[k]:
                 new_outside.add(code)
         if new_outside:
-            self._inside = self._inside[~np.isin(self._inside, np.fromiter(new_outside, dtype=np.int64))]
+            self._inside = self._inside[~isin(self._inside, np.fromiter(new_outside, dtype=np.int64))]
         if new_inside:
             self._inside = np.union1d(self._inside, np.fromiter(new_inside, dtype=np.int64))
         out = np.array(events, dtype=FENCE_EVENT_DTYPE) if events else np.empty(0, dtype=FENCE_EVENT_DTYPE)

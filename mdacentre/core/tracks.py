@@ -94,7 +94,10 @@ class UpdateResult:
     @functools.cached_property
     def vessels(self) -> tuple[PositionArray, IntArray]:
         """The vessel reports and their rows (computed once per step, shared by the detectors: read-only)."""
-        sel = np.flatnonzero(self.positions["kind"] == int(TrackKind.VESSEL))
+        vessel = self.positions["kind"] == int(TrackKind.VESSEL)
+        if vessel.all():  # a feed of vessels only: no copy
+            return self.positions, self.position_rows.astype(np.int64)
+        sel = np.flatnonzero(vessel)
         return take_rows(self.positions, sel), self.position_rows[sel].astype(np.int64)
 
 

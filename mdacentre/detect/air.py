@@ -32,6 +32,7 @@ from mdacentre.detect.context import StepContext
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding, Level
 from mdacentre.model.geodesy import is_night
+from mdacentre.model.sets import isin
 
 SQUAWK = "squawk_emergency"
 LOW = "low_altitude"
@@ -146,7 +147,7 @@ class AircraftDetector:
         if len(air) == 0:
             return
         sq = tc["squawk"][air].astype(np.int64)
-        emerg = np.isin(sq, tuple(self.cfg.squawk_scores))
+        emerg = isin(sq, tuple(self.cfg.squawk_scores))
         pos = ctx.update.positions
         for row in air[emerg].tolist():
             key = int(tc["key"][row])

@@ -173,24 +173,21 @@ class FixMemory:
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Time, lat, lon of the fix before each batch position (NaN for a track's first fix)."""
         n = len(rows)
-        pt = np.full(n, np.nan)
-        plat = np.full(n, np.nan)
-        plon = np.full(n, np.nan)
         if n == 0:
-            return pt, plat, plon
+            return np.full(0, np.nan), np.full(0, np.nan), np.full(0, np.nan)
         first, _last = group_bounds(rows)
-        inner = np.flatnonzero(~first)
-        pt[inner] = pos["t"][inner - 1]
-        plat[inner] = pos["lat"][inner - 1]
-        plon[inner] = pos["lon"][inner - 1]
         fi = np.flatnonzero(first)
         ok = self.state.valid(table, rows[fi])
-        fi_ok = fi[ok]
-        r = rows[fi_ok]
-        pt[fi_ok] = self.state.cols["t"][r]
-        plat[fi_ok] = self.state.cols["lat"][r]
-        plon[fi_ok] = self.state.cols["lon"][r]
-        return pt, plat, plon
+        r = rows[fi]
+        out: list[FloatArray] = []
+        for name in ("t", "lat", "lon"):
+            a = np.empty(n)
+            a[0] = np.nan
+            a[1:] = pos[name][:-1]  # within a track: the batch position before
+            # a track's first position of the batch: the fix carried from before, else NaN
+            a[fi] = np.where(ok, self.state.cols[name][r], np.nan)
+            out.append(a)
+        return out[0], out[1], out[2]
 
     def commit(self, table: TrackTable, rows: IntArray, pos: npt.NDArray[np.void]) -> None:
         if len(rows) == 0:

@@ -306,9 +306,13 @@ class AisGapDetector:
         last_idx = _next_true_index(last)
         before = table.cols["n_positions"][rows].astype(np.int64) - (last_idx - np.arange(len(rows))) - 1
         dt = pos["t"] - pt
-        zone = self.territorial.locate(plon, plat)
-        gap = np.isfinite(dt) & (dt > self._threshold_s(zone)) & (before >= self.cfg.min_reports)
-        gi = np.flatnonzero(gap)
+        # the zone (hence the threshold) only of silences longer than the shorter threshold
+        c = self.cfg
+        shortest = min(c.territorial_threshold_h, c.threshold_h) * HOUR
+        gi = np.flatnonzero(np.isfinite(dt) & (dt > shortest) & (before >= c.min_reports))
+        zone = np.full(len(rows), -1, dtype=np.int64)
+        zone[gi] = self.territorial.locate(plon[gi], plat[gi])
+        gi = gi[dt[gi] > self._threshold_s(zone[gi])]
         st = table.cols["ship_type"][rows[gi]]
         t_end = pt[gi] + self._threshold_s(zone[gi])
         why = self.routine(plon[gi], plat[gi], pt[gi], psog[gi], pcog[gi], st, prun[gi], t_end)

@@ -30,6 +30,7 @@ from mdacentre.detect.context import StepContext
 from mdacentre.detect.vessels import VesselClass, in_classes, is_small, vessel_class
 from mdacentre.model.findings import Finding, Level
 from mdacentre.model.geodesy import HOUR, M_PER_NM, MS_PER_KN, destination, haversine_m, is_night
+from mdacentre.model.sets import isin
 
 GO_FAST = "go_fast"
 LOITERING = "loitering"
@@ -77,7 +78,7 @@ def small_craft_mask(
     unknown = st < 0
     if static_waited is not None:
         unknown &= static_waited
-    by_type = unknown | np.isin(st, SMALL_CRAFT_TYPES) | np.isin(np.asarray(msg_type), CLASS_B_MSG_TYPES)
+    by_type = unknown | isin(st, SMALL_CRAFT_TYPES) | isin(np.asarray(msg_type), CLASS_B_MSG_TYPES)
     return np.asarray(np.where(known_len, ln < max_len, by_type))
 
 
@@ -141,7 +142,7 @@ class GoFastDetector:
         keys = pos["key"]
         closing = slow & ~fast
         if self.open and closing.any():
-            closing &= np.isin(keys, np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
+            closing &= isin(keys, np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
         else:
             closing[:] = False
         for i in np.flatnonzero(closing).tolist():
@@ -160,7 +161,7 @@ class GoFastDetector:
         shore = self.context.shore_nm(pos["lon"][fi], pos["lat"][fi])
         routine = pleasure & named & ~night & (shore < c.pleasure_day_shore_nm)
         if routine.any():
-            already = np.isin(keys[fi], np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
+            already = isin(keys[fi], np.fromiter(self.open, dtype=np.int64, count=len(self.open)))
             routine &= ~already
             self.routine += int(routine.sum())
             fi, night = fi[~routine], night[~routine]

@@ -40,6 +40,7 @@ from mdacentre.detect.spoof import SpoofConfig, SpoofDetector
 from mdacentre.detect.watchlist import load_ship_watchlists
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding
+from mdacentre.model.sets import isin
 
 ZONE_ENTRY = "zone_entry"
 
@@ -64,7 +65,7 @@ class TransitDetector:
         if len(ev) == 0 or len(self.watch) == 0:
             return findings, cleared
         tc = ctx.table.cols
-        rel = ev[np.isin(ev["zone"], self.watch) & np.isin(tc["kind"][ev["row"]], self.track_kinds)]
+        rel = ev[isin(ev["zone"], self.watch) & isin(tc["kind"][ev["row"]], self.track_kinds)]
         for e in rel:
             zi, row, key, t = int(e["zone"]), int(e["row"]), int(e["key"]), float(e["t"])
             z = self.zones[zi]

@@ -40,6 +40,7 @@ from mdacentre.model.batch import TrackKind
 from mdacentre.model.findings import Finding, ZoneRef
 from mdacentre.model.geodesy import MS_PER_KN, haversine_m
 from mdacentre.model.mid import invalid_mmsi
+from mdacentre.model.sets import isin
 
 JUMP = "position_jump"
 IDENTITY = "identity"
@@ -79,7 +80,7 @@ def type_max_speed_kn(ship_type: npt.NDArray[np.integer], cfg: SpoofConfig) -> F
     st = np.asarray(ship_type, dtype=np.int64)
     out = np.full(len(st), cfg.other_max_kn, dtype=np.float64)
     out[st == 30] = cfg.fishing_max_kn
-    out[np.isin(st, (31, 32, 52))] = cfg.tug_max_kn
+    out[isin(st, (31, 32, 52))] = cfg.tug_max_kn
     out[(st >= 80) & (st <= 89)] = cfg.tanker_max_kn
     out[(st >= 70) & (st <= 79)] = cfg.cargo_max_kn
     out[(st >= 60) & (st <= 69)] = cfg.passenger_max_kn
@@ -89,7 +90,7 @@ def type_max_speed_kn(ship_type: npt.NDArray[np.integer], cfg: SpoofConfig) -> F
 def invalid_ship_mmsi(mmsi: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
     """MMSIs that cannot identify a ship station: :func:`mdacentre.model.mid.invalid_mmsi`, plus placeholders."""
     m = np.asarray(mmsi, dtype=np.int64)
-    return np.asarray(invalid_mmsi(m) | np.isin(m, tuple(PLACEHOLDER_MMSI)))
+    return np.asarray(invalid_mmsi(m) | isin(m, tuple(PLACEHOLDER_MMSI)))
 
 
 class SpoofDetector:
@@ -163,7 +164,7 @@ class SpoofDetector:
         watched = np.concatenate(
             [np.fromiter(self.open_land, dtype=np.int64, count=len(self.open_land)), keys[inland]]
         )
-        back = ~on & np.isin(keys, watched) if len(watched) else np.zeros(len(keys), dtype=bool)
+        back = ~on & isin(keys, watched) if len(watched) else np.zeros(len(keys), dtype=bool)
         table = ctx.table
         for k in np.flatnonzero(inland | back).tolist():
             key = int(keys[k])
@@ -357,9 +358,7 @@ class SpoofDetector:
             return
         calm = real & ~jump
         opened = np.fromiter(set(self.open_jump) | set(self.open_conflict), dtype=np.int64)
-        calm_idx = np.flatnonzero(
-            calm & np.isin(keys, opened)
-        )  # only tracks with something open can close it
+        calm_idx = np.flatnonzero(calm & isin(keys, opened))  # only tracks with something open can close it
         if len(calm_idx) == 0:
             return
         ck, ct = keys[calm_idx], e_t[calm_idx]

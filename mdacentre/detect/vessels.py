@@ -13,6 +13,8 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from mdacentre.model.sets import isin
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -63,7 +65,7 @@ def vessel_class(ship_type: npt.ArrayLike) -> IntArray:
 
 
 def in_classes(cls: npt.ArrayLike, classes: tuple[VesselClass, ...]) -> BoolArray:
-    return np.isin(np.asarray(cls), [int(c) for c in classes])
+    return isin(np.asarray(cls), [int(c) for c in classes])
 
 
 def is_small(cls: npt.ArrayLike, length_m: npt.ArrayLike, max_len: float = 20.0) -> BoolArray:

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mdacentre.model.errors import ConfigError
+from mdacentre.model.sets import isin
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NO_MID = -1
@@ -88,6 +89,6 @@ def invalid_mmsi(mmsi: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     """True where an MMSI is not a 9-digit number of a known form or its MID is not assigned."""
     v = np.asarray(mmsi, dtype=np.int64)
     in_range = (v > 0) & (v < 1_000_000_000)
-    device = np.isin(v // 1_000_000, _DEVICE_PREFIXES)
+    device = isin(v // 1_000_000, _DEVICE_PREFIXES)
     flagged = flag_states(v) != ""
     return np.asarray(~(in_range & (device | flagged)))

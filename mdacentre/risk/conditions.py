@@ -33,6 +33,7 @@ from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError
 from mdacentre.model.geodesy import is_night
 from mdacentre.model.mid import flag_states
+from mdacentre.model.sets import isin
 from mdacentre.model.trackid import track_id
 
 IntArray = npt.NDArray[np.int64]
@@ -74,7 +75,7 @@ def normalise_names(values: npt.ArrayLike) -> npt.NDArray[np.str_]:
     if width == 0:
         return a
     codes = np.ascontiguousarray(a).view(np.uint32).reshape(a.size, width)
-    odd = np.isin(codes, _WHITESPACE_NOT_SPACE).any(axis=1)  # what str.split() also splits on
+    odd = isin(codes, _WHITESPACE_NOT_SPACE).any(axis=1)  # what str.split() also splits on
     odd |= ((codes[:, 1:] == 32) & (codes[:, :-1] == 32)).any(axis=1)
     runs = np.flatnonzero(odd)
     if len(runs) == 0:  # the common case: nothing to collapse, no loop per name
@@ -105,14 +106,14 @@ class WatchList:
         kind = c["kind"][rows]
         ident = c["ident"][rows].astype(np.int64)
         vessel = kind == int(TrackKind.VESSEL)
-        m = vessel & np.isin(ident, self.mmsi)
-        m |= (kind == int(TrackKind.AIRCRAFT)) & np.isin(ident, self.icao)
+        m = vessel & isin(ident, self.mmsi)
+        m |= (kind == int(TrackKind.AIRCRAFT)) & isin(ident, self.icao)
         if len(self.imo):
-            m |= vessel & np.isin(c["imo"][rows].astype(np.int64), self.imo)
+            m |= vessel & isin(c["imo"][rows].astype(np.int64), self.imo)
         if len(self.names):
-            m |= np.isin(normalise_names(c["name"][rows]), self.names)
+            m |= isin(normalise_names(c["name"][rows]), self.names)
         if len(self.callsigns):
-            m |= np.isin(normalise_names(c["callsign"][rows]), self.callsigns)
+            m |= isin(normalise_names(c["callsign"][rows]), self.callsigns)
         return np.asarray(m)
 
     def label_of(self, table: TrackTable, row: int) -> str | None:
@@ -237,16 +238,16 @@ class Conditions:
         if self.flags or self.exclude_flags:
             fl = flag_states_of(table, rows)
             if self.flags:
-                m &= np.isin(fl, sorted(self.flags))
+                m &= isin(fl, sorted(self.flags))
             if self.exclude_flags:
-                m &= ~np.isin(fl, sorted(self.exclude_flags))
+                m &= ~isin(fl, sorted(self.exclude_flags))
         length = c["length_m"][rows].astype(np.float64)
         if self.min_length_m is not None:
             m &= length >= self.min_length_m  # unknown length (NaN) never matches a size condition
         if self.max_length_m is not None:
             m &= length <= self.max_length_m
         if self.nav_status:
-            m &= np.isin(c["nav_status"][rows], self.nav_status)
+            m &= isin(c["nav_status"][rows], self.nav_status)
         if self.night is not None:
             night = is_night(c["t"][rows], c["lat"][rows], c["lon"][rows])
             m &= night if self.night else ~night

@@ -45,6 +45,7 @@ from mdacentre.detect.config import section_model
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import ConfigError
 from mdacentre.model.findings import Finding, Level, ZoneRef
+from mdacentre.model.sets import isin
 from mdacentre.risk.conditions import Conditions, parse_conditions
 from mdacentre.runtime.config import ConfigModel, LevelName, read_toml, validate
 
@@ -59,7 +60,7 @@ def hazardous_mask(ship_type: npt.NDArray[np.int16], imdg_class: npt.NDArray[np.
     """ITU-R M.1371 ship types whose second digit 1-4 marks hazardous category X/Y/Z/OS, or an IMDG class."""
     st = ship_type.astype(np.int64)
     first, second = st // 10, st % 10
-    by_type = np.isin(first, HAZARD_FIRST_DIGITS) & (second >= 1) & (second <= 4) & (st >= 20) & (st <= 99)
+    by_type = isin(first, HAZARD_FIRST_DIGITS) & (second >= 1) & (second <= 4) & (st >= 20) & (st <= 99)
     return np.asarray(by_type | np.isfinite(imdg_class))
 
 
@@ -239,21 +240,21 @@ class RiskEngine:
         c = table.cols
         m = np.ones(len(rows), dtype=bool)
         if p.kinds:
-            m &= np.isin(c["kind"][rows], p.kinds)
+            m &= isin(c["kind"][rows], p.kinds)
         if p.hazardous is not None:
             hz = hazardous_mask(c["ship_type"][rows], c["imdg_class"][rows])
             m &= hz if p.hazardous else ~hz
         if p.ship_types:
-            m &= np.isin(c["ship_type"][rows], p.ship_types)
+            m &= isin(c["ship_type"][rows], p.ship_types)
         if p.min_sog is not None:
             m &= c["sog"][rows] >= p.min_sog
         if p.max_sog is not None:
             m &= c["sog"][rows] <= p.max_sog
         ident = c["ident"][rows].astype(np.int64)
         if p.mmsi:
-            m &= np.isin(ident, np.fromiter(p.mmsi, dtype=np.int64))
+            m &= isin(ident, np.fromiter(p.mmsi, dtype=np.int64))
         if p.exclude_mmsi:
-            m &= ~np.isin(ident, np.fromiter(p.exclude_mmsi, dtype=np.int64))
+            m &= ~isin(ident, np.fromiter(p.exclude_mmsi, dtype=np.int64))
         if not p.conditions.empty and m.any():
             sub = np.flatnonzero(m)
             m[sub] = p.conditions.mask(table, rows[sub])
@@ -300,7 +301,7 @@ class RiskEngine:
         for p in self.profiles:
             act = self.active[p.id]
             if p.zones and len(ev):
-                mine = ev[np.isin(ev["zone"], p.zones)]
+                mine = ev[isin(ev["zone"], p.zones)]
                 if len(mine):
                     ev_rows = mine["row"].astype(np.int64)
                     ok = self.base_mask(p, table, ev_rows)
@@ -355,7 +356,7 @@ class RiskEngine:
                     findings.append(self._finding(p, table, int(rows[j]), k, zone, float(times[j]), flags))
             if not opened:
                 continue
-            ended = ~holds & np.isin(keys, np.asarray(opened, dtype=np.int64))
+            ended = ~holds & isin(keys, np.asarray(opened, dtype=np.int64))
             for j in np.flatnonzero(ended).tolist():
                 k = int(keys[j])
                 if (k, zi) in act:
