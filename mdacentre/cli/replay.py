@@ -12,58 +12,25 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from mdacentre.decode.archives import archive_batches
-from mdacentre.decode.recordings import file_batches, first_event_time
-from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
-from mdacentre.ingest.recordings import ARCHIVE_FORMATS, read_chunks, sniff_format
-from mdacentre.model.batch import Batch
-from mdacentre.model.errors import MdaError
 from mdacentre.model.findings import iso
 from mdacentre.runtime.metrics import Metrics
 from mdacentre.runtime.settings import Settings
 from mdacentre.service.core import Core, JsonlSink
 from mdacentre.service.pipeline import StepResult
+from mdacentre.service.replayrun import (
+    CHUNK_BYTES,
+    WHOLE_FILE_FORMATS,
+    BatchFeed,
+    ReplayFeed,
+    group_feeds,
+    replay_steps,
+)
 
-CHUNK_BYTES = 1 << 18
-# formats read as decoded batches (not lines): one feed per file
-WHOLE_FILE_FORMATS = ("opensky", "readsb_trace", *ARCHIVE_FORMATS)
-
-
-@dataclass
-class ReplayFeed:
-    """One feed of a replay: files of one format, read one after the other."""
-
-    name: str
-    fmt: str
-    paths: list[Path]
-    spec: FeedSpec = field(init=False)
-
-    def __post_init__(self) -> None:
-        kind = FeedKind(self.fmt) if self.fmt in FeedKind._value2member_map_ else FeedKind.AIS
-        self.spec = FeedSpec(name=self.name, kind=kind, transport=Transport.FILE, path=str(self.paths[0]))
-
-
-def group_feeds(paths: list[Path], fmt: str = "auto") -> list[ReplayFeed]:
-    """Files of one stream format form one feed (in the order given); whole-file formats one feed each."""
-    feeds: list[ReplayFeed] = []
-    by_fmt: dict[str, ReplayFeed] = {}
-    for p in paths:
-        if not p.is_file():
-            raise MdaError(f"replay: {p} is not a file")
-        f = sniff_format(p) if fmt == "auto" else fmt
-        if f in WHOLE_FILE_FORMATS or f not in by_fmt:
-            feed = ReplayFeed(p.name, f, [p])
-            feeds.append(feed)
-            if f not in WHOLE_FILE_FORMATS:
-                by_fmt[f] = feed
-        else:
-            by_fmt[f].paths.append(p)
-    return feeds
+__all__ = ["CHUNK_BYTES", "WHOLE_FILE_FORMATS", "BatchFeed", "Pacer", "Progress", "ReplayFeed", "group_feeds"]
 
 
 class Progress:
@@ -117,39 +84,6 @@ class Pacer:
             self.sleep(delay)
 
 
-def _feed_chunks(
-    core: Core, i: int, feed: ReplayFeed, chunk_bytes: int = CHUNK_BYTES
-) -> Iterator[tuple[int, list[StepResult]]]:
-    """(bytes read, step results) per chunk of one feed; the feed is finished at the end."""
-    if feed.fmt in WHOLE_FILE_FORMATS:
-        batches = (
-            archive_batches(feed.paths[0], i)
-            if feed.fmt in ARCHIVE_FORMATS
-            else file_batches(feed.paths[0], feed.fmt, i)
-        )
-        for b in batches:
-            yield b.lines, _add_batch(core, i, b)
-    else:
-        start = first_event_time(feed.paths[0], feed.spec)
-        clock0 = start if start is not None else feed.paths[0].stat().st_mtime
-        for p in feed.paths:
-            # One receive time for the whole feed: a line without a time of its own gets the
-            # recording's start (and is then placed by the lateness rule), whatever the cut.
-            for ch in read_chunks(p, i, clock0, size=chunk_bytes):
-                yield len(ch.data), core.ingest([ch])
-    yield 0, core.finish_feed(i)
-
-
-def _add_batch(core: Core, i: int, b: Batch) -> list[StepResult]:
-    if b.rejects:
-        core.metrics.add_rejects(b.rejects, core.feeds[i].name)
-    if len(b):
-        core.metrics.inc("mda_records_total", len(b), {"feed": core.feeds[i].name})
-    core.lines_in += b.lines
-    core._count_time(i, core.timeline.add(i, b, math.nan))
-    return core.run_slices(core.timeline.release())
-
-
 def run_replay(
     settings: Settings,
     paths: list[Path],
@@ -176,28 +110,15 @@ def run_replay(
     by_cat: Counter[str] = Counter()
     pacer = Pacer(speed) if pacer is None else pacer
     wall0 = time.monotonic()
-    readers = {i: _feed_chunks(core, i, f, chunk_bytes) for i, f in enumerate(feeds)}
-
-    def emit(results: list[StepResult]) -> None:
+    for nbytes, results in replay_steps(core, feeds, chunk_bytes):
         for res in results:
             pacer.wait_for(res.watermark)
             sink.write(res.alerts)
             if on_step is not None:
                 on_step(core, res)
             by_cat.update(a.category for a in res.alerts if a.version == 1)
-
-    while readers:
-        # the feed furthest behind in event time reads next: feeds merge by event time
-        i = min(readers, key=lambda k: (core.timeline.clock(k), k))
-        try:
-            nbytes, results = next(readers[i])
-        except StopIteration:
-            del readers[i]
-            continue
-        emit(results)
         if progress is not None:
             progress.update(nbytes, core.lines_in, core.pipeline.watermark, time.monotonic() - wall0)
-    emit(core.flush())
     core.close()
     return core, metrics, by_cat, time.monotonic() - wall0
 

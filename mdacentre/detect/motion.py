@@ -132,12 +132,13 @@ class GoFastDetector:
         dt = pos["t"] - pt
         fast = small & (sog > c.min_speed_kn) & (sog <= c.max_speed_kn)
         # the speed implied by the track, only where the reported speed would call it fast
-        i = np.flatnonzero(fast)
-        implied = (
-            haversine_m(plat[i], plon[i], pos["lat"][i], pos["lon"][i]) / np.maximum(dt[i], 1.0) / MS_PER_KN
+        cand = np.flatnonzero(fast)
+        d = haversine_m(plat[cand], plon[cand], pos["lat"][cand], pos["lon"][cand])
+        implied = d / np.maximum(dt[cand], 1.0) / MS_PER_KN
+        consistent = ~(np.isfinite(implied) & (dt[cand] <= HOUR)) | (
+            implied >= c.implied_ratio * c.min_speed_kn
         )
-        consistent = ~(np.isfinite(implied) & (dt[i] <= HOUR)) | (implied >= c.implied_ratio * c.min_speed_kn)
-        fast[i] = consistent
+        fast[cand] = consistent
         slow = np.isfinite(sog) & (sog < c.clear_speed_kn)
         keys = pos["key"]
         closing = slow & ~fast
