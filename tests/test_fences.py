@@ -68,6 +68,18 @@ def test_boundary_jitter_for_an_hour_gives_one_transition() -> None:
     assert ev2["transition"].tolist() == [Transition.ENTER]
 
 
+def test_boundary_jitter_one_report_per_batch_gives_no_transition() -> None:
+    """The jitter above, one report per batch (event-time steps): a batch on the confirmed side
+    cancels the pending change, as a report on that side within one batch does."""
+    tr = FenceTracker(FenceIndex([_square()]), dwell_s=300, hysteresis_m=300)
+    n = 120
+    t = 5000.0 + 30 * np.arange(n)
+    lon = -77.0 + np.where(np.arange(n) % 2 == 0, -0.00075, 0.00075)
+    lat = np.full(n, 17.5)
+    ev = [_run(tr, lon[i : i + 1], lat[i : i + 1], t[i : i + 1]) for i in range(n)]
+    assert sum(len(e) for e in ev) == 0
+
+
 def test_batches_split_anywhere_give_the_same_events() -> None:
     lon = np.linspace(-77.5, -75.5, 41)
     lat = np.full(41, 17.5)

@@ -240,6 +240,11 @@ class FenceTracker:
             np.repeat(lo - np.cumsum(span) + span, span) + np.arange(total, dtype=np.int64)
         ]
         cand = np.union1d(raw_codes, prev_codes)
+        if self._pending:
+            # a change pending for a touched row is decided too: a track back on its confirmed side
+            # for the whole step cancels it (else a later report would confirm a stale change)
+            pend = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
+            cand = np.union1d(cand, pend[np.isin(pend // nz, touched_rows)])
         if len(cand) == 0:
             return np.empty(0, dtype=FENCE_EVENT_DTYPE)
         # For each candidate pair, is the raw state the same at every point of that row?
