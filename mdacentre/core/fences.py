@@ -243,8 +243,8 @@ class FenceTracker:
         if self._pending:
             # a change pending for a touched row is decided too: a track back on its confirmed side
             # for the whole step cancels it (else a later report would confirm a stale change)
-            pend = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
-            cand = np.union1d(cand, pend[np.isin(pend // nz, touched_rows)])
+            pending = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
+            cand = np.union1d(cand, pending[isin(pending // nz, touched_rows)])
         if len(cand) == 0:
             return np.empty(0, dtype=FENCE_EVENT_DTYPE)
         # For each candidate pair, is the raw state the same at every point of that row?
