@@ -275,13 +275,11 @@ class LoiteringDetector:
             speed[i] = d / np.maximum(pos["t"][i] - pt[i], 1.0) / MS_PER_KN
         return speed
 
-    def _far(self, pos: np.ndarray) -> BoolArray:
+    def _far(self, lon: FloatArray, lat: FloatArray, ident: np.ndarray) -> BoolArray:
         """Far from shore and ports and not at a learned stopping place.
 
         With the shore grid the distance comes from the coastline; outside it (or without it), from
         the territorial-sea zones grown to the shore distance."""
-        lon = pos["lon"].astype(np.float64, copy=False)
-        lat = pos["lat"].astype(np.float64, copy=False)
         far = ~self.near_port.near(lon, lat)
         # each further test only on the points still called far (the answer is the same, the work less)
         i = np.flatnonzero(far)
@@ -295,8 +293,8 @@ class LoiteringDetector:
         if self.context.areas:
             i = i[self.context.stop_vessels(lon[i], lat[i]) < self.cfg.stop_min_vessels]
             i = i[self.context.wait_vessels(lon[i], lat[i]) < self.cfg.wait_min_vessels]
-            i = i[~self.context.on_route(lon[i], lat[i], pos["ident"][i], self.cfg.route_min_passes)]
-        out = np.zeros(len(pos), dtype=bool)
+            i = i[~self.context.on_route(lon[i], lat[i], ident[i], self.cfg.route_min_passes)]
+        out = np.zeros(len(lon), dtype=bool)
         out[i] = True
         return out
 
@@ -311,9 +309,12 @@ class LoiteringDetector:
         pt, plat, plon = self.fixes.previous(table, rows, pos)
         self.fixes.commit(table, rows, pos)
         speed = self._speed(pos, pt, plat, plon)
-        far = self._far(pos)
-        far &= ~in_classes(vessel_class(table.cols["ship_type"][rows]), self.routine_classes)
-        ok = far & np.isfinite(speed) & (speed < c.burst_speed_kn)
+        ok = np.isfinite(speed) & (speed < c.burst_speed_kn)
+        ok &= ~in_classes(vessel_class(table.cols["ship_type"][rows]), self.routine_classes)
+        slow = np.flatnonzero(ok)  # where from shore only matters for slow reports
+        ok[slow] = self._far(
+            pos["lon"][slow].astype(np.float64), pos["lat"][slow].astype(np.float64), pos["ident"][slow]
+        )
         dt = pos["t"] - pt
         first, last = group_bounds(rows)
         carried = self.state.valid(table, rows) & self.state.cols["open"][rows]
