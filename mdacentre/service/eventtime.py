@@ -90,6 +90,8 @@ class _Held:
         a = np.concatenate([p.arrival for p in taken])
         feed = np.concatenate([p.feed for p in taken])
         seq = np.concatenate([p.seq for p in taken])
+        if _in_order(a, feed, seq):  # one feed in time order: already sorted, no copy
+            return rows, a
         order = np.lexsort((seq, feed, a))
         return take_rows(rows, order), a[order]
 
@@ -228,6 +230,16 @@ class EventSequencer:
                 now = max(now, float(s[1][s_hi[n] - 1]))
             out.append(Slice(int(k), now, Batch(positions=positions, statics=statics)))
         return out
+
+
+def _in_order(a: FloatArray, feed: IntArray, seq: IntArray) -> bool:
+    """Are the reports sorted by (arrival, feed, seq) already? (then the sort would not move them)"""
+    if len(a) < 2:
+        return True
+    a0, a1 = a[:-1], a[1:]
+    same_a = a1 == a0
+    later = (feed[1:] > feed[:-1]) | ((feed[1:] == feed[:-1]) & (seq[1:] > seq[:-1]))
+    return bool(np.all((a1 > a0) | (same_a & later)))
 
 
 def _slice_index(a: FloatArray, step_s: float) -> IntArray:
