@@ -407,24 +407,17 @@ def test_backtest_reports_alerts_added_and_removed_with_stable_ids(
 def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> None:
     """run_service (as `mdacentre serve`): the archive gets the feed, the alert and its acknowledgement,
     and the service's REST API serves the track's history."""
-    import asyncio
-    import threading
     from dataclasses import replace
 
     import httpx
-    from conftest import position, static
 
     from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
     from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
-    from mdacentre.service.wiring import run_service
     from mdacentre.sinks.broker import free_port
+    from tests.servicekit import TANKER, hazmat_recording, running_service
 
-    t0, tanker = 1_768_435_200.0, 538009001
-    lines = static(tanker, "HAZMAT CARRIER", 82, t0)
-    for i in range(20):
-        lines += position(tanker, 15.05, -58.5 - 0.1 * i, t0 + 60 * i)
-    feed = tmp_path / "small.nmea"
-    feed.write_text("\n".join(lines) + "\n")
+    tanker = TANKER
+    feed = hazmat_recording(tmp_path / "small.nmea")
     http_port = free_port()
     settings = replace(
         Settings(),
@@ -434,24 +427,9 @@ def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> 
         archive=ArchiveSettings(flush_s=0.5),
     )
     feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))]
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    async def main() -> None:
-        ready = asyncio.Event()
-        task = asyncio.create_task(run_service(settings, feeds, stop, started=ready))
-        await ready.wait()
-        started.set()
-        await task
-
     make_security(settings.data_dir)  # the watch officer the client signs in as (users file in the data dir)
-    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    th.start()
     base = f"http://127.0.0.1:{http_port}"
-    client = httpx.Client(base_url=base, timeout=5)
-    try:
-        assert started.wait(30)
+    with running_service(settings, feeds), httpx.Client(base_url=base, timeout=5) as client:
         csrf = ""
         deadline = time.monotonic() + 30
         while not csrf and time.monotonic() < deadline:  # the HTTP stage may still be starting
@@ -480,10 +458,6 @@ def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> 
             g = client.get(f"/api/tracks/vessel/{tanker}/history").json()
             hist = [f for f in g["features"] if f["properties"]["role"] == "position"]
         assert len(hist) == 20
-    finally:
-        client.close()
-        loop.call_soon_threadsafe(stop.set)
-        th.join(30)
     with History(tmp_path / "var" / "history") as h:
         assert h.sql("SELECT count(*) FROM positions").column(0)[0].as_py() == 20
         acks = h.sql("SELECT id, status, ack_by, ack_note FROM acks").to_pylist()

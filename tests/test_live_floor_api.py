@@ -4,29 +4,22 @@ archive, with the features listed in its vocabulary."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
-from conftest import position, static
 
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
-from mdacentre.service.wiring import run_service
 from mdacentre.sinks.broker import free_port
 from tests.authkit import make_security, sign_in
+from tests.servicekit import TANKER, hazmat_recording, running_service
 
 
 def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> None:
-    t0, tanker = 1_768_435_200.0, 538009001
-    lines = static(tanker, "HAZMAT CARRIER", 82, t0)
-    for i in range(20):
-        lines += position(tanker, 15.05, -58.5 - 0.1 * i, t0 + 60 * i)
-    feed = tmp_path / "small.nmea"
-    feed.write_text("\n".join(lines) + "\n")
+    tanker = TANKER
+    feed = hazmat_recording(tmp_path / "small.nmea")
     http_port = free_port()
     settings = replace(
         Settings(),
@@ -36,23 +29,11 @@ def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> 
         archive=ArchiveSettings(flush_s=0.5),
     )
     feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))]
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    async def main() -> None:
-        ready = asyncio.Event()
-        task = asyncio.create_task(run_service(settings, feeds, stop, started=ready))
-        await ready.wait()
-        started.set()
-        await task
-
     make_security(settings.data_dir)
-    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    th.start()
-    client = httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5)
-    try:
-        assert started.wait(30)
+    with (
+        running_service(settings, feeds),
+        httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5) as client,
+    ):
         csrf = ""
         deadline = time.monotonic() + 30
         while not csrf and time.monotonic() < deadline:
@@ -88,7 +69,3 @@ def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> 
             pic = [t for t in doc["tracks"] if t["id"] == str(tanker)]
         assert pic and pic[0]["name"] == "HAZMAT CARRIER" and pic[0]["t"] == "2026-01-15T00:10:00Z"
         assert abs(pic[0]["lon"] - (-58.5 - 0.1 * 10)) < 1e-4 and pic[0]["level"] != "info"
-    finally:
-        client.close()
-        loop.call_soon_threadsafe(stop.set)
-        th.join(30)
