@@ -7,13 +7,15 @@ import asyncio
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import position, static
 
-from mdacentre.ingest.feeds import FeedSpec
-from mdacentre.runtime.settings import Settings
+from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
+from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
 from mdacentre.service.wiring import run_service
+from mdacentre.sinks.broker import free_port
 
 T0 = 1_768_435_200.0
 TANKER = 538009001
@@ -26,6 +28,21 @@ def hazmat_recording(path: Path, t0: float = T0, mmsi: int = TANKER) -> Path:
         lines += position(mmsi, 15.05, -58.5 - 0.1 * i, t0 + 60 * i)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def archived_tanker_service(tmp_path: Path, client_id: str) -> tuple[Settings, list[FeedSpec], int]:
+    """Settings for a service on free ports that archives (flushing every 0.5 s) and reads the tanker's
+    recording as its one feed; and the HTTP port it will listen on."""
+    http_port = free_port()
+    settings = replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        mqtt=MqttSettings(embedded_port=free_port(), client_id=client_id),
+        http=HttpSettings(port=http_port),
+        archive=ArchiveSettings(flush_s=0.5),
+    )
+    feed = hazmat_recording(tmp_path / "small.nmea")
+    return settings, [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))], http_port
 
 
 @contextmanager

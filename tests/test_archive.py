@@ -407,26 +407,12 @@ def test_backtest_reports_alerts_added_and_removed_with_stable_ids(
 def test_serve_records_positions_alerts_and_acknowledgements(tmp_path: Path) -> None:
     """run_service (as `mdacentre serve`): the archive gets the feed, the alert and its acknowledgement,
     and the service's REST API serves the track's history."""
-    from dataclasses import replace
-
     import httpx
 
-    from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
-    from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
-    from mdacentre.sinks.broker import free_port
-    from tests.servicekit import TANKER, hazmat_recording, running_service
+    from tests.servicekit import TANKER, archived_tanker_service, running_service
 
     tanker = TANKER
-    feed = hazmat_recording(tmp_path / "small.nmea")
-    http_port = free_port()
-    settings = replace(
-        Settings(),
-        data_dir=tmp_path / "var",
-        mqtt=MqttSettings(embedded_port=free_port(), client_id="mda-archive-test"),
-        http=HttpSettings(port=http_port),
-        archive=ArchiveSettings(flush_s=0.5),
-    )
-    feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))]
+    settings, feeds, http_port = archived_tanker_service(tmp_path, "mda-archive-test")
     make_security(settings.data_dir)  # the watch officer the client signs in as (users file in the data dir)
     base = f"http://127.0.0.1:{http_port}"
     with running_service(settings, feeds), httpx.Client(base_url=base, timeout=5) as client:

@@ -5,30 +5,17 @@ archive, with the features listed in its vocabulary."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
-from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
-from mdacentre.runtime.settings import ArchiveSettings, HttpSettings, MqttSettings, Settings
-from mdacentre.sinks.broker import free_port
 from tests.authkit import make_security, sign_in
-from tests.servicekit import TANKER, hazmat_recording, running_service
+from tests.servicekit import TANKER, archived_tanker_service, running_service
 
 
 def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> None:
     tanker = TANKER
-    feed = hazmat_recording(tmp_path / "small.nmea")
-    http_port = free_port()
-    settings = replace(
-        Settings(),
-        data_dir=tmp_path / "var",
-        mqtt=MqttSettings(embedded_port=free_port(), client_id="mda-floor-api-test"),
-        http=HttpSettings(port=http_port),
-        archive=ArchiveSettings(flush_s=0.5),
-    )
-    feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(feed))]
+    settings, feeds, http_port = archived_tanker_service(tmp_path, "mda-floor-api-test")
     make_security(settings.data_dir)
     with (
         running_service(settings, feeds),
