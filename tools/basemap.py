@@ -44,26 +44,30 @@ class BasemapStats:
     kept_small: int  # islands too small for the tolerance, kept at grid precision instead
 
 
-def read_geometries(path: Path) -> list[BaseGeometry]:
-    """Every non-empty geometry of a GeoJSON FeatureCollection."""
+def read_features(path: Path, what: str = "basemap source") -> list[dict[str, Any]]:
+    """The features of a GeoJSON FeatureCollection; ``what`` names the file in the error."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"basemap source {path} does not exist; pass --geo-dir pointing at shared/data/geo"
+            f"{what} {path} does not exist; pass --geo-dir pointing at shared/data/geo"
         ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            f"basemap source {path} is not readable GeoJSON ({exc}); restore the original file"
+            f"{what} {path} is not readable GeoJSON ({exc}); restore the original file"
         ) from None
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
-        raise ConfigError(
-            f"basemap source {path} is not a GeoJSON FeatureCollection; give a file with 'features'"
-        )
+        raise ConfigError(f"{what} {path} is not a GeoJSON FeatureCollection; give a file with 'features'")
+    return [f for f in features if isinstance(f, dict)]
+
+
+def read_geometries(path: Path) -> list[BaseGeometry]:
+    """Every non-empty geometry of a GeoJSON FeatureCollection."""
+    features = read_features(path)
     out: list[BaseGeometry] = []
     for feat in features:
-        geom = feat.get("geometry") if isinstance(feat, dict) else None
+        geom = feat.get("geometry")
         if geom:
             g = shape(geom)
             if not g.is_empty:

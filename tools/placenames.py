@@ -23,7 +23,7 @@ from typing import Any
 
 from shapely.geometry import shape
 
-from mdacentre.model.errors import ConfigError
+from tools.basemap import read_features
 
 COUNTRIES = "ne_10m_admin_0_countries_deu_caribbean.geojson"
 MARINE = "ne_10m_geography_marine_polys_caribbean.geojson"
@@ -33,18 +33,7 @@ ATTRIBUTION = "Place names: Natural Earth 1:10m countries, marine areas and port
 
 
 def _features(path: Path) -> list[dict[str, Any]]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"place-name source {path} does not exist; pass --geo-dir pointing at shared/data/geo"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"place-name source {path} is not readable GeoJSON ({exc})") from None
-    feats = doc.get("features") if isinstance(doc, dict) else None
-    if not isinstance(feats, list):
-        raise ConfigError(f"place-name source {path} is not a GeoJSON FeatureCollection")
-    return [f for f in feats if isinstance(f, dict)]
+    return read_features(path, "place-name source")
 
 
 def _inside(lon: float, lat: float) -> bool:
