@@ -7,6 +7,7 @@ tries to retract an alert and to open the map's WebSocket.
 
 from __future__ import annotations
 
+# ruff: noqa: F811  (the site fixture is imported from test_auth)
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.authkit import PASSWORD, LiveServer
-from tests.test_auth import Site, build_site
+from tests.authkit import PASSWORD
+from tests.test_auth import Site, site  # noqa: F401  (fixture)
 from tests.test_map_browser import CHROME_ARGS, CHROMIUM, WEB, sign_in_page
 
 pytestmark = [
@@ -64,17 +65,6 @@ class EvilHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    app, sec, state, store, alerts, tracks = build_site(tmp_path)
-    server = LiveServer(app)
-    try:
-        yield Site(server, sec, state, store, alerts, tracks)
-    finally:
-        server.stop()
-        store.close()
 
 
 @pytest.fixture
