@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,9 +18,9 @@ from mdacentre.alerting.broker_config import write_broker_config
 from mdacentre.alerting.routing import SERVICE_USER
 from mdacentre.model.findings import Level
 from mdacentre.runtime.settings import AuthSettings, HttpSettings, MqttSettings, Settings
-from mdacentre.service.wiring import run_service
 from mdacentre.sinks.broker import free_port
 from tests.authkit import PASSWORD
+from tests.servicekit import running_service
 from tests.test_broker_acl import RULES, Broker, make_alert, mosquitto_exe, publishes, start, stop
 
 PREFIX = "mdacentre/v1"
@@ -38,25 +37,8 @@ def service(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         http=HttpSettings(port=free_port()),
         auth=AuthSettings(bootstrap_password=PASSWORD),
     )
-    loop = asyncio.new_event_loop()
-    stop_ev = asyncio.Event()
-    started = threading.Event()
-
-    async def main() -> None:
-        ready = asyncio.Event()
-        task = asyncio.create_task(run_service(settings, [], stop_ev, started=ready))
-        await ready.wait()
-        started.set()
-        await task
-
-    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    th.start()
-    assert started.wait(30)
-    try:
+    with running_service(settings, []):
         yield mqtt_port, tmp_path / "var" / "mosquitto"
-    finally:
-        loop.call_soon_threadsafe(stop_ev.set)
-        th.join(30)
 
 
 def creds(out: Path, user: str) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -17,9 +15,9 @@ from conftest import position, static
 
 from mdacentre.ingest.feeds import FeedKind, FeedSpec, Transport
 from mdacentre.runtime.settings import AuthSettings, HttpSettings, MqttSettings, Settings
-from mdacentre.service.wiring import run_service
 from mdacentre.sinks.broker import free_port
 from tests.authkit import PASSWORD
+from tests.servicekit import running_service
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,24 +72,9 @@ def service(tmp_path: Path) -> Iterator[int]:
         auth=AuthSettings(bootstrap_password=PASSWORD),
     )
     feeds = [FeedSpec("small", FeedKind.AIS, Transport.FILE, path=str(tmp_path / "small.nmea"))]
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    async def main() -> None:
-        ready = asyncio.Event()
-        task = asyncio.create_task(run_service(settings, feeds, stop, started=ready))
-        await ready.wait()
-        started.set()
-        await task
-
-    th = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    th.start()
-    assert started.wait(30)
-    time.sleep(0.5)
-    yield http_port
-    loop.call_soon_threadsafe(stop.set)
-    th.join(30)
+    with running_service(settings, feeds):
+        time.sleep(0.5)
+        yield http_port
 
 
 def test_map_shows_the_feed_and_its_alert(service: int, tmp_path: Path) -> None:
