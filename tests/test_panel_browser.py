@@ -35,7 +35,8 @@ def panel_served() -> Iterator[Served]:
 
 
 def labels(pg: Any) -> list[str]:
-    return pg.eval_on_selector_all(".place-label", "els => els.map(e => e.textContent)")
+    """The names drawn on the place-name canvas in its last frame."""
+    return list(pg.evaluate("() => mdaMap.shownPlaces()"))
 
 
 def test_panel_last_port_and_flags_and_place_names(panel_served: Served, page: tuple[Any, Watch]) -> None:
@@ -56,10 +57,15 @@ def test_panel_last_port_and_flags_and_place_names(panel_served: Served, page: t
     # place names: the seas on the wide view, towns (ports) only close in
     pg.wait_for_function("() => mdaMap.shownPlaces().includes('Caribbean Sea')", timeout=15000)
     assert "Kingston" not in labels(pg)
+    painted = """() => { const c = document.querySelector('canvas.mda-place-canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
+    assert pg.evaluate(painted) > 500  # the names are on the canvas, not only in the list
     pg.evaluate("() => mdaMap.map().setView([17.95, -76.8], 9, {animate: false})")
     pg.wait_for_function("() => mdaMap.shownPlaces().includes('Kingston')")
     assert "Kingston" in labels(pg) and "Jamaica" in labels(pg)
     # one overlay switches them off
     pg.get_by_label("Place names").uncheck()
-    pg.wait_for_function("() => document.querySelectorAll('.place-label').length === 0")
+    pg.wait_for_function("() => mdaMap.shownPlaces().length === 0")
+    assert pg.evaluate("() => document.querySelectorAll('canvas.mda-place-canvas').length") == 0
     assert watch.errors == [] and watch.foreign() == []
