@@ -122,6 +122,62 @@ def test_new_urgent_alert_draws_attention(floor: Served, page: tuple[Any, Watch]
     assert watch.errors == []
 
 
+TAG_ROWS = (
+    "() => { for (const li of document.querySelectorAll('#alert-list > li')) li.__row = li.dataset.alertId; }"
+)
+SAME_ROWS = "() => Array.from(document.querySelectorAll('#alert-list > li')).filter((li) => li.__row === li.dataset.alertId).map((li) => li.dataset.alertId)"
+
+
+def test_inbox_updates_only_the_rows_an_alert_touches(floor: Served, page: tuple[Any, Watch]) -> None:
+    """A new alert inserts its row, a new version fills its row in place and moves it; the other rows'
+    nodes, the focused row and the scroll position stay (the whole list was rebuilt per alert before)."""
+    pg, watch = page
+    t = datetime.fromisoformat(floor.aircraft["t"]).timestamp()
+    for n in range(20, 40):  # enough open low alerts that the list scrolls
+        floor.state.add_alert(alert_for(floor.vessels[2], aid(n), iso(t - 100 - n), "low", "loitering"))
+    open_map(pg, floor, 5)
+    pg.wait_for_function("() => document.querySelectorAll('#alert-list > li').length === 24")
+    before = inbox_ids(pg)
+    assert before[:3] == [aid(5), aid(4), aid(2)] and before[-1] == aid(3)
+    pg.evaluate(TAG_ROWS)
+    # focus a row far down the list, scrolled into view
+    row = pg.locator(f"#alert-list > li[data-alert-id='{aid(30)}']")
+    row.focus()
+    row.scroll_into_view_if_needed()
+    scroll = pg.evaluate("() => document.getElementById('alert-list').scrollTop")
+    assert scroll > 0  # the list does scroll: the test would say nothing otherwise
+    y0 = row.bounding_box()["y"]
+    # an unrelated urgent alert arrives: one row inserted at the top, nothing else rebuilt
+    floor.state.add_alert(alert_for(floor.vessels[3], aid(9), iso(t + 90), "critical", "dark_target"))
+    pg.wait_for_function("() => document.querySelectorAll('#alert-list > li').length === 25")
+    assert inbox_ids(pg) == [aid(9), *before]
+    assert pg.evaluate(SAME_ROWS) == before  # every older row is the same node
+    assert pg.evaluate("() => document.activeElement.dataset.alertId") == aid(30)
+    assert abs(row.bounding_box()["y"] - y0) <= 2  # the focused row did not jump
+    labels = pg.eval_on_selector_all("#filter-level option", "els => els.map(e => e.textContent)")
+    assert "critical (3)" in labels and "low (20)" in labels
+    # a new version of the first critical (acknowledged elsewhere): its row is filled again in place and
+    # moves down among the acknowledged ones, by time; the focused row keeps focus
+    acked = alert_for(floor.vessels[1], aid(5), iso(t - 20), "critical", "dark_target")
+    acked.update(version=2, status="acknowledged", ack={"by": "watch/Other", "note": "on it", "at": iso(t)})
+    floor.state.add_alert(acked)
+    pg.wait_for_function(
+        f"() => document.querySelector(\"#alert-list > li[data-alert-id='{aid(5)}']\").classList.contains('acked')"
+    )
+    after = inbox_ids(pg)
+    opened = [aid(9), aid(4), aid(2), *[aid(n) for n in range(20, 40)]]
+    assert after == [*opened, aid(3), aid(5)]
+    assert "closed, never acknowledged" in pg.text_content(f"#alert-list > li[data-alert-id='{aid(4)}']")
+    assert pg.evaluate(SAME_ROWS) == [aid(4), aid(2), *[aid(n) for n in range(20, 40)], aid(3), aid(5)]
+    assert pg.evaluate("() => document.activeElement.dataset.alertId") == aid(30)
+    assert "watch/Other" in pg.text_content(f"#alert-list > li[data-alert-id='{aid(5)}']")
+    assert pg.title().startswith("(2) ")  # the new critical and the closed-unseen high
+    # keyboard navigation still follows the order on screen
+    pg.keyboard.press("ArrowDown")
+    assert pg.evaluate("() => document.activeElement.dataset.alertId") == aid(31)
+    assert watch.errors == []
+
+
 def test_acknowledge_note_retract_and_hand_over_from_the_inbox(
     floor: Served, page: tuple[Any, Watch]
 ) -> None:

@@ -7,6 +7,7 @@
 import { store, bus } from './state.js';
 import { vocab, knownLevel, levelRank, isUrgent, isActive, kindName } from './vocab.js';
 import { actionBar, ackHistory, hasHistory, historyList } from './actions.js';
+import { notesOf } from './notes.js';
 import { flyToAlert } from './popup.js';
 import { editing, $, el, num, fmtTime, words } from './util.js';
 
@@ -56,17 +57,24 @@ function passes(a, skip) {
   return true;
 }
 
+// The options are written again only when the values change; otherwise only the counts that changed.
 function fillSelect(sel, name, values, counts) {
   const keep = filters[name];
-  const opts = [el('option', null, 'all')];
-  opts[0].value = '';
-  for (const v of values) {
-    const o = el('option', null, (words(v) || '(none)') + ' (' + (counts.get(v) || 0) + ')');
-    o.value = v;
-    opts.push(o);
+  const texts = values.map((v) => (words(v) || '(none)') + ' (' + (counts.get(v) || 0) + ')');
+  const same = sel.options.length === values.length + 1 && values.every((v, i) => sel.options[i + 1].value === v);
+  if (same) {
+    values.forEach((v, i) => setText(sel.options[i + 1], texts[i]));
+  } else {
+    const opts = [el('option', null, 'all')];
+    opts[0].value = '';
+    values.forEach((v, i) => {
+      const o = el('option', null, texts[i]);
+      o.value = v;
+      opts.push(o);
+    });
+    sel.replaceChildren(...opts);
   }
-  sel.replaceChildren(...opts);
-  sel.value = keep;
+  if (sel.value !== keep) sel.value = keep;
 }
 
 function renderFilters(all) {
@@ -91,42 +99,27 @@ function renderFilters(all) {
   }
 }
 
-function alertItem(a) {
-  const level = knownLevel(a.level);
-  const urgentNew = fresh.has(String(a.id));
-  const li = el('li', 'alert lvl-' + level + ' status-' + String(a.status || 'open')
-    + (needsAttention(a) ? ' needs-attention' : '') + (acknowledged(a) ? ' acked' : '') + (urgentNew ? ' fresh' : ''));
+// One row per alert id, kept across renders: a new alert inserts its row, a new version of an alert
+// fills its row again in place, a change of order moves rows; nothing else in the list is touched, so
+// focus, scroll position and the rows' nodes survive other alerts arriving.
+const rows = new Map(); // id -> { li, alert, mark }: the alert version and notes the row shows
+
+// What a row shows besides the alert itself: the "new" highlight and the alert's notes.
+function rowMark(id) {
+  return (fresh.has(id) ? 'fresh' : '') + '|' + notesOf(id).length;
+}
+
+function makeRow(id) {
+  const li = el('li');
   li.tabIndex = 0;
-  li.dataset.alertId = String(a.id);
-  const head = el('div', 'alert-head');
-  head.appendChild(el('span', 'badge lvl-bg-' + level, level + ' ' + (num(a.score) ?? '')));
-  head.appendChild(el('span', 'alert-cat', words(a.category || 'alert')));
-  head.appendChild(el('span', 'alert-time', fmtTime(a._ms, false)));
-  li.appendChild(head);
-  const t = a.track || {};
-  const who = el('div', 'alert-who');
-  who.appendChild(el('span', 'alert-name', t.name || '(no name)'));
-  who.appendChild(el('span', 'muted', ' ' + kindName(t.kind) + ' ' + (t.id || '')));
-  li.appendChild(who);
-  if (a.zone && a.zone.name) li.appendChild(el('div', 'alert-zone', 'Zone: ' + a.zone.name + (a.zone.state ? ' (' + a.zone.state + ')' : '')));
-  const reasons = Array.isArray(a.reasons) ? a.reasons : [];
-  if (reasons.length) li.appendChild(el('div', 'alert-reasons', reasons.slice(0, 3).join(' · ')));
-  const status = [];
-  if (closedUnseen(a)) status.push('closed, never acknowledged');
-  else if (a.status && a.status !== 'open') status.push(a.status);
-  if (a.version > 1) status.push('v' + a.version);
-  if (status.length) li.appendChild(el('div', 'alert-status', status.join(' · ')));
-  if (/^[0-9a-f]{8,40}$/.test(String(a.id))) { // incident briefing (self-contained HTML) from the archive
-    const brief = el('a', 'alert-brief', 'briefing');
-    brief.href = '/api/alerts/' + a.id + '/brief';
-    brief.download = 'brief-' + a.id + '.html';
-    brief.addEventListener('click', (ev) => ev.stopPropagation());
-    li.appendChild(brief);
-  }
-  if (hasHistory(a)) li.appendChild(historyList(a));
-  li.appendChild(actionBar(a, onActed));
+  li.dataset.alertId = id;
   const go = () => {
-    fresh.delete(String(a.id));
+    const a = store.alerts.get(id);
+    if (!a) return;
+    fresh.delete(id);
+    li.classList.remove('fresh');
+    const row = rows.get(id);
+    if (row) row.mark = rowMark(id);
     flyToAlert(a);
   };
   li.addEventListener('click', go);
@@ -140,6 +133,41 @@ function alertItem(a) {
     }
   });
   return li;
+}
+
+function fillRow(li, a, urgentNew) {
+  const level = knownLevel(a.level);
+  li.className = 'alert lvl-' + level + ' status-' + String(a.status || 'open')
+    + (needsAttention(a) ? ' needs-attention' : '') + (acknowledged(a) ? ' acked' : '') + (urgentNew ? ' fresh' : '');
+  const parts = [];
+  const head = el('div', 'alert-head');
+  head.appendChild(el('span', 'badge lvl-bg-' + level, level + ' ' + (num(a.score) ?? '')));
+  head.appendChild(el('span', 'alert-cat', words(a.category || 'alert')));
+  head.appendChild(el('span', 'alert-time', fmtTime(a._ms, false)));
+  parts.push(head);
+  const t = a.track || {};
+  const who = el('div', 'alert-who');
+  who.appendChild(el('span', 'alert-name', t.name || '(no name)'));
+  who.appendChild(el('span', 'muted', ' ' + kindName(t.kind) + ' ' + (t.id || '')));
+  parts.push(who);
+  if (a.zone && a.zone.name) parts.push(el('div', 'alert-zone', 'Zone: ' + a.zone.name + (a.zone.state ? ' (' + a.zone.state + ')' : '')));
+  const reasons = Array.isArray(a.reasons) ? a.reasons : [];
+  if (reasons.length) parts.push(el('div', 'alert-reasons', reasons.slice(0, 3).join(' · ')));
+  const status = [];
+  if (closedUnseen(a)) status.push('closed, never acknowledged');
+  else if (a.status && a.status !== 'open') status.push(a.status);
+  if (a.version > 1) status.push('v' + a.version);
+  if (status.length) parts.push(el('div', 'alert-status', status.join(' · ')));
+  if (/^[0-9a-f]{8,40}$/.test(String(a.id))) { // incident briefing (self-contained HTML) from the archive
+    const brief = el('a', 'alert-brief', 'briefing');
+    brief.href = '/api/alerts/' + a.id + '/brief';
+    brief.download = 'brief-' + a.id + '.html';
+    brief.addEventListener('click', (ev) => ev.stopPropagation());
+    parts.push(brief);
+  }
+  if (hasHistory(a)) parts.push(historyList(a));
+  parts.push(actionBar(a, onActed));
+  li.replaceChildren(...parts);
 }
 
 function onActed(doc) {
@@ -186,47 +214,92 @@ function beep(level) {
   }
 }
 
-// A long list is built a part per task (the first FIRST_ITEMS at once), so that building and laying
-// out some hundred alerts never holds the page; a newer render stops an older one's appending.
-const FIRST_ITEMS = 40;
-let generation = 0;
-function appendRest(ol, items, from, gen) {
-  if (from >= items.length) return;
-  window.setTimeout(() => {
-    if (gen !== generation) return;
-    const to = Math.min(items.length, from + FIRST_ITEMS);
-    ol.append(...items.slice(from, to).map(alertItem));
-    appendRest(ol, items, to, gen);
-  }, 0);
-}
-
+// A long list is built a part per task (at most ROWS_PER_TASK rows built or refilled per task), so
+// that building and laying out some hundred alerts never holds the page; the next part follows in a
+// task of its own, in the order as it is then.
+const ROWS_PER_TASK = 12;
 let dirty = false;
+let more = 0; // timer of the next part
+let held = false; // a row being edited was left as it was
+
 export function schedule() {
   if (dirty) return;
   dirty = true;
   window.requestAnimationFrame(render);
 }
 
+function moveTo(ol, node, before) {
+  if (node.isConnected && typeof ol.moveBefore === 'function') ol.moveBefore(node, before); // keeps focus
+  else ol.insertBefore(node, before);
+}
+
+// Make the list's rows those of `items`, in that order, building at most `budget` rows; true when done.
+function reconcile(ol, items, budget) {
+  const want = new Set(items.map((a) => String(a.id)));
+  for (const [id, row] of rows) {
+    if (!want.has(id)) {
+      row.li.remove();
+      rows.delete(id);
+    }
+  }
+  const focused = ol.contains(document.activeElement) ? document.activeElement : null;
+  let built = 0;
+  let cursor = ol.firstElementChild;
+  for (const a of items) {
+    const id = String(a.id);
+    const mark = rowMark(id);
+    let row = rows.get(id);
+    const stale = !row || row.alert !== a || row.mark !== mark;
+    if (stale && row && editing(row.li)) {
+      // a note or retraction is being written in this row: its new version waits until it is done
+      held = true;
+    } else if (stale) {
+      if (built >= budget) return false;
+      built += 1;
+      if (!row) {
+        row = { li: makeRow(id), alert: a, mark };
+        rows.set(id, row);
+      }
+      const hadFocus = row.li !== focused && row.li.contains(document.activeElement);
+      fillRow(row.li, a, fresh.has(id));
+      row.alert = a;
+      row.mark = mark;
+      if (hadFocus) row.li.focus({ preventScroll: true }); // the focused button was rebuilt: its row keeps focus
+    }
+    if (row.li === cursor) cursor = cursor.nextElementSibling;
+    else moveTo(ol, row.li, cursor);
+  }
+  if (focused && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
+  return true;
+}
+
 function render() {
   dirty = false;
-  if (editing($('alert-list'))) {
-    window.setTimeout(schedule, 400);
+  window.clearTimeout(more);
+  more = 0;
+  const ol = $('alert-list');
+  if (typeof ol.moveBefore !== 'function' && editing(ol)) {
+    window.setTimeout(schedule, 400); // moving the row being edited would take its focus
     return;
   }
   const all = Array.from(store.alerts.values());
   const shown = all.filter((a) => passes(a)).sort(inboxOrder);
-  const ol = $('alert-list');
-  const items = shown.slice(0, MAX_SHOWN);
-  ol.replaceChildren(...items.slice(0, FIRST_ITEMS).map(alertItem));
-  appendRest(ol, items, FIRST_ITEMS, ++generation);
+  held = false;
+  if (!reconcile(ol, shown.slice(0, MAX_SHOWN), ROWS_PER_TASK)) more = window.setTimeout(render, 0);
+  else if (held) more = window.setTimeout(schedule, 400);
   const attention = all.filter(needsAttention);
   const urgent = attention.filter((a) => isUrgent(a.level)).length;
-  $('alert-count').textContent = shown.length + ' shown · ' + attention.length + ' need attention';
+  setText($('alert-count'), shown.length + ' shown · ' + attention.length + ' need attention');
   $('alert-empty').hidden = shown.length > 0;
-  document.title = (urgent ? '(' + urgent + ') ' : '') + BASE_TITLE;
+  const title = (urgent ? '(' + urgent + ') ' : '') + BASE_TITLE;
+  if (document.title !== title) document.title = title;
   $('map').dataset.urgentCount = String(urgent);
   renderFilters(all);
   bus.emit('alerts-rendered');
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 export function urgentCount() {
