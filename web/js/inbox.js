@@ -217,7 +217,7 @@ function beep(level) {
 // A long list is built a part per task (at most ROWS_PER_TASK rows built or refilled per task), so
 // that building and laying out some hundred alerts never holds the page; the next part follows in a
 // task of its own, in the order as it is then.
-const ROWS_PER_TASK = 12;
+const ROWS_PER_TASK = 4;
 let dirty = false;
 let more = 0; // timer of the next part
 let held = false; // a row being edited was left as it was
