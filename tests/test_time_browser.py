@@ -209,3 +209,45 @@ def test_past_picture_shown_as_history_and_played_forward(
     pg.wait_for_function("() => !document.getElementById('conn').textContent.startsWith('HISTORY')")
     assert "history-mode" not in (pg.get_attribute("body", "class") or "")
     assert watch.errors == [] and watch.foreign() == []
+
+
+def test_a_shared_link_opens_the_same_past_picture(
+    history_served: tuple[LiveServer, MemoryMapState, list[dict[str, Any]], Path], page: tuple[Any, Watch]
+) -> None:
+    """The URL keeps the past picture's time and lookback; opening that URL shows the same picture."""
+    pg, watch = page
+    server, _state, live, root = history_served
+    sign_in_page(pg, server.url + "/")
+    pg.wait_for_function(f"() => window.mdaMap && mdaMap.connected() && mdaMap.trackCount() === {len(live)}")
+    assert "at=" not in pg.evaluate("() => location.hash")  # live: no time in the URL
+    expected = len(past_picture(root, START + 3600 + 600, 600)["tracks"])
+    assert expected != len(past_picture(root, START + 3600, 1800)["tracks"])  # not the default picture
+    pg.goto("about:blank")  # a new load, not a fragment change of the open page
+    pg.goto(server.url + "/#7/18.0000/-76.5000&at=2026-01-15T01:10Z&lookback=10")
+    pg.wait_for_function("() => document.getElementById('conn').textContent.startsWith('HISTORY')")
+    assert header(pg) == "HISTORY · 2026-01-15 01:10:00Z"
+    pg.wait_for_function(f"() => mdaMap.trackCount() === {expected}")
+    assert pg.input_value("#hist-at") == "2026-01-15T01:10"
+    assert pg.input_value("#hist-lookback") == "10"
+    assert "10 min before" in (pg.text_content("#hist-status") or "")
+    assert pg.evaluate("() => mdaMap.map().getZoom()") == 7
+    # the live updates do not replace it once the live snapshot is in
+    time.sleep(1.0)
+    assert pg.evaluate("() => mdaMap.trackCount()") == expected
+    # a step forward is kept in the URL; back to live takes the time out of it
+    pg.get_by_role("group", name="History controls").get_by_role("button", name="Step forward").click()
+    pg.wait_for_function("() => location.hash.includes('at=2026-01-15T01:15Z&lookback=10')")
+    shared = pg.evaluate("() => location.href")
+    pg.get_by_role("group", name="History controls").get_by_role("button", name="Back to live").click()
+    pg.wait_for_function("() => !location.hash.includes('at=')")
+    # the link copied before opens 01:15 in a new page
+    other = pg.context.new_page()
+    try:
+        other.goto(shared)
+        other.wait_for_function("() => document.getElementById('conn').textContent.startsWith('HISTORY')")
+        assert str(other.text_content("#conn")) == "HISTORY · 2026-01-15 01:15:00Z"
+        n = len(past_picture(root, START + 3600 + 900, 600)["tracks"])
+        other.wait_for_function(f"() => mdaMap.trackCount() === {n}")
+    finally:
+        other.close()
+    assert watch.errors == [] and watch.foreign() == []

@@ -1,10 +1,12 @@
 // Map aids: cursor latitude/longitude, a graticule, a range-and-bearing tool, and the URL keeping the
-// view, the inbox filters and the selected track (so a view can be shared: #z/lat/lon&track=..&level=..).
+// view, the inbox filters, the selected track and the past picture's time (so a view can be shared:
+// #z/lat/lon&track=..&level=..&at=2026-01-15T01:00Z&lookback=30).
 import { store, bus } from './state.js';
 import { mapView } from './layers.js';
 import { getFilters, setFilter } from './inbox.js';
 import { openTrackPopup } from './popup.js';
-import { el } from './util.js';
+import { pastShown, showPastFromLink } from './pastview.js';
+import { el, eventMs } from './util.js';
 
 const R_NM = 3440.065; // mean Earth radius in nautical miles
 
@@ -118,7 +120,13 @@ function writeUrl() {
   if (store.selected) q.set('track', store.selected);
   const f = getFilters();
   for (const k of FILTERS) if (f[k]) q.set(k, f[k]);
-  const hash = '#' + map.getZoom() + '/' + c.lat.toFixed(4) + '/' + c.lng.toFixed(4) + (q.toString() ? '&' + q : '');
+  const pic = pastShown();
+  if (pic) {
+    const iso = new Date(pic.atMs).toISOString(); // to the minute when the picture is on a minute
+    q.set('at', iso.endsWith(':00.000Z') ? iso.slice(0, 16) + 'Z' : iso.replace('.000Z', 'Z'));
+    q.set('lookback', String(pic.lookbackMin));
+  }
+  const hash = '#' + map.getZoom() + '/' + c.lat.toFixed(4) + '/' + c.lng.toFixed(4) + (q.toString() ? '&' + String(q).replace(/%3A/gi, ':') : ''); // ':' is fine in a fragment
   if (hash !== location.hash) history.replaceState(null, '', hash);
 }
 
@@ -142,6 +150,7 @@ export function initAids() {
   const q = readUrl();
   if (q) {
     for (const k of FILTERS) if (q.get(k)) setFilter(k, q.get(k));
+    if (q.get('at')) showPastFromLink(eventMs(q.get('at')), Number(q.get('lookback')));
     const key = q.get('track');
     if (key) {
       // open the shared track once the first snapshot has it
@@ -156,4 +165,5 @@ export function initAids() {
   map.on('moveend', writeUrl);
   bus.on('select', writeUrl);
   bus.on('alerts-rendered', writeUrl);
+  bus.on('history', writeUrl);
 }

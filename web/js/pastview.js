@@ -1,5 +1,5 @@
 // The picture at a past time, from the archive (GET /api/picture?at=&lookback_s=), played forward step by
-// step. While it is shown the header says HISTORY (never LIVE), the map is framed, the live track updates
+// step; the page's URL keeps its time and lookback (aids.js), so a shared link opens the same picture. While it is shown the header says HISTORY (never LIVE), the map is framed, the live track updates
 // are set aside (the inbox stays live), and "Back to live" asks the server for a fresh live snapshot.
 import { store, bus } from './state.js';
 import { hasFeature } from './vocab.js';
@@ -139,6 +139,7 @@ async function load(ms) {
     + (lookback / 60) + ' min before' + (doc.truncated ? ' (cut to the newest)' : '');
   $('time-box').dataset.history = fmtTime(ms, true);
   bus.emit('tracks');
+  bus.emit('history');
   if (store.selected) bus.emit('select', store.tracks.has(store.selected) ? store.selected : null);
 }
 
@@ -165,6 +166,7 @@ function backToLive() {
   for (const id of ['hist-back', 'hist-forward', 'hist-play', 'hist-live']) $(id).disabled = true;
   $('hist-status').textContent = 'Back to the live picture.';
   bus.emit('tracks');
+  bus.emit('history');
   // the live updates were set aside meanwhile: a new connection brings a fresh snapshot
   if (link.ws) link.ws.close();
 }
@@ -173,9 +175,34 @@ export function inHistory() {
   return store.timeMode === 'history';
 }
 
+// The past picture on screen, for the page's URL (aids.js): its time and lookback, or null when live.
+export function pastShown() {
+  if (!inHistory() || !Number.isFinite(past.atMs)) return null;
+  return { atMs: past.atMs, lookbackMin: Number($('hist-lookback').value) };
+}
+
+// A shared link asks for the picture at `ms` (with a lookback of `lookbackMin` if it is one offered):
+// it is shown as soon as the controls are there, on a server that has past pictures.
+let wanted = null;
+export function showPastFromLink(ms, lookbackMin) {
+  if (!Number.isFinite(ms)) return;
+  wanted = { ms, lookbackMin };
+  if ($('hist-at')) openWanted();
+}
+
+function openWanted() {
+  if (!wanted) return;
+  const w = wanted;
+  wanted = null;
+  if (LOOKBACKS_MIN.includes(w.lookbackMin)) $('hist-lookback').value = String(w.lookbackMin);
+  $('hist-at').value = toInput(w.ms);
+  load(w.ms);
+}
+
 export function initPastView() {
   if (!hasFeature('past_picture')) return;
   $('history-controls').hidden = false;
   $('time-box').hidden = false;
   build($('history-controls'));
+  openWanted();
 }
