@@ -20,7 +20,7 @@ const ZONE_STYLE = {
 };
 export const CARIBBEAN = [[5, -90], [30, -55]];
 
-export const mapView = { map: null, tracks: null, trail: null, layersControl: null, zoneGroups: {} };
+export const mapView = { map: null, tracks: null, trail: null, layersControl: null, zoneGroups: {}, landParts: 0 };
 
 export function redrawTracks() {
   if (mapView.tracks) mapView.tracks.redraw();
@@ -106,18 +106,46 @@ function buildLegend() {
   box.replaceChildren(levels, symbols);
 }
 
+// The land is one MultiPolygon of some hundred islands and coasts: it is added a polygon at a time, a few
+// milliseconds of them per task, so that building and projecting it never holds the page (it was one
+// 40-80 ms task at load).
+const LAND_SLICE_MS = 6;
+
+function landParts(doc) {
+  const parts = [];
+  for (const f of (doc && Array.isArray(doc.features) ? doc.features : [])) {
+    const g = f && f.geometry;
+    if (g && g.type === 'MultiPolygon' && Array.isArray(g.coordinates)) {
+      for (const c of g.coordinates) parts.push({ type: 'Feature', properties: f.properties || {}, geometry: { type: 'Polygon', coordinates: c } });
+    } else if (g) {
+      parts.push(f);
+    }
+  }
+  return parts;
+}
+
 async function loadLand() {
+  let parts;
   try {
-    const land = await fetchJson('/static/data/land.geojson');
-    L.geoJSON(land, {
-      pane: 'land',
-      interactive: false,
-      renderer: L.canvas({ pane: 'land', padding: 0.25 }), // a quarter view each side: less to paint
-      style: { color: '#4a5a68', weight: 0.8, fillColor: '#27323c', fillOpacity: 1 },
-    }).addTo(mapView.map);
+    parts = landParts(await fetchJson('/static/data/land.geojson'));
   } catch (err) {
     showBanner('Basemap not available (' + err.message + '); tracks are still shown.');
+    return;
   }
+  const land = L.geoJSON(null, {
+    pane: 'land',
+    interactive: false,
+    renderer: L.canvas({ pane: 'land', padding: 0.25 }), // a quarter view each side: less to paint
+    style: { color: '#4a5a68', weight: 0.8, fillColor: '#27323c', fillOpacity: 1 },
+  }).addTo(mapView.map);
+  let i = 0;
+  const step = () => {
+    const t0 = performance.now();
+    while (i < parts.length && performance.now() - t0 < LAND_SLICE_MS) land.addData(parts[i++]);
+    if (i < parts.length) window.setTimeout(step, 0);
+    else mapView.landParts = i;
+  };
+  step();
 }
 
 export const zoneClick = { pending: null };
