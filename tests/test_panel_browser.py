@@ -61,7 +61,7 @@ def test_panel_last_port_and_flags_and_place_names(panel_served: Served, page: t
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
     assert pg.evaluate(painted) > 500  # the names are on the canvas, not only in the list
-    pg.evaluate("() => mdaMap.map().setView([17.95, -76.8], 9, {animate: false})")
+    pg.evaluate("() => { mdaMap.map().setView([17.95, -76.8], 9, {animate: false}); }")
     pg.wait_for_function("() => mdaMap.shownPlaces().includes('Kingston')")
     assert "Kingston" in labels(pg) and "Jamaica" in labels(pg)
     # one overlay switches them off
