@@ -275,11 +275,15 @@ class LearnedContext:
         out = np.zeros(len(x), dtype=bool)
         if len(x) == 0:
             return out
-        codes = route_codes(x, y, mmsi, ring=1)
+        m = np.asarray(mmsi)
         for a in self.areas:
-            inside = a.contains(x, y)
-            if inside.any() and len(a.route_codes):
-                passes = _lookup(a.route_codes, a.route_passes, codes[inside], 0)
+            if not len(a.route_codes):
+                continue
+            inside = np.flatnonzero(a.contains(x, y))
+            if len(inside):
+                # route codes only of the points inside the area (most points of a wide feed are not)
+                codes = route_codes(x[inside], y[inside], m[inside], ring=1)
+                passes = _lookup(a.route_codes, a.route_passes, codes, 0)
                 out[inside] |= (passes >= min_passes).any(axis=1)
         return out
 

@@ -98,6 +98,10 @@ class UpdateResult:
         if vessel.all():  # a feed of vessels only: no copy
             return self.positions, self.position_rows.astype(np.int64)
         sel = np.flatnonzero(vessel)
+        # sorted by key, and a key starts with its kind: the vessels are usually one run, a view
+        if len(sel) == 0 or sel[-1] - sel[0] + 1 == len(sel):
+            lo, hi = (int(sel[0]), int(sel[-1]) + 1) if len(sel) else (0, 0)
+            return self.positions[lo:hi], self.position_rows[lo:hi].astype(np.int64)
         return take_rows(self.positions, sel), self.position_rows[sel].astype(np.int64)
 
 
@@ -187,8 +191,12 @@ class TrackTable:
     def update(self, positions: PositionArray, statics: StaticArray) -> UpdateResult:
         """Apply a batch. Positions are applied in event-time order per track."""
         valid = np.isfinite(positions["lat"]) & np.isfinite(positions["lon"]) & np.isfinite(positions["t"])
-        pos = positions if valid.all() else take_rows(positions, valid)
-        pos = take_rows(pos, np.lexsort((pos["t"], pos["key"])))
+        keep = None if valid.all() else np.flatnonzero(valid)
+        keys = positions["key"] if keep is None else positions["key"][keep]
+        times = positions["t"] if keep is None else positions["t"][keep]
+        order = _key_time_order(keys, times)
+        # one copy of the whole rows: the valid ones, in (key, t) order
+        pos = take_rows(positions, order if keep is None else keep[order])
         prow, new_p = self.lookup_or_insert(pos["key"])
         c = self.cols
         # Late reports: older than what the track already shows.
@@ -219,13 +227,14 @@ class TrackTable:
         srow = np.empty(0, dtype=np.int64)
         new_s = np.empty(0, dtype=np.int64)
         if len(statics):
-            st = take_rows(statics, np.lexsort((statics["t"], statics["key"])))
+            st = take_rows(statics, _key_time_order(statics["key"], statics["t"]))
             srow, new_s = self.lookup_or_insert(st["key"])
             starts, rows = _groups(srow)
             self._apply_statics(st, srow, starts, rows)
             self._touch(starts, rows, st["t"])
 
-        touched = np.unique(np.concatenate([prow, srow]))
+        # each track's reports are together (sorted by key): its rows are the groups' first rows
+        touched = np.unique(np.concatenate([_groups(prow)[1], _groups(srow)[1]]))
         new_rows = np.unique(np.concatenate([new_p, new_s]))
         return UpdateResult(
             rows=touched, new_rows=new_rows, positions=pos_ok, position_rows=prow_ok, late=late
@@ -291,3 +300,11 @@ def _groups(rows: IntArray) -> tuple[IntArray, IntArray]:
     first[1:] = rows[1:] != rows[:-1]
     starts = np.flatnonzero(first)
     return starts, rows[starts]
+
+
+def _key_time_order(keys: IntArray, times: npt.NDArray[np.float64]) -> IntArray:
+    """``np.lexsort((times, keys))``: reports already in time order (the usual case) need only
+    the stable sort by key."""
+    if len(times) < 2 or bool(np.all(times[1:] >= times[:-1])):
+        return np.argsort(keys, kind="stable")
+    return np.lexsort((times, keys))

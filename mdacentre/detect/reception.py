@@ -75,9 +75,12 @@ class OnlineReception:
         out = np.full(len(codes), -1, np.int64)
         if len(codes) == 0:
             return out
+        self._lookup(codes, out)
         if create:
-            new = np.setdiff1d(np.unique(codes[codes >= 0]), self.codes)
-            if len(new):
+            miss = (out < 0) & (codes >= 0)
+            if miss.any():
+                # only the codes not stored yet are sorted out (in a running feed, a few)
+                new = np.unique(codes[miss])
                 n0 = len(self.hour)
                 r = self.cfg.ring_h
                 self.hour = np.vstack([self.hour, np.full((len(new), r), -1, np.int64)])
@@ -87,29 +90,39 @@ class OnlineReception:
                 slots_all = np.concatenate([self.slot_of, np.arange(n0, n0 + len(new), dtype=np.int64)])
                 order = np.argsort(codes_all, kind="stable")
                 self.codes, self.slot_of = codes_all[order], slots_all[order]
+                sub = np.full(int(miss.sum()), -1, np.int64)
+                self._lookup(codes[miss], sub)
+                out[miss] = sub
+        return out
+
+    def _lookup(self, codes: IntArray, out: IntArray) -> None:
+        """Write the storage row of each known code of ``codes`` into ``out``."""
         if len(self.codes) == 0:
-            return out
+            return
         i = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
         hit = (self.codes[i] == codes) & (codes >= 0)
         out[hit] = self.slot_of[i[hit]]
-        return out
 
     def _add(self, name: str, rows: IntArray, hours: IntArray, weight: IntArray | None = None) -> None:
         if len(rows) == 0:
             return
-        arr = getattr(self, name)
-        slot = hours % self.cfg.ring_h
+        ring = self.cfg.ring_h
+        slot = hours % ring
+        # (row, slot) as one index into the flattened tables: 1-D ufunc.at takes NumPy's fast path
+        flat = rows * ring + slot
+        hour = _flat(self.hour)
         # A slot holding an older hour is recycled for the newer one; reports older than the slot's
         # hour (later than the ring) are dropped.
-        before = self.hour[rows, slot].copy()
-        np.maximum.at(self.hour, (rows, slot), hours)
-        changed = self.hour[rows, slot] != before
+        before = hour[flat]
+        np.maximum.at(hour, flat, hours)
+        now = hour[flat]
+        changed = now != before
         if changed.any():
             for n in ("good", "poor", "visits"):
-                getattr(self, n)[rows[changed], slot[changed]] = 0
-        keep = self.hour[rows, slot] == hours
+                _flat(getattr(self, n))[flat[changed]] = 0
+        keep = now == hours
         w = np.ones(len(rows), np.int64) if weight is None else weight
-        np.add.at(arr, (rows[keep], slot[keep]), w[keep])
+        np.add.at(_flat(getattr(self, name)), flat[keep], w[keep])
 
     def observe(
         self,
@@ -217,3 +230,10 @@ def good_runs(good: BoolArray, first: BoolArray, carry: IntArray) -> IntArray:
     last = np.maximum.accumulate(np.where(mark, idx, 0))
     base = np.where(good[last], carry[last] + 1, 0)  # a group start that was good continues its carry
     return np.asarray(base + (idx - last), dtype=np.int64)
+
+
+def _flat(a: IntArray) -> IntArray:
+    """A 1-D view of a C-contiguous table (raises rather than copy: writes must reach the table)."""
+    if not a.flags.c_contiguous:
+        raise ValueError("reception tables must be C-contiguous")
+    return a.reshape(-1)
