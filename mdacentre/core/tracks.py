@@ -181,6 +181,16 @@ class TrackTable:
         rows[missing] = self.lookup(k[missing])
         return rows, new_rows
 
+    def _rows_of_sorted(self, keys: IntArray) -> tuple[IntArray, IntArray]:
+        """:meth:`lookup_or_insert` for sorted keys: each distinct key is looked up once."""
+        n = len(keys)
+        if n == 0:
+            return self.lookup_or_insert(keys)
+        starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        bounds = np.concatenate([[0], starts, [n]])
+        rows, new_rows = self.lookup_or_insert(keys[bounds[:-1]])
+        return np.repeat(rows, np.diff(bounds)), new_rows
+
     def live_rows(self) -> IntArray:
         return np.sort(self._index_rows)
 
@@ -197,7 +207,7 @@ class TrackTable:
         order = _key_time_order(keys, times)
         # one copy of the whole rows: the valid ones, in (key, t) order
         pos = take_rows(positions, order if keep is None else keep[order])
-        prow, new_p = self.lookup_or_insert(pos["key"])
+        prow, new_p = self._rows_of_sorted(pos["key"])
         c = self.cols
         # Late reports: older than what the track already shows.
         not_late = ~(pos["t"] < np.nan_to_num(c["t"][prow], nan=-np.inf))
@@ -228,7 +238,7 @@ class TrackTable:
         new_s = np.empty(0, dtype=np.int64)
         if len(statics):
             st = take_rows(statics, _key_time_order(statics["key"], statics["t"]))
-            srow, new_s = self.lookup_or_insert(st["key"])
+            srow, new_s = self._rows_of_sorted(st["key"])
             starts, rows = _groups(srow)
             self._apply_statics(st, srow, starts, rows)
             self._touch(starts, rows, st["t"])
