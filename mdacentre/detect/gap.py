@@ -262,14 +262,15 @@ class AisGapDetector:
         :meth:`_commit_motion`.
         """
         n = len(rows)
-        sog = np.full(n, np.nan)
-        cog = np.full(n, np.nan)
-        prun = np.zeros(n, np.int64)
         first, _last = group_bounds(rows)
-        inner = np.flatnonzero(~first)
-        sog[inner] = pos["sog"][inner - 1]
-        cog[inner] = pos["cog"][inner - 1]
         fi = np.flatnonzero(first)
+        # within a track: the batch position before (shifted columns); a track's first: carried or NaN
+        sog = np.empty(n)
+        cog = np.empty(n)
+        prun = np.empty(n, np.int64)
+        for out, name in ((sog, "sog"), (cog, "cog")):
+            out[1:] = pos[name][:-1]
+            out[fi] = np.nan
         ok = self.motion.valid(table, rows[fi])
         r = rows[fi[ok]]
         sog[fi[ok]] = self.motion.cols["sog"][r]
@@ -279,7 +280,7 @@ class AisGapDetector:
         dt = pos["t"] - pt
         good = np.isfinite(dt) & (dt <= self.cfg.good_interval_s)
         self._runs = good_runs(good, first, carry)
-        prun[inner] = self._runs[inner - 1]
+        prun[1:] = self._runs[:-1]
         prun[fi] = carry[fi]
         return sog, cog, prun
 
