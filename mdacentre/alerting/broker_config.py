@@ -139,7 +139,11 @@ def _acl_lines(router: Router, user: str) -> list[str]:
 def _reads(router: Router, user: str) -> list[str]:
     if user == SERVICE_USER:
         return [f"{router.prefix}/#"]
-    return [*router.read_topics(user), f"{router.ack_topic(user)}/reply"]  # answers to its acknowledgements
+    return [
+        *router.read_topics(user),
+        f"{router.ack_topic(user)}/reply",  # answers to its acknowledgements
+        router.handover_topic(user),  # alerts the watch floor hands over to it
+    ]
 
 
 def _writes(router: Router, user: str) -> list[str]:

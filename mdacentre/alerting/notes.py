@@ -9,11 +9,12 @@ store's ``alert_notes`` table, with who wrote it and when (wall clock).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 from mdacentre.alerting.acks import AGENCY, ALERT_ID
-from mdacentre.alerting.store import StoreDb
+from mdacentre.alerting.store import OutItem, StoreDb, enqueue
 from mdacentre.model.errors import MdaError
 from mdacentre.model.findings import iso
 
@@ -59,8 +60,21 @@ class NoteBook:
         with db.lock:
             db.conn.executescript(SCHEMA)
 
-    def add(self, alert_id: str, kind: NoteKind, by: str, text: str, agency: str = "") -> dict[str, Any]:
-        """Record one note (or hand-over to ``agency``); returns it as the page and the API show it."""
+    def add(
+        self,
+        alert_id: str,
+        kind: NoteKind,
+        by: str,
+        text: str,
+        agency: str = "",
+        messages: Callable[[dict[str, Any]], list[OutItem]] | None = None,
+    ) -> dict[str, Any]:
+        """Record one note (or hand-over to ``agency``); returns it as the page and the API show it.
+
+        ``messages`` gives the broker messages of the recorded row (a hand-over's message to its
+        agency); they are queued in the outbox in the same transaction, so a note is never kept
+        without its messages nor a message sent for a note that was not kept.
+        """
         by, text, agency = by.strip(), text.strip(), agency.strip()
         if not ALERT_ID.match(alert_id):
             raise NoteError("'id' must be an alert id (20 lower-case hex characters)")
@@ -81,7 +95,10 @@ class NoteBook:
                 (alert_id, kind.value, by, text, agency, now),
             )
             seq = int(cur.lastrowid or 0)
-        return _doc((seq, alert_id, kind.value, by, text, agency, now))
+            doc = _doc((seq, alert_id, kind.value, by, text, agency, now))
+            if messages is not None:
+                enqueue(conn, messages(doc), now)
+        return doc
 
     def of(self, alert_id: str) -> list[dict[str, Any]]:
         """Every note and hand-over of one alert, oldest first."""

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from mdacentre.alerting.handover import handover_topic
 from mdacentre.model.errors import ConfigError, DeliveryError
 from mdacentre.model.findings import Level
 from mdacentre.model.rejects import Reject
@@ -160,6 +161,10 @@ class Router:
 
     def ack_topic(self, agency_id: str) -> str:
         return f"{self.prefix}/ack/{self.agency(agency_id).id}"
+
+    def handover_topic(self, agency_id: str) -> str:
+        """Where the watch floor's hand-overs to this agency are published (only it may read them)."""
+        return handover_topic(self.prefix, self.agency(agency_id).id)
 
     def read_topics(self, agency_id: str) -> list[str]:
         """Every topic pattern the agency may read (what its ACL grants), in a stable order."""

@@ -6,11 +6,14 @@
 
 Writes are for signed-in watch officers (policy), carry the CSRF token (the security gate) and are
 audited; each new one is pushed to the map (``{"type": "note", "note": {...}}``) so that every open
-page shows it with who and when.
+page shows it with who and when. With a :class:`~mdacentre.alerting.handover.HandoverOutlet`, a
+hand-over must name an agency of the routing rules and is also queued, in the same transaction, as a
+durable MQTT message to that agency (``{prefix}/handover/{agency}``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mdacentre.alerting.acks import ALERT_ID
+from mdacentre.alerting.handover import HandoverOutlet
 from mdacentre.alerting.notes import MAX_TEXT, NoteBook, NoteKind
 from mdacentre.api.auth.config import Security
 from mdacentre.api.auth.routes import principal_of
@@ -44,8 +48,10 @@ def notes_router(
     sec: Security,
     lookup: Callable[[str], dict[str, Any] | None],
     publish: Callable[[dict[str, Any]], None],
+    outlet: HandoverOutlet | None = None,
 ) -> APIRouter:
-    """``lookup`` gives the stored alert (404 when none); ``publish`` hands a message to the map's clients."""
+    """``lookup`` gives the stored alert (404 when none); ``publish`` hands a message to the map's clients;
+    ``outlet`` (when given) checks a hand-over's agency and sends the hand-over to it over MQTT."""
     router = APIRouter()
 
     def record(alert_id: str, request: Request, kind: NoteKind, text: str, agency: str = "") -> Response:
@@ -54,17 +60,27 @@ def notes_router(
             return JSONResponse({"error": "sign in first"}, status_code=401)
         if not ALERT_ID.match(alert_id):
             return JSONResponse({"error": "'id' must be an alert id (20 lower-case hex characters)"}, 422)
-        if lookup(alert_id) is None:
+        alert = lookup(alert_id)
+        if alert is None:
             return JSONResponse({"error": f"no alert with id {alert_id!r}"}, status_code=404)
+        out = outlet if kind == NoteKind.HANDOVER else None
         try:
-            doc = book.add(alert_id, kind, p.label, text, agency)
+            if out is not None:
+                out.check(agency.strip())
+            doc = book.add(alert_id, kind, p.label, text, agency, out.messages(alert) if out else None)
         except MdaError as exc:
             return JSONResponse({"error": str(exc)}, status_code=422)
+        except sqlite3.OperationalError as exc:
+            return JSONResponse({"error": f"the store is busy ({exc}); nothing was recorded"}, 503)
+        if out is not None:
+            out.notify()
         if sec.audit is not None:
             event = AuditEvent.HANDOVER if kind == NoteKind.HANDOVER else AuditEvent.NOTE
             details = {"alert": alert_id, "note": text, "seq": doc["seq"]}
             if agency:
-                details["agency"] = agency
+                details["agency"] = doc.get("agency", agency)
+            if out is not None:
+                details["topic"] = out.topic(doc["agency"])
             sec.audit.append(event, p.label, details)
         publish({"type": NOTE_MESSAGE, "note": doc})
         return JSONResponse(doc)

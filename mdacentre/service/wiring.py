@@ -22,6 +22,7 @@ import uvicorn
 
 from mdacentre.alerting.acks import AckAction, AckCommand, CommandError, parse_mqtt_command
 from mdacentre.alerting.alerts import Alert
+from mdacentre.alerting.handover import HandoverOutlet
 from mdacentre.alerting.notes import NoteBook
 from mdacentre.alerting.routing import load_rules
 from mdacentre.alerting.store import STORE_FILE, AlertStore, StoreBusy, StoreDb
@@ -249,7 +250,8 @@ async def run_service(
         security=security,
     )
     app.include_router(ack_routes(apply_ack, security, store.get))
-    app.include_router(notes_router(NoteBook(db), security, store.get, state.publish))
+    outlet = HandoverOutlet(router.agencies if router else (), prefix, qos, publisher.notify)
+    app.include_router(notes_router(NoteBook(db), security, store.get, state.publish, outlet))
     app.include_router(history_api(settings, router, core.zones))
     app.include_router(brief_api(settings))
     app.include_router(picture_api(settings))
