@@ -14,11 +14,19 @@ changed since this client last got them, so a position update of 10,000 tracks s
 A connect (or a resync) sends ``snapshot`` (alerts, feeds, health and ``total``, the track count)
 then the tracks as ``tracks`` frames of at most :data:`SNAPSHOT_CHUNK` tracks, then ``synced``.
 :class:`WireReader` is the reading side in Python (tests and tools use it).
+
+Clients that see the same hub messages (the same scope: the full picture of watch officers and
+analysts, or one agency's liaisons when that agency reads every track) share one :class:`SharedFrames`
+from :class:`ScopeFrames`: each hub ``tracks`` message is encoded and serialized once for all of them.
+Its details are relative to the scope's previous hub message (numbered by the hub's ``seq``); a frame
+that does not follow the last one encoded (a gap, or a client behind the others) carries every detail
+instead, so a shared frame is right for any client of the scope that has had its snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from mdacentre.model.errors import MdaError
@@ -27,6 +35,8 @@ DYNAMIC = ("lat", "lon", "sog", "cog", "heading", "alt_ft", "t", "score", "level
 _NOT_DETAIL = frozenset((*DYNAMIC, "key"))
 SNAPSHOT_CHUNK = 2000
 TRACKS = "tracks"
+SEQ = "seq"  # the hub's number of a tracks message (MemoryMapState), increasing
+KEEP_FRAMES = 256  # encoded frames a scope keeps for its slower clients
 
 
 class WireError(MdaError):
@@ -44,8 +54,11 @@ class TrackWire:
         """Forget what the client has (it clears its picture on a snapshot)."""
         self._sent.clear()
 
-    def frame(self, tracks: list[dict[str, Any]], removed: list[str]) -> dict[str, Any]:
-        """The columnar ``tracks`` frame for these track documents and removed keys."""
+    def frame(
+        self, tracks: list[dict[str, Any]], removed: list[str], every_detail: bool = False
+    ) -> dict[str, Any]:
+        """The columnar ``tracks`` frame for these track documents and removed keys (``every_detail``:
+        the details of every track, whatever the client had)."""
         cols: dict[str, list[Any]] = {name: [] for name in DYNAMIC}
         keys: list[str] = []
         detail: list[list[Any]] = []
@@ -60,7 +73,7 @@ class TrackWire:
             for name in DYNAMIC:
                 cols[name].append(tr.get(name))
             rest = {k: v for k, v in tr.items() if k not in _NOT_DETAIL}
-            if sent.get(key) != rest:
+            if every_detail or sent.get(key) != rest:
                 sent[key] = rest
                 detail.append([i, rest])
         for key in removed:
@@ -72,6 +85,82 @@ class TrackWire:
         self.reset()
         for start in range(0, len(tracks), SNAPSHOT_CHUNK):
             yield self.frame(tracks[start : start + SNAPSHOT_CHUNK], [])
+
+
+class SharedFrames:
+    """The frames of one scope, encoded and serialized once for all its clients (by the hub's ``seq``).
+
+    The scope's encoder follows the hub's tracks messages in order, so its record of details is what a
+    client that got every frame since its snapshot has. The first frame is encoded relative to the
+    scope's only client when it has one (its own picture: the snapshot it just got), else with every
+    detail. A message after a gap (seq not the next) restarts the record (every detail, once per
+    track); a message older than the last one encoded (a client behind the others, past the cache) is
+    encoded on its own with every detail.
+    """
+
+    def __init__(self, dumps: Callable[[Any], bytes], keep: int = KEEP_FRAMES) -> None:
+        self.dumps = dumps
+        self.keep = keep
+        self.wire = TrackWire()
+        self.last = -1  # seq of the last message encoded in order
+        self.clients = 0
+        self.encoded = 0  # frames encoded (the others were served from the cache)
+        self.served = 0
+        self._cache: OrderedDict[int, str] = OrderedDict()
+
+    def text(self, msg: dict[str, Any], own: TrackWire | None = None) -> str:
+        """The JSON text of the ``tracks`` frame of hub message ``msg``; ``own``: the asking client's
+        encoder (its snapshot), used to start the scope's record when that client is the only one."""
+        self.served += 1
+        seq = msg.get(SEQ)
+        if not isinstance(seq, int):  # not numbered by the hub: nothing to share, every detail
+            return self._encode(msg, TrackWire(), every_detail=True)
+        got = self._cache.get(seq)
+        if got is not None:
+            return got
+        if seq <= self.last:
+            out = self._encode(msg, TrackWire(), every_detail=True)
+        else:
+            if self.last < 0 and own is not None and self.clients == 1:
+                self.wire._sent = dict(own._sent)
+            elif seq != self.last + 1:
+                self.wire.reset()
+            out = self._encode(msg, self.wire, every_detail=False)
+            self.last = seq
+        self._cache[seq] = out
+        while len(self._cache) > self.keep:
+            self._cache.popitem(last=False)
+        return out
+
+    def _encode(self, msg: dict[str, Any], wire: TrackWire, every_detail: bool) -> str:
+        self.encoded += 1
+        frame = wire.frame(list(msg.get("tracks", [])), list(msg.get("removed", [])), every_detail)
+        return self.dumps(frame).decode("utf-8")
+
+
+class ScopeFrames:
+    """One :class:`SharedFrames` per scope key, while the scope has clients."""
+
+    def __init__(self, dumps: Callable[[Any], bytes]) -> None:
+        self.dumps = dumps
+        self._scopes: dict[Hashable, SharedFrames] = {}
+
+    def join(self, key: Hashable) -> SharedFrames:
+        shared = self._scopes.get(key)
+        if shared is None:
+            shared = self._scopes[key] = SharedFrames(self.dumps)
+        shared.clients += 1
+        return shared
+
+    def leave(self, key: Hashable) -> None:
+        shared = self._scopes.get(key)
+        if shared is not None:
+            shared.clients -= 1
+            if shared.clients <= 0:
+                del self._scopes[key]
+
+    def scopes(self) -> dict[Hashable, SharedFrames]:
+        return dict(self._scopes)
 
 
 class WireReader:

@@ -42,8 +42,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdacentre.alerting.alerts import AlertStatus
 from mdacentre.api.auth import Security, protect
+from mdacentre.api.auth.scope import shared_scope
 from mdacentre.api.mapstate import MapState
-from mdacentre.api.mapwire import TrackWire
+from mdacentre.api.mapwire import SEQ, ScopeFrames, SharedFrames, TrackWire
 from mdacentre.api.vocabulary import vocabulary as default_vocabulary
 from mdacentre.model.batch import TrackKind
 from mdacentre.model.errors import MdaError
@@ -171,6 +172,7 @@ class MemoryMapState:
         self._feeds: list[dict[str, Any]] = []
         self._health: dict[str, Any] | None = None
         self._subs: dict[asyncio.Queue[dict[str, Any]], asyncio.AbstractEventLoop] = {}
+        self._seq = 0  # numbers the tracks messages, so a scope's clients share their encoding
 
     # -- MapState reads
     def tracks(self) -> list[dict[str, Any]]:
@@ -247,14 +249,18 @@ class MemoryMapState:
         with self._lock:
             for t in changed:
                 self._tracks[t["key"]] = t
+            self._seq += bool(changed)
+            seq = self._seq
         if changed:
-            self.publish({"type": MessageType.TRACKS.value, "tracks": changed, "removed": []})
+            self.publish({"type": MessageType.TRACKS.value, "tracks": changed, "removed": [], SEQ: seq})
 
     def remove_tracks(self, keys: Iterable[str]) -> None:
         with self._lock:
             removed = [k for k in keys if self._tracks.pop(k, None) is not None]
+            self._seq += bool(removed)
+            seq = self._seq
         if removed:
-            self.publish({"type": MessageType.TRACKS.value, "tracks": [], "removed": removed})
+            self.publish({"type": MessageType.TRACKS.value, "tracks": [], "removed": removed, SEQ: seq})
 
     def add_alert(self, alert: dict[str, Any]) -> None:
         """Store (or replace, same id) an alert and push it."""
@@ -417,11 +423,16 @@ async def _send_snapshot(ws: WebSocket, state: MapState, wire: TrackWire) -> Non
     await _send(ws, {"type": MessageType.SYNCED.value})
 
 
-async def _forward(ws: WebSocket, state: MapState, wire: TrackWire, msg: dict[str, Any]) -> None:
-    """One hub message to the client: tracks as a columnar frame, a resync as a fresh snapshot."""
+async def _forward(
+    ws: WebSocket, state: MapState, wire: TrackWire, msg: dict[str, Any], shared: SharedFrames | None = None
+) -> None:
+    """One hub message to the client: tracks as a columnar frame (the scope's shared one when the
+    client has a scope to share), a resync as a fresh snapshot."""
     kind = msg.get("type")
     if kind == RESYNC_TYPE:
         await _send_snapshot(ws, state, wire)
+    elif kind == MessageType.TRACKS.value and shared is not None:
+        await ws.send_text(shared.text(msg, wire))
     elif kind == MessageType.TRACKS.value:
         await _send(ws, wire.frame(list(msg.get("tracks", [])), list(msg.get("removed", []))))
     else:
@@ -436,7 +447,13 @@ async def _until_disconnect(ws: WebSocket) -> None:
             return
 
 
-async def _pump(ws: WebSocket, state: MapState, q: asyncio.Queue[dict[str, Any]], wire: TrackWire) -> None:
+async def _pump(
+    ws: WebSocket,
+    state: MapState,
+    q: asyncio.Queue[dict[str, Any]],
+    wire: TrackWire,
+    shared: SharedFrames | None = None,
+) -> None:
     """Forward hub messages to one client; heartbeat when idle; stop when the client leaves."""
     closed = asyncio.create_task(_until_disconnect(ws))
     getter: asyncio.Task[dict[str, Any]] = asyncio.create_task(q.get())
@@ -452,7 +469,7 @@ async def _pump(ws: WebSocket, state: MapState, q: asyncio.Queue[dict[str, Any]]
                 continue
             msg = getter.result()
             getter = asyncio.create_task(q.get())
-            await _forward(ws, state, wire, msg)
+            await _forward(ws, state, wire, msg, shared)
     finally:
         for task in (closed, getter):
             task.cancel()
@@ -559,6 +576,9 @@ def _add_vocabulary_route(app: FastAPI, vocab: dict[str, Any]) -> None:
 
 
 def _add_ws_route(app: FastAPI, state: MapState) -> None:
+    frames = ScopeFrames(dumps)
+    app.state.map_frames = frames  # per-scope shared encoders (benchmarks and tests read their counts)
+
     @app.websocket("/ws")
     async def ws_endpoint(ws: WebSocket) -> None:
         if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
@@ -566,11 +586,15 @@ def _add_ws_route(app: FastAPI, state: MapState) -> None:
             return
         await ws.accept()
         q = state.subscribe()
+        key = shared_scope(q)
+        shared = frames.join(key) if key is not None else None
         try:
             wire = TrackWire()
             await _send_snapshot(ws, state, wire)
-            await _pump(ws, state, q, wire)
+            await _pump(ws, state, q, wire, shared)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:  # client vanished mid-send
             log.debug("map websocket closed: %r", exc)
         finally:
             state.unsubscribe(q)
+            if key is not None:
+                frames.leave(key)

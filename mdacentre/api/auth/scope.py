@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Hashable
 from typing import Any
 
 from mdacentre.alerting.routing import Router
@@ -116,6 +117,25 @@ class ScopedQueue:
         if kind == "note":  # notes and hand-overs are the watch floor's (GET /api/notes is not theirs)
             return None
         return msg  # heartbeat, resync, feeds
+
+
+def shared_scope(q: Any) -> Hashable | None:
+    """The key of the clients that receive the same ``tracks`` hub messages as this subscriber queue, so
+    may share their encoding (:class:`mdacentre.api.mapwire.ScopeFrames`); ``None``: its own messages.
+
+    The full picture is one scope; a liaison whose agency reads every track is its agency's scope; a
+    liaison limited to the tracks of its alerts gets messages trimmed to its own set, so shares none.
+    """
+    if not isinstance(q, ScopedQueue):
+        return ("unscoped",)
+    scope = q.scope
+    if scope.principal is None:
+        return None
+    if scope.full:
+        return ("full",)
+    if scope.all_tracks():
+        return ("agency", scope.principal.agency or "")
+    return None
 
 
 class ScopedMapState:
