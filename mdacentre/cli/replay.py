@@ -110,16 +110,18 @@ def run_replay(
     by_cat: Counter[str] = Counter()
     pacer = Pacer(speed) if pacer is None else pacer
     wall0 = time.monotonic()
-    for nbytes, results in replay_steps(core, feeds, chunk_bytes):
-        for res in results:
-            pacer.wait_for(res.watermark)
-            sink.write(res.alerts)
-            if on_step is not None:
-                on_step(core, res)
-            by_cat.update(a.category for a in res.alerts if a.version == 1)
-        if progress is not None:
-            progress.update(nbytes, core.lines_in, core.pipeline.watermark, time.monotonic() - wall0)
-    core.close()
+    try:
+        for nbytes, results in replay_steps(core, feeds, chunk_bytes):
+            for res in results:
+                pacer.wait_for(res.watermark)
+                sink.write(res.alerts)
+                if on_step is not None:
+                    on_step(core, res)
+                by_cat.update(a.category for a in res.alerts if a.version == 1)
+            if progress is not None:
+                progress.update(nbytes, core.lines_in, core.pipeline.watermark, time.monotonic() - wall0)
+    finally:  # also when a served replay's clock rewinds or stops it: the archive keeps what it got
+        core.close()
     return core, metrics, by_cat, time.monotonic() - wall0
 
 

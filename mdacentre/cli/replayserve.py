@@ -9,6 +9,11 @@ A seek backward starts the recording again with a fresh core and runs it unpaced
 detectors' state cannot be unwound; rebuilding from the start gives exactly the state an unbroken
 replay has at that time). The map is then sent one fresh snapshot. Alerts written with ``--out`` are
 written once per step across passes, so the file is the same as an unpaced ``mdacentre replay``.
+
+Like ``mdacentre replay``, it records into the history archive (``<data dir>/history``) unless
+``--no-archive`` is given. A pass cut short by a seek backward closes its recorder (what it got is
+written); the next pass records the same steps again, which the archive's merge keeps once
+(docs/history.md, "Replays are idempotent").
 """
 
 from __future__ import annotations
@@ -200,6 +205,7 @@ class ServedReplay:
         state: ReplayMapState,
         sink: OncePerStep,
         fmt: str = "auto",
+        archive: bool = False,
     ) -> None:
         self.settings, self.paths, self.clock, self.state, self.sink, self.fmt = (
             settings,
@@ -209,6 +215,7 @@ class ServedReplay:
             sink,
             fmt,
         )
+        self.archive = archive  # record the history archive (settings.archive), as `mdacentre replay`
         self.feed = MapFeed(state, clock)
         clock.idle = self.feed.flush
         self.error: BaseException | None = None
@@ -239,6 +246,7 @@ class ServedReplay:
                         pacer=self.clock,
                         on_step=self.feed.on_step,
                         chunk_bytes=SERVE_CHUNK_BYTES,
+                        archive=self.archive,
                     )
                 except Rewind:
                     continue
@@ -263,7 +271,8 @@ def serve_replay(args: Any, settings: Settings) -> int:
     rules = settings.alerting_dir / "routing.toml"
     router = load_rules(rules) if rules.is_file() else None
     security = web_security(settings, router)
-    replay = ServedReplay(settings, paths, clock, state, sink, args.format)
+    archive = not getattr(args, "no_archive", False)
+    replay = ServedReplay(settings, paths, clock, state, sink, args.format, archive=archive)
     state.set_feeds(
         [
             {"name": f.name, "kind": f.fmt, "transport": "file", "connected": True, "state": "up"}
@@ -280,7 +289,12 @@ def serve_replay(args: Any, settings: Settings) -> int:
     server = uvicorn.Server(server_config(settings, app))
     print(
         f"mdacentre replay: map on http://{settings.http.host}:{settings.http.port} ; "
-        f"replaying {len(paths)} file(s) at {speed:g}x; pause, speed and seek on the map",
+        f"replaying {len(paths)} file(s) at {speed:g}x; pause, speed and seek on the map; "
+        + (
+            f"recording into {settings.data_dir / settings.archive.dir}"
+            if archive and settings.archive.enabled
+            else "not recording"
+        ),
         file=sys.stderr,
     )
     replay.start()
