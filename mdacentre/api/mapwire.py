@@ -54,6 +54,10 @@ class TrackWire:
         """Forget what the client has (it clears its picture on a snapshot)."""
         self._sent.clear()
 
+    def adopt(self, other: TrackWire) -> None:
+        """Start from what ``other``'s client has (a copy: the two go on separately)."""
+        self._sent = dict(other._sent)
+
     def frame(
         self, tracks: list[dict[str, Any]], removed: list[str], every_detail: bool = False
     ) -> dict[str, Any]:
@@ -122,7 +126,7 @@ class SharedFrames:
             out = self._encode(msg, TrackWire(), every_detail=True)
         else:
             if self.last < 0 and own is not None and self.clients == 1:
-                self.wire._sent = dict(own._sent)
+                self.wire.adopt(own)
             elif seq != self.last + 1:
                 self.wire.reset()
             out = self._encode(msg, self.wire, every_detail=False)
