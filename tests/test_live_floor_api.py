@@ -28,7 +28,12 @@ def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> 
                 csrf = sign_in(client)
             except httpx.TransportError:
                 time.sleep(0.3)
-        assert set(client.get("/api/vocabulary").json()["features"]) == {"notes", "past_picture"}
+        vocab = client.get("/api/vocabulary").json()
+        assert set(vocab["features"]) == {"notes", "past_picture"}
+        # the agencies a hand-over may name are the routing's, with their names for the page's choice
+        agency_ids = [a["id"] for a in vocab["agencies"]]
+        assert {"rsc-desk", "jdf-cg", "tt-cg"} <= set(agency_ids) and agency_ids == sorted(agency_ids)
+        assert all(a["name"] for a in vocab["agencies"])
         alert = None
         deadline = time.monotonic() + 30
         while alert is None and time.monotonic() < deadline:

@@ -31,8 +31,21 @@ from tests.test_map_browser import (  # noqa: F401  (fixtures)
 pytestmark = [pytest.mark.browser]
 
 
+Noted = tuple[LiveServer, MemoryMapState, list[dict[str, Any]]]
+AGENCIES = {"tt-cg": "Trinidad and Tobago Coast Guard", "jdf-cg": "Jamaica Defence Force Coast Guard"}
+
+
 @pytest.fixture
-def noted(tmp_path: Path) -> Iterator[tuple[LiveServer, MemoryMapState, list[dict[str, Any]]]]:
+def noted(tmp_path: Path) -> Iterator[Noted]:
+    yield from serve_noted(tmp_path, None)
+
+
+@pytest.fixture
+def noted_agencies(tmp_path: Path) -> Iterator[Noted]:
+    yield from serve_noted(tmp_path, AGENCIES)
+
+
+def serve_noted(tmp_path: Path, agencies: dict[str, str] | None) -> Iterator[Noted]:
     state, vessels, _plane, _t = floor_state()
     sec = browser_security()
     book = NoteBook(StoreDb(tmp_path / "store.sqlite"))
@@ -41,7 +54,9 @@ def noted(tmp_path: Path) -> Iterator[tuple[LiveServer, MemoryMapState, list[dic
         return {a["id"]: a for a in state.alerts(10_000)}.get(alert_id)
 
     routers = [*floor_routers(state, sec), notes_router(book, sec, lookup, state.publish)]
-    app = create_app(state, WEB, routers, vocabulary=vocabulary(features=("notes",)), security=sec)
+    app = create_app(
+        state, WEB, routers, vocabulary=vocabulary(features=("notes",), agencies=agencies), security=sec
+    )
     server = LiveServer(app)
     yield server, state, vessels
     server.stop()
@@ -51,9 +66,7 @@ def item_of(pg: Any, n: int) -> Any:
     return pg.locator(f"#alert-list > li[data-alert-id='{aid(n)}']")
 
 
-def test_notes_and_hand_over_are_their_own_actions_on_the_page(
-    noted: tuple[LiveServer, MemoryMapState, list[dict[str, Any]]], page: tuple[Any, Watch]
-) -> None:
+def test_notes_and_hand_over_are_their_own_actions_on_the_page(noted: Noted, page: tuple[Any, Watch]) -> None:
     pg, watch = page
     server, state, vessels = noted
     sign_in_page(pg, server.url + "/")
@@ -104,4 +117,30 @@ def test_notes_and_hand_over_are_their_own_actions_on_the_page(
         f"() => document.querySelectorAll(\"#track-panel li[data-alert-id='{aid(5)}'] .note-entry\").length === 3"
     )
     assert "handed over to jdf-coastguard" in (entry.text_content() or "")
+    assert watch.errors == [] and watch.foreign() == []
+
+
+def test_hand_over_offers_only_the_routing_agencies(noted_agencies: Noted, page: tuple[Any, Watch]) -> None:
+    """When the server names its agencies, the page offers a choice of them, not a free-text id."""
+    pg, watch = page
+    server, _state, _vessels = noted_agencies
+    sign_in_page(pg, server.url + "/")
+    pg.wait_for_function("() => document.querySelectorAll('#alert-list > li').length === 4")
+    item = item_of(pg, 5)
+    item.get_by_role("button", name="Hand over").click()
+    choice = item.get_by_label("Agency", exact=True)
+    assert choice.evaluate("e => e.tagName") == "SELECT"
+    options = choice.evaluate("e => [...e.options].map(o => [o.value, o.textContent])")
+    assert options[1:] == [
+        ["jdf-cg", "Jamaica Defence Force Coast Guard (jdf-cg)"],
+        ["tt-cg", "Trinidad and Tobago Coast Guard (tt-cg)"],
+    ]
+    item.locator("button.act-submit").click()
+    assert "Choose the agency" in (item.locator(".act-error").text_content() or "")
+    choice.select_option("tt-cg")
+    item.get_by_label("Note", exact=True).fill("nearest cutter")
+    item.locator("button.act-submit").click()
+    pg.wait_for_function(
+        f"() => document.querySelector(\"li[data-alert-id='{aid(5)}']\").textContent.includes('handed over to tt-cg')"
+    )
     assert watch.errors == [] and watch.foreign() == []

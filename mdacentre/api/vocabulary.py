@@ -6,7 +6,7 @@ track-key format all come from here, built from the enums that define them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mdacentre.alerting.alerts import AlertStatus
@@ -37,9 +37,14 @@ KIND_ORDER = (
 )
 
 
-def vocabulary(categories: Iterable[str] = (), features: Iterable[str] = ()) -> dict[str, Any]:
+def vocabulary(
+    categories: Iterable[str] = (),
+    features: Iterable[str] = (),
+    agencies: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The vocabulary document; ``categories`` are the alert categories the service knows (routing),
-    ``features`` the optional parts this server offers (``replay_clock``, ``past_picture``, ``notes``)."""
+    ``features`` the optional parts this server offers (``replay_clock``, ``past_picture``, ``notes``),
+    ``agencies`` the routing's agencies (id -> full name), the only ones a hand-over may name."""
     return {
         "version": VOCABULARY_VERSION,
         "levels": [lv.label for lv in sorted(Level)],
@@ -54,4 +59,5 @@ def vocabulary(categories: Iterable[str] = (), features: Iterable[str] = ()) -> 
         },
         "ship_types": ship_type_names(),
         "features": sorted(set(features)),
+        "agencies": [{"id": k, "name": v} for k, v in sorted((agencies or {}).items())],
     }

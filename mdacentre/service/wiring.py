@@ -246,7 +246,11 @@ async def run_service(
         state,
         settings.web_dir,
         extra_routers=[health_router(monitor.report)],
-        vocabulary=vocabulary(router.categories if router else (), features=LIVE_FEATURES),
+        vocabulary=vocabulary(
+            router.categories if router else (),
+            features=LIVE_FEATURES,
+            agencies={a.id: a.name for a in router.agencies.values()} if router else None,
+        ),
         security=security,
     )
     app.include_router(ack_routes(apply_ack, security, store.get))

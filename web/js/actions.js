@@ -4,7 +4,7 @@
 // on a server without it they are recorded as an acknowledgement carrying that note.
 import { ackAlert, signedIn } from './api.js';
 import { notesOn, notesOf, addNote, handOver } from './notes.js';
-import { hasFeature } from './vocab.js';
+import { hasFeature, vocab } from './vocab.js';
 import { el, fmtTime, eventMs } from './util.js';
 
 const AGENCY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -50,18 +50,27 @@ export function hasHistory(a) {
   return ackHistory(a).length > 0 || notesOf(a.id).length > 0;
 }
 
-function field(form, label, cls, multiline) {
+// `options` ([{id, name}]) makes the field a choice among them instead of free text.
+function field(form, label, cls, multiline, options) {
   const lab = el('label', 'act-field');
   lab.appendChild(el('span', null, label));
-  const input = el(multiline ? 'textarea' : 'input', cls);
-  if (!multiline) input.type = 'text';
-  input.maxLength = 1500;
+  let input;
+  if (options && options.length) {
+    input = el('select', cls);
+    input.setAttribute('aria-label', label); // else the chosen option's text joins the label's name
+    input.appendChild(new Option('Choose…', ''));
+    for (const o of options) input.appendChild(new Option(o.name + ' (' + o.id + ')', o.id));
+  } else {
+    input = el(multiline ? 'textarea' : 'input', cls);
+    if (!multiline) input.type = 'text';
+    input.maxLength = 1500;
+  }
   lab.appendChild(input);
   form.appendChild(lab);
   return input;
 }
 
-// An inline form under the buttons; `fields` lists [label, className, multiline].
+// An inline form under the buttons; `fields` lists [label, className, multiline, options].
 function openForm(box, title, fields, submitText, onSubmit) {
   box.querySelector('form.act-form')?.remove();
   const form = el('form', 'act-form');
@@ -73,7 +82,7 @@ function openForm(box, title, fields, submitText, onSubmit) {
     by.autocomplete = 'name';
     inputs.push(by);
   }
-  for (const [label, cls, multi] of fields) inputs.push(field(form, label, cls, multi));
+  for (const [label, cls, multi, options] of fields) inputs.push(field(form, label, cls, multi, options));
   const err = el('div', 'act-error');
   err.setAttribute('role', 'alert');
   const go = el('button', 'act-submit', submitText);
@@ -153,9 +162,14 @@ export function actionBar(a, onDone) {
       else await send('acknowledge', note, by);
       return '';
     })));
+  // the routing's agencies when the server names them (the server refuses any other), else an id
+  const agencyField = vocab.agencies.length
+    ? ['Agency', 'act-agency', false, vocab.agencies]
+    : ['Agency (id, e.g. jdf-coastguard)', 'act-agency', false];
   bar.appendChild(button('Hand over', () => openForm(box, 'Hand over to an agency',
-    [['Agency (id, e.g. jdf-coastguard)', 'act-agency', false], ['Note', 'act-note', false]], 'Hand over',
+    [agencyField, ['Note', 'act-note', false]], 'Hand over',
     async ([agency, note], by) => {
+      if (vocab.agencies.length && !agency) return 'Choose the agency.';
       if (!AGENCY.test(agency)) return 'The agency id is lower-case letters, digits, - or _.';
       if (notesOn()) await handOver(a.id, agency, note);
       else await send('acknowledge', 'Handed over to ' + agency + (note ? ': ' + note : ''), by);

@@ -12,6 +12,7 @@ export const vocab = {
   keyTemplate: '',
   shipTypes: {}, // AIS type code -> '70 cargo'
   features: [], // optional parts of this server: replay_clock, past_picture, notes
+  agencies: [], // [{id, name}]: the routing's agencies, the only ones a hand-over may name
 };
 
 function stringList(v, what) {
@@ -40,6 +41,8 @@ export function setVocabulary(v) {
   vocab.keyTemplate = tpl;
   vocab.shipTypes = v.ship_types && typeof v.ship_types === 'object' ? v.ship_types : {};
   vocab.features = stringList(v.features || [], 'features');
+  const agencies = Array.isArray(v.agencies) ? v.agencies : [];
+  vocab.agencies = agencies.filter((a) => a && typeof a.id === 'string' && typeof a.name === 'string');
 }
 
 export function hasFeature(name) {
