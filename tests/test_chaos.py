@@ -263,33 +263,75 @@ def test_full_disk_at_start(rig: LiveRig) -> None:
         asyncio.run(main())
 
 
-@contextlib.contextmanager
-def _immutable(paths: list[Path], probe_dir: Path) -> Iterator[None]:
-    """Make files read-only for everyone, root too, while they are open (the immutable attribute).
+def _immutable_enforced(directory: Path) -> bool:
+    """Whether a file of ``directory`` made immutable refuses writes through a descriptor open before.
 
-    A file system remounted read-only is refused while the service holds its store open for writing
-    (the mount is busy), and root ignores file modes; the immutable attribute is what makes writes
-    through the service's open descriptors fail. Only files the kernel checks on each write (ext4,
-    not tmpfs) fault this way, so the fault is probed first.
+    Only file systems whose kernel driver checks the attribute on each write do (ext4, xfs, btrfs;
+    not tmpfs, overlayfs on some kernels, many CI volumes).
     """
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("needs root and chattr(1) to make open files read-only")
-    probe = probe_dir / ".immutable-probe"
+    probe = directory / ".immutable-probe"
     fd = os.open(probe, os.O_RDWR | os.O_CREAT)
     try:
         if subprocess.run(["chattr", "+i", str(probe)], capture_output=True, check=False).returncode:
-            pytest.skip("the file system of the data directory has no immutable attribute")
+            return False
         try:
             os.write(fd, b"x")
-            enforced = False
+            return False
         except PermissionError:
-            enforced = True
-        subprocess.run(["chattr", "-i", str(probe)], check=True)
+            return True
+        finally:
+            subprocess.run(["chattr", "-i", str(probe)], check=True)
     finally:
         os.close(fd)
         probe.unlink()
-    if not enforced:
-        pytest.skip("this file system does not refuse writes to open immutable files")
+
+
+@contextlib.contextmanager
+def _immutable_capable_dir(directory: Path, image: Path) -> Iterator[str]:
+    """``directory`` on a file system that enforces the immutable attribute; yields how.
+
+    The data directory's own file system when it enforces it (``"chattr"``); else a small ext4
+    image loop-mounted on ``directory`` for the test (``"loop-ext4"``), unmounted afterwards (the
+    caller stops everything that holds files there first). Needs root; skips without it.
+    """
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr(1) to make open files read-only")
+    directory.mkdir(parents=True, exist_ok=True)
+    if _immutable_enforced(directory):
+        yield "chattr"
+        return
+    if shutil.which("mkfs.ext4") is None or shutil.which("mount") is None:
+        pytest.skip(
+            "the data directory's file system has no immutable attribute, and no mkfs.ext4 to make one"
+        )
+    with open(image, "wb") as fh:
+        fh.truncate(64 << 20)  # sparse: only what the store writes takes room
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(directory)], capture_output=True, check=False
+    )
+    if mounted.returncode:
+        image.unlink()
+        pytest.skip(f"cannot loop-mount an ext4 image here: {mounted.stderr.decode().strip()}")
+    try:
+        if not _immutable_enforced(directory):
+            pytest.skip("not even a loop-mounted ext4 refuses writes to open immutable files")
+        yield "loop-ext4"
+    finally:
+        if subprocess.run(["umount", str(directory)], capture_output=True, check=False).returncode:
+            subprocess.run(["umount", "-l", str(directory)], check=True)  # still busy: detach
+        image.unlink()
+
+
+@contextlib.contextmanager
+def _immutable(paths: list[Path]) -> Iterator[None]:
+    """Make files read-only for everyone, root too, while they are open (the immutable attribute).
+
+    A file system remounted read-only is refused while the service holds its store open for writing
+    (the mount is busy), a read-only bind mount made later does not affect descriptors already open,
+    and root ignores file modes; the immutable attribute is what makes writes through the service's
+    open descriptors fail (on a file system that enforces it: :func:`_immutable_capable_dir`).
+    """
     subprocess.run(["chattr", "+i", *map(str, paths)], check=True)
     try:
         yield
@@ -299,7 +341,10 @@ def _immutable(paths: list[Path], probe_dir: Path) -> Iterator[None]:
 
 def test_read_only_store_mid_stream(rig: LiveRig) -> None:
     """The store's files turn read-only while the service runs: not ready (store not writable),
-    input held and retried; once writable again every line's alert is delivered, none lost."""
+    input held and retried; once writable again every line's alert is delivered, none lost.
+
+    Runs wherever root can mount: on a data directory whose file system has no immutable attribute
+    (tmpfs) the store is put on a loop-mounted ext4 image first."""
     db = rig.data / "mdacentre.sqlite"
 
     async def main() -> None:
@@ -307,7 +352,7 @@ def test_read_only_store_mid_stream(rig: LiveRig) -> None:
         k = await rig.send(500, 1.0)
         # the database, its write-ahead log and the directory (no new file); the shared-memory
         # index stays writable (it is mapped in memory: a refused write there is a crash, not an error)
-        with _immutable([db, db.with_name(db.name + "-wal"), rig.data], rig.data):
+        with _immutable([db, db.with_name(db.name + "-wal"), rig.data]):
             sender = asyncio.create_task(rig.send(500, 3.0, first_probe=k))
             body = await rig.wait_reason("store_not_writable", timeout=10)
             assert body["checks"]["store"]["ok"] is False and body["checks"]["store"]["detail"]
@@ -319,7 +364,11 @@ def test_read_only_store_mid_stream(rig: LiveRig) -> None:
         assert rig.proc is not None and rig.proc.poll() is None  # never died, never stuck
         await _finish(rig, range(0, k))
 
-    asyncio.run(main())
+    with _immutable_capable_dir(rig.data, rig.workdir / "store.ext4"):
+        try:
+            asyncio.run(main())
+        finally:
+            rig.stop_service()  # nothing may hold the store's files when it is unmounted
     assert "Traceback" not in rig.log.read_text()
 
 

@@ -222,6 +222,10 @@ class FeedSource:
                     await self._emit(data, framer)
             except OSError as exc:
                 self.health.last_error = f"read: {exc}"
+            except asyncio.CancelledError:
+                # shutting down with a sender connected: end quietly. A cancelled handler task makes
+                # asyncio's stream callback (Python 3.11) log a CancelledError traceback as an error.
+                return
             finally:
                 if framer is not None and framer.tail:
                     await self._emit(framer.flush() + b"\n", None)
