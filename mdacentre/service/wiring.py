@@ -50,6 +50,7 @@ from mdacentre.service.core import Core, alert_messages
 from mdacentre.service.coreloop import CoreLoop
 from mdacentre.service.embedded_broker import start_embedded
 from mdacentre.service.health import HealthMonitor
+from mdacentre.service.hotpath import shorten_gil_switch
 from mdacentre.service.http_server import server_config
 from mdacentre.service.preflight import check_environment
 from mdacentre.service.supervise import Stage, StageFailed, Supervisor
@@ -310,6 +311,7 @@ async def run_service(
     # cyclic collector's full passes (a pass over them paused the loop for over 100 ms).
     gc.collect()
     gc.freeze()
+    switch_before = shorten_gil_switch()
     supervised = asyncio.create_task(supervisor.run(stages))
     stopper = asyncio.create_task(stop.wait())
     watchdog.start()
@@ -330,6 +332,7 @@ async def run_service(
             if not t.done():
                 t.cancel()
         await asyncio.gather(supervised, stopper, return_exceptions=True)
+        sys.setswitchinterval(switch_before)
         db.close()
         core.close()
         if broker is not None:
