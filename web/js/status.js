@@ -11,6 +11,12 @@ export function setConn(cls, text) {
   c.className = 'conn ' + cls;
   c.textContent = text;
   document.body.classList.toggle('link-down', cls !== 'conn-ok');
+  // a link that comes up while a past picture or a served replay is shown must not say LIVE, even
+  // for the moment until the next freshness render
+  if (cls === 'conn-ok' && store.timeMode !== 'live') {
+    c.textContent = store.timeMode.toUpperCase() + (store.timeWord ? ' · ' + store.timeWord : '');
+    c.classList.toggle('conn-history', store.timeMode === 'history');
+  }
 }
 
 // Event time running faster than this clock means a recording is being replayed: say so instead of
