@@ -52,6 +52,10 @@ async def _start(rig: LiveRig) -> None:
 
 
 async def _finish(rig: LiveRig, probes: range | None = None) -> None:
+    if probes is not None:  # the last probes may still be on their way through the pipeline
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(k not in rig.probe_seen for k in probes):
+            await asyncio.sleep(0.2)
     missing = await rig.wait_delivered(60)
     await rig.stop_subscriber()
     # the broker's PUBACK comes before the row is marked delivered (the marker retries a full or
