@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 
 from mdacentre.alerting.routing import Router
@@ -35,6 +37,18 @@ def sign_in(client: Any, name: str = "watch", password: str = PASSWORD) -> str:
     r = client.post("/api/session", json={"name": name, "password": password})
     assert r.status_code == 200, r.text
     return str(r.json()["csrf"])
+
+
+def sign_in_when_up(client: Any, timeout_s: float = 30.0) -> str:
+    """Sign in to a service that is still starting: retry while it does not listen yet; the CSRF token."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return sign_in(client)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 class LiveServer:

@@ -22,7 +22,7 @@ from mdacentre.alerting.routing import SERVICE_USER
 from mdacentre.alerting.store import STORE_FILE
 from mdacentre.runtime.settings import MqttSettings
 from mdacentre.sinks.broker import free_port
-from tests.authkit import make_security, sign_in
+from tests.authkit import make_security, sign_in, sign_in_when_up
 from tests.servicekit import archived_tanker_service, running_service
 from tests.test_broker_acl import REPO, RULES, Broker, mosquitto_exe, start, stop
 
@@ -99,13 +99,8 @@ def test_hand_over_goes_to_that_agency_only_and_survives_a_broker_outage(tmp_pat
             running_service(settings, feeds),
             httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5) as client,
         ):
-            csrf = ""
+            csrf = sign_in_when_up(client)
             deadline = time.monotonic() + 30
-            while not csrf and time.monotonic() < deadline:
-                try:
-                    csrf = sign_in(client)
-                except httpx.TransportError:
-                    time.sleep(0.3)
             alert = None
             while alert is None and time.monotonic() < deadline + 30:
                 alert = next(

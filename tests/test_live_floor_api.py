@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.authkit import make_security, sign_in
+from tests.authkit import make_security, sign_in_when_up
 from tests.servicekit import TANKER, archived_tanker_service, running_service
 
 
@@ -21,13 +21,7 @@ def test_live_service_keeps_notes_and_shows_the_past_picture(tmp_path: Path) -> 
         running_service(settings, feeds),
         httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5) as client,
     ):
-        csrf = ""
-        deadline = time.monotonic() + 30
-        while not csrf and time.monotonic() < deadline:
-            try:
-                csrf = sign_in(client)
-            except httpx.TransportError:
-                time.sleep(0.3)
+        csrf = sign_in_when_up(client)
         vocab = client.get("/api/vocabulary").json()
         assert set(vocab["features"]) == {"notes", "past_picture"}
         # the agencies a hand-over may name are the routing's, with their names for the page's choice
