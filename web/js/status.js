@@ -6,6 +6,11 @@ const FRESH_S = 60;
 const STALE_S = 300;
 const PACE_WINDOW_MS = 5000; // event-time pace needs this much wall time before replay can be told apart
 
+// What the header says for a past picture or a served replay: HISTORY or REPLAY, with its time.
+function timeModeWord() {
+  return store.timeMode.toUpperCase() + (store.timeWord ? ' · ' + store.timeWord : '');
+}
+
 export function setConn(cls, text) {
   const c = $('conn');
   c.className = 'conn ' + cls;
@@ -14,7 +19,7 @@ export function setConn(cls, text) {
   // a link that comes up while a past picture or a served replay is shown must not say LIVE, even
   // for the moment until the next freshness render
   if (cls === 'conn-ok' && store.timeMode !== 'live') {
-    c.textContent = store.timeMode.toUpperCase() + (store.timeWord ? ' · ' + store.timeWord : '');
+    c.textContent = timeModeWord();
     c.classList.toggle('conn-history', store.timeMode === 'history');
   }
 }
@@ -55,7 +60,7 @@ export function renderFreshness() {
   const conn = $('conn');
   if (store.timeMode !== 'live' && (conn.classList.contains('conn-ok') || store.timeMode === 'history')) {
     // a past picture or a served replay says so whatever the pace (a paused replay is not STALE)
-    conn.textContent = store.timeMode.toUpperCase() + (store.timeWord ? ' · ' + store.timeWord : '');
+    conn.textContent = timeModeWord();
     $('last-data-age').textContent = store.timeMode === 'history'
       ? 'HISTORY: the picture at this time, from the archive (not live)'
       : 'REPLAY of a recording, paced by the server (' + (store.timeWord || '…') + ')';
