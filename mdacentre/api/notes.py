@@ -6,7 +6,9 @@
 
 Writes are for signed-in watch officers (policy), carry the CSRF token (the security gate) and are
 audited; each new one is pushed to the map (``{"type": "note", "note": {...}}``) so that every open
-page shows it with who and when. With a :class:`~mdacentre.alerting.handover.HandoverOutlet`, a
+page shows it with who and when. A refused one is audited too (``note_refused``, ``handover_refused``:
+who, the alert, the agency asked, why and the status); a body that does not validate is answered 422
+before it reaches these routes and is not. With a :class:`~mdacentre.alerting.handover.HandoverOutlet`, a
 hand-over must name an agency of the routing rules and is also queued, in the same transaction, as a
 durable MQTT message to that agency (``{prefix}/handover/{agency}``).
 """
@@ -26,10 +28,12 @@ from mdacentre.alerting.handover import HandoverOutlet
 from mdacentre.alerting.notes import MAX_TEXT, NoteBook, NoteKind
 from mdacentre.api.auth.config import Security
 from mdacentre.api.auth.routes import principal_of
+from mdacentre.api.auth.sessions import Principal
 from mdacentre.model.errors import MdaError
 from mdacentre.runtime.audit import AuditEvent
 
 NOTE_MESSAGE = "note"  # the map's WebSocket message type of a new note
+MAX_ID = 64  # characters of a refused request's alert id kept in its audit record
 
 
 class NoteBody(BaseModel):
@@ -54,24 +58,35 @@ def notes_router(
     ``outlet`` (when given) checks a hand-over's agency and sends the hand-over to it over MQTT."""
     router = APIRouter()
 
+    def refuse(p: Principal, alert_id: str, kind: NoteKind, agency: str, status: int, why: str) -> Response:
+        if sec.audit is not None:
+            event = AuditEvent.HANDOVER_REFUSED if kind == NoteKind.HANDOVER else AuditEvent.NOTE_REFUSED
+            details: dict[str, Any] = {"alert": alert_id[:MAX_ID], "reason": why, "status": status}
+            if kind == NoteKind.HANDOVER:
+                details["agency"] = agency
+            sec.audit.append(event, p.label, details)
+        return JSONResponse({"error": why}, status_code=status)
+
     def record(alert_id: str, request: Request, kind: NoteKind, text: str, agency: str = "") -> Response:
         p = principal_of(request)
         if p is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         if not ALERT_ID.match(alert_id):
-            return JSONResponse({"error": "'id' must be an alert id (20 lower-case hex characters)"}, 422)
+            return refuse(
+                p, alert_id, kind, agency, 422, "'id' must be an alert id (20 lower-case hex characters)"
+            )
         alert = lookup(alert_id)
         if alert is None:
-            return JSONResponse({"error": f"no alert with id {alert_id!r}"}, status_code=404)
+            return refuse(p, alert_id, kind, agency, 404, f"no alert with id {alert_id!r}")
         out = outlet if kind == NoteKind.HANDOVER else None
         try:
             if out is not None:
                 out.check(agency.strip())
             doc = book.add(alert_id, kind, p.label, text, agency, out.messages(alert) if out else None)
         except MdaError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=422)
+            return refuse(p, alert_id, kind, agency, 422, str(exc))
         except sqlite3.OperationalError as exc:
-            return JSONResponse({"error": f"the store is busy ({exc}); nothing was recorded"}, 503)
+            return refuse(p, alert_id, kind, agency, 503, f"the store is busy ({exc}); nothing was recorded")
         if out is not None:
             out.notify()
         if sec.audit is not None:

@@ -41,6 +41,7 @@ class AuditEvent(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RETRACT = "retract"
     ACK_REFUSED = "ack_refused"
+    ACCESS_REFUSED = "access_refused"  # the security gate refused a signed-in person (role, CSRF)
     EXPORT = "export"
     REPORT = "report"
     USER_ADDED = "user_added"
@@ -51,7 +52,9 @@ class AuditEvent(StrEnum):
     HISTORY_QUERY = "history_query"  # an analyst's SQL over the archive (POST /api/history/sql)
     REPLAY_CONTROL = "replay_control"
     NOTE = "note"
+    NOTE_REFUSED = "note_refused"
     HANDOVER = "handover"
+    HANDOVER_REFUSED = "handover_refused"
 
 
 def _canonical(rec: Mapping[str, Any]) -> bytes:

@@ -12,6 +12,10 @@ anything. In order:
 5. Writes need an ``Origin`` equal to this server's (when the browser sends one), a JSON body, and the
    session's CSRF token in the ``X-CSRF-Token`` header; the WebSocket needs a same-origin ``Origin``.
 6. The principal is put where the routes and :class:`mdacentre.api.auth.scope.ScopedMapState` find it.
+
+A signed-in principal refused at 4 or 5 (and a signed-in WebSocket its role may not open) is written to
+the audit trail, at most once a minute per principal, method, path and reason
+(:mod:`mdacentre.api.auth.refusals`); unsigned requests are not.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdacentre.api.auth import policy
 from mdacentre.api.auth.config import Security
+from mdacentre.api.auth.refusals import WEBSOCKET, Refusal, RefusalAudit
 from mdacentre.api.auth.scope import current_principal
 from mdacentre.api.auth.sessions import CSRF_HEADER, SESSION_COOKIE, Session, csrf_ok
 from mdacentre.runtime.audit import AuditEvent
 
 WS_SIGN_IN = 4401  # WebSocket close code: no session
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+Answer = tuple[int, dict[str, object], tuple[tuple[bytes, bytes], ...]]
 
 
 def headers_of(scope: Scope) -> dict[str, str]:
@@ -65,6 +72,7 @@ class SecurityGate:
     def __init__(self, app: ASGIApp, security: Security) -> None:
         self.app = app
         self.sec = security
+        self.refusals = RefusalAudit(security.audit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -103,22 +111,27 @@ class SecurityGate:
         if not policy.is_public(method, path):
             refusal = self._refusal(session, method, path, h)
             if refusal is not None:
-                status, body, extra = refusal
+                (status, body, extra), reason = refusal
+                if session is not None and reason is not None:
+                    await self.refusals.record(session.principal, method, path, reason, status)
                 await _respond(send, status, body, extra)
                 return
         await self._call(scope, receive, send, session, limit=True)
 
     def _refusal(
         self, session: Session | None, method: str, path: str, h: dict[str, str]
-    ) -> tuple[int, dict[str, object], tuple[tuple[bytes, bytes], ...]] | None:
+    ) -> tuple[Answer, Refusal | None] | None:
+        """The answer to a request that does not pass, and the reason to audit (none for no session)."""
         if session is None:
             if method in policy.READ_METHODS and (path == "/" or "text/html" in h.get("accept", "")):
-                return 303, {"error": "sign in first", "login": "/login"}, ((b"location", b"/login"),)
-            return 401, {"error": "sign in first (POST /api/session)", "login": "/login"}, ()
+                return (303, {"error": "sign in first", "login": "/login"}, ((b"location", b"/login"),)), None
+            return (401, {"error": "sign in first (POST /api/session)", "login": "/login"}, ()), None
         if not policy.allowed(session.principal.role, method, path):
-            return 403, {"error": f"the role {session.principal.role.value!r} may not {method} {path}"}, ()
+            role = session.principal.role.value
+            return (403, {"error": f"the role {role!r} may not {method} {path}"}, ()), Refusal.ROLE
         if method not in policy.READ_METHODS and not csrf_ok(session, h.get(CSRF_HEADER)):
-            return 403, {"error": "missing or wrong X-CSRF-Token header (GET /api/session gives it)"}, ()
+            why = "missing or wrong X-CSRF-Token header (GET /api/session gives it)"
+            return (403, {"error": why}, ()), Refusal.CSRF
         return None
 
     async def _websocket(
@@ -147,6 +160,12 @@ class SecurityGate:
                 await send({"type": "websocket.accept"})
                 await send({"type": "websocket.close", "code": WS_SIGN_IN, "reason": "sign in first"})
                 return
+            if (
+                session is not None
+                and self.sec.host_allowed(host)
+                and (origin is None or same_origin(origin, scope, host))
+            ):  # signed in, from here, but the role may not open it
+                await self.refusals.record(session.principal, WEBSOCKET, path, Refusal.ROLE, 1008)
             await send({"type": "websocket.close", "code": 1008, "reason": "refused"})
             return
         await self._call(scope, receive, send, session)
