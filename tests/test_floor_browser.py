@@ -13,6 +13,8 @@ import pytest
 from mdacentre.api.web import MemoryMapState
 from tests import floorkit
 from tests.test_map_browser import (  # noqa: F401  (fixtures)
+    CANVAS_2D,
+    DRAWN_AT,
     Served,
     Watch,
     alert_for,
@@ -257,18 +259,23 @@ def test_track_panel_trail_timeline_and_action(floor: Served, page: tuple[Any, W
     pg.wait_for_function("() => document.getElementById('track-panel').textContent.includes('-640 ft/min')")
     text = panel.text_content()
     assert "-640 ft/min" in text and "aged out" in text and "ft" in text
+    pg.wait_for_function(DRAWN_AT, arg=plane["key"])  # drawn, in the aged-out grey
     assert pg.evaluate(PIXEL_RED, plane["key"]) is False
     assert watch.errors == []
 
 
-PIXEL_RED = """(key) => {
+PIXEL_RED = (
+    """(key) => {
   const p = window.mdaMap.screenPoint(key);
   const dpr = window.devicePixelRatio || 1;
   const c = document.querySelector('canvas.mda-track-canvas');
-  const d = c.getContext('2d').getImageData(Math.round(p.x * dpr) - 3, Math.round(p.y * dpr) - 3, 7, 7).data;
+  const d = """
+    + CANVAS_2D
+    + """(c).getImageData(Math.round(p.x * dpr) - 3, Math.round(p.y * dpr) - 3, 7, 7).data;
   for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] > 200 && d[i + 1] < 90) return true;
   return false;
 }"""
+)
 
 
 def test_search_and_track_table(floor: Served, page: tuple[Any, Watch]) -> None:

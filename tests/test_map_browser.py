@@ -334,16 +334,27 @@ def page(browser_ctx: Any) -> Iterator[tuple[Any, Watch]]:
     pg.close()
 
 
-DRAWN_AT = """(key) => {
+# The map's canvas layers show their frames as ImageBitmaps (a 'bitmaprenderer' context,
+# web/js/canvasframe.js): a test reads their pixels from a copy on a 2D canvas.
+CANVAS_2D = (
+    "((c) => { const s = document.createElement('canvas'); s.width = c.width; s.height = c.height;"
+    " const g = s.getContext('2d'); g.drawImage(c, 0, 0); return g; })"
+)
+
+DRAWN_AT = (
+    """(key) => {
   const p = window.mdaMap.screenPoint(key);
   if (!p) return false;
   const dpr = window.devicePixelRatio || 1;
   for (const c of document.querySelectorAll('canvas.mda-track-canvas')) {
-    const d = c.getContext('2d').getImageData(Math.round(p.x * dpr) - 2, Math.round(p.y * dpr) - 2, 5, 5).data;
+    const d = """
+    + CANVAS_2D
+    + """(c).getImageData(Math.round(p.x * dpr) - 2, Math.round(p.y * dpr) - 2, 5, 5).data;
     for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
   }
   return false;
 }"""
+)
 
 
 PAN_AND_TIME = """async () => {
@@ -406,7 +417,8 @@ def test_page_loads_offline_and_draws_tracks(served: Served, page: tuple[Any, Wa
     assert "feed-bad" in (bad_clock.get_attribute("class") or "")
     pg.wait_for_selector("text=Territorial seas (1)")
     pg.wait_for_selector("text=Transit gates (1)")
-    pg.wait_for_function("() => document.querySelectorAll('.leaflet-land-pane canvas').length === 1")
+    # the land is SVG (rasterised off the main thread), its islands added a few at a time
+    pg.wait_for_function("() => document.querySelectorAll('.leaflet-land-pane svg path').length > 10")
     pg.screenshot(path="/tmp/map.png")
     assert watch.errors == []
     assert watch.foreign() == []

@@ -11,6 +11,7 @@ import pytest
 
 from tests.test_floor_browser import floor_state
 from tests.test_map_browser import (  # noqa: F401  (fixtures)
+    CANVAS_2D,
     Served,
     Watch,
     browser_ctx,
@@ -57,9 +58,13 @@ def test_panel_last_port_and_flags_and_place_names(panel_served: Served, page: t
     # place names: the seas on the wide view, towns (ports) only close in
     pg.wait_for_function("() => mdaMap.shownPlaces().includes('Caribbean Sea')", timeout=15000)
     assert "Kingston" not in labels(pg)
-    painted = """() => { const c = document.querySelector('canvas.mda-place-canvas');
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    painted = (
+        """() => { const c = document.querySelector('canvas.mda-place-canvas');
+      const d = """
+        + CANVAS_2D
+        + """(c).getImageData(0, 0, c.width, c.height).data;
       let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
+    )
     assert pg.evaluate(painted) > 500  # the names are on the canvas, not only in the list
     pg.evaluate("() => { mdaMap.map().setView([17.95, -76.8], 9, {animate: false}); }")
     pg.wait_for_function("() => mdaMap.shownPlaces().includes('Kingston')")

@@ -130,6 +130,19 @@ function writeUrl() {
   if (hash !== location.hash) history.replaceState(null, '', hash);
 }
 
+// The URL is written a moment after what changed it, once for a burst of changes: replaceState
+// serialises and commits a navigation entry (7 ms in the frame of the inbox's first render at load).
+const URL_DELAY_MS = 150;
+let urlTimer = 0;
+
+function scheduleUrl() {
+  if (urlTimer) return;
+  urlTimer = window.setTimeout(() => {
+    urlTimer = 0;
+    writeUrl();
+  }, URL_DELAY_MS);
+}
+
 function readUrl() {
   const m = /^#([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)(?:&(.*))?$/.exec(location.hash);
   if (!m) return null;
@@ -162,8 +175,8 @@ export function initAids() {
       });
     }
   }
-  map.on('moveend', writeUrl);
-  bus.on('select', writeUrl);
-  bus.on('alerts-rendered', writeUrl);
-  bus.on('history', writeUrl);
+  map.on('moveend', scheduleUrl);
+  bus.on('select', scheduleUrl);
+  bus.on('alerts-rendered', scheduleUrl);
+  bus.on('history', scheduleUrl);
 }

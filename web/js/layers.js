@@ -108,7 +108,9 @@ function buildLegend() {
 
 // The land is one MultiPolygon of some hundred islands and coasts: it is added a polygon at a time, a few
 // milliseconds of them per task, so that building and projecting it never holds the page (it was one
-// 40-80 ms task at load).
+// 40-80 ms task at load). It is drawn as SVG, not on a canvas: the browser rasterises SVG off the main
+// thread, while a page-sized canvas is copied into the compositor on the main thread at each frame it
+// changes (30-70 ms a frame without a GPU, measured in a Chromium trace of the page load).
 const LAND_SLICE_MS = 6;
 
 function landParts(doc) {
@@ -135,7 +137,7 @@ async function loadLand() {
   const land = L.geoJSON(null, {
     pane: 'land',
     interactive: false,
-    renderer: L.canvas({ pane: 'land', padding: 0.25 }), // a quarter view each side: less to paint
+    renderer: L.svg({ pane: 'land', padding: 0.25 }),
     style: { color: '#4a5a68', weight: 0.8, fillColor: '#27323c', fillOpacity: 1 },
   }).addTo(mapView.map);
   let i = 0;

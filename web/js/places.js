@@ -3,24 +3,72 @@
 // its own zoom up, so the wide view is not crowded. One overlay in the layer control: "Place names".
 //
 // The names are drawn on one canvas in a pane of their own, under the tracks, redrawn when the view
-// settles; while the map pans the canvas moves with it. A DOM marker per name cost the page a style,
+// settles (on a back buffer shown in one step, canvasframe.js); while the map pans the canvas moves with it. A DOM marker per name cost the page a style,
 // layout and compositing layer per name at load and on every zoom (a 96 ms task at load, see
-// docs/performance.md); one canvas costs a few fillText calls.
+// docs/performance.md). Each name with its halo is a sprite drawn once, in a worker
+// (placesworker.js), so a frame of names is some drawImage calls; the text itself (nine fills a name,
+// and the first use of each font: up to 47 ms at load on the main thread) is rasterised off it. A
+// name shows once its sprite has come; a browser without workers' canvases draws the sprites itself.
 import { mapView } from './layers.js';
 import { fetchJson } from './api.js';
 import { num } from './util.js';
+import { KINDS, drawSprite } from './placestyle.js';
+import { backBuffer, showFrame } from './canvasframe.js';
 
-const KINDS = ['country', 'marine', 'port'];
-const STYLE = {
-  country: { font: '11px', color: '#cbd5e1' },
-  marine: { font: 'italic 11px', color: '#7dd3fc' },
-  port: { font: '11px', color: '#cbd5e1' },
-};
-const HALO = '#0b1220';
-const HALO_OFFSETS = [[-1.5, 0], [1.5, 0], [0, -1.5], [0, 1.5], [-1, -1], [1, -1], [-1, 1], [1, 1]];
 const MARGIN = 80; // px around the view where names are still drawn (a name centred just outside shows)
 
 export const places = { layer: null, labels: [], shown: [] }; // labels: [{lat, lon, name, kind, minZoom}]
+
+// Sprites by kind and name ({img, w, h}, w and h in CSS px), made at `dpr`.
+const sprites = { map: new Map(), dpr: 0, worker: null };
+
+function spriteKey(kind, name) {
+  return kind + '\u0000' + name;
+}
+
+function spritesOnPage(family, dpr) {
+  const page = (w, h) => {
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    return c;
+  };
+  for (const p of places.labels) {
+    const s = drawSprite(p.name, p.kind, family, dpr, page);
+    sprites.map.set(spriteKey(p.kind, p.name), { img: s.canvas, w: s.w, h: s.h });
+  }
+}
+
+// Asks for the sprites of every name at `dpr`; `done` runs each time some have come.
+function askSprites(family, dpr, done) {
+  sprites.map.clear();
+  sprites.dpr = dpr;
+  const labels = places.labels.map((p) => ({ name: p.name, kind: p.kind }));
+  const fallback = () => {
+    if (sprites.worker) sprites.worker.terminate();
+    sprites.worker = null;
+    spritesOnPage(family, dpr);
+    done();
+  };
+  if (typeof OffscreenCanvas !== 'function' || typeof Worker !== 'function') {
+    fallback();
+    return;
+  }
+  try {
+    if (!sprites.worker) sprites.worker = new Worker('/static/js/placesworker.js', { type: 'module' });
+  } catch {
+    fallback();
+    return;
+  }
+  sprites.worker.onerror = fallback;
+  sprites.worker.onmessage = (e) => {
+    const d = e.data || {};
+    if (d.dpr !== sprites.dpr || !Array.isArray(d.sprites)) return; // an answer for another screen
+    for (const s of d.sprites) sprites.map.set(spriteKey(s.kind, s.name), { img: s.img, w: s.w, h: s.h });
+    done();
+  };
+  sprites.worker.postMessage({ cmd: 'sprites', family, dpr, labels });
+}
 
 function fontFamily() {
   return getComputedStyle(document.body).fontFamily || 'sans-serif';
@@ -73,33 +121,25 @@ function defineLayer() {
         canvas.style.width = size.x + 'px';
         canvas.style.height = size.y + 'px';
       }
-      L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
-      canvas.classList.remove('zooming');
-      const ctx = canvas.getContext('2d');
+      if (!this._back || this._back.width !== w || this._back.height !== h) this._back = backBuffer(w, h);
+      const ctx = this._back.getContext('2d');
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.clearRect(0, 0, w, h);
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'middle';
+      if (sprites.dpr !== dpr) askSprites(this._family, dpr, () => this.redraw());
       const z = map.getZoom();
       const shown = [];
-      let kind = '';
       for (const p of places.labels) {
         if (z < p.minZoom) continue;
         const pt = map.latLngToContainerPoint([p.lat, p.lon]);
         if (pt.x < -MARGIN || pt.y < -MARGIN || pt.x > size.x + MARGIN || pt.y > size.y + MARGIN) continue;
-        if (p.kind !== kind) {
-          kind = p.kind;
-          ctx.font = STYLE[kind].font + ' ' + this._family;
-        }
-        // the halo is the name filled at eight offsets: filled glyphs come from the rasteriser's glyph
-        // cache, where a stroked outline is drawn as a path every time (26 ms a frame at load in software)
-        ctx.fillStyle = HALO;
-        for (const [dx, dy] of HALO_OFFSETS) ctx.fillText(p.name, pt.x + dx, pt.y + dy);
-        ctx.fillStyle = STYLE[kind].color;
-        ctx.fillText(p.name, pt.x, pt.y);
+        const sp = sprites.map.get(spriteKey(p.kind, p.name));
+        if (!sp) continue; // its sprite is still being drawn: it shows in the redraw when it comes
+        ctx.drawImage(sp.img, Math.round((pt.x - sp.w / 2) * dpr), Math.round((pt.y - sp.h / 2) * dpr));
         shown.push(p.name);
       }
+      L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]));
+      canvas.classList.remove('zooming');
+      showFrame(canvas, this._back);
       places.shown = shown;
       canvas.dataset.shown = String(shown.length);
     },

@@ -1,7 +1,7 @@
 // One canvas for every track. A redraw is one job: the tracks in view are projected in one pass, their
 // sprites (sprites.js) are copied to a back buffer in slices of at most SLICE_MS with a yield between
-// slices, and the finished frame is copied to the visible canvas in one step, so no task of a redraw
-// of 10,000 tracks holds the page for long and the screen never shows half a frame. The canvas sits
+// slices, and the finished frame is handed to the visible canvas in one step (canvasframe.js), so no
+// task of a redraw of 10,000 tracks holds the page for long and the screen never shows half a frame. The canvas sits
 // in a map pane: while a job runs the last frame pans with the map, positioned where it was drawn.
 import { store } from './state.js';
 import { vocab, levelRank } from './vocab.js';
@@ -9,6 +9,7 @@ import { LEVEL_COLOR, AGED_COLOR, BASE_SCALE, symbolAngle } from './symbols.js';
 import { symbolSprite, haloSprite } from './sprites.js';
 import { FADE_S, isAged } from './ageout.js';
 import { $, num } from './util.js';
+import { backBuffer, showFrame } from './canvasframe.js';
 
 const LABEL_ZOOM = 9;
 const MAX_LABELS = 500;
@@ -66,14 +67,6 @@ function projector(map, size, visible) {
     return true;
   };
   return { step, list: () => [].concat(...groups) };
-}
-
-function backBuffer(w, h) {
-  if (typeof OffscreenCanvas === 'function') return new OffscreenCanvas(w, h);
-  const c = document.createElement('canvas');
-  c.width = w;
-  c.height = h;
-  return c;
 }
 
 export function defineTrackLayers() {
@@ -235,13 +228,12 @@ export function defineTrackLayers() {
         canvas.style.height = job.size.y + 'px';
       }
       L.DomUtil.setPosition(canvas, job.origin);
-      const ctx = canvas.getContext('2d');
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.clearRect(0, 0, job.w, job.h);
-      ctx.drawImage(this._back, 0, 0);
+      const ctx = job.ctx;
+      ctx.globalAlpha = 1;
       ctx.setTransform(job.dpr, 0, 0, job.dpr, 0, 0);
       if (job.zoom >= LABEL_ZOOM) this._labels(ctx, job.list);
       this._ring(ctx, job);
+      showFrame(canvas, this._back);
       this._hits = job.hits;
       this._drawn = job.hits.length / 3;
       this.lastDrawMs = job.work + performance.now() - t0;
